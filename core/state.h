@@ -1,0 +1,123 @@
+// ShardState: the authoritative domain state of the entities one shard owns. Pure data plus
+// queries; it changes only through Apply(). Not thread-safe: owned and touched by one shard
+// thread (or by a test).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/events.h"
+#include "core/ids.h"
+
+namespace parley {
+
+enum class WorkspaceRole : uint8_t { kOwner = 1, kMember = 2 };
+
+struct UserState {
+  UserId id = 0;
+  std::string email;
+  std::string display_name;
+  std::string password_salt;
+  std::string password_hash;
+  TimeMs created_at = 0;
+};
+
+struct StoredMessage {
+  MessageId id = 0;
+  Seq seq = 0;
+  UserId author_id = 0;
+  std::string client_msg_id;
+  std::string text;
+  TimeMs at = 0;
+};
+
+struct ChannelState {
+  ChannelId id = 0;
+  WorkspaceId workspace_id = 0;
+  std::string name;
+  bool is_private = false;
+  UserId creator_id = 0;
+  TimeMs created_at = 0;
+  std::unordered_set<UserId> members;
+  std::vector<StoredMessage> messages;  // messages[i].seq == i + 1
+  // (author, client_msg_id) -> seq, for deduplicating retried posts; rebuilt by replay.
+  std::unordered_map<std::string, Seq> seq_by_client_id;
+
+  Seq last_seq() const { return messages.size(); }
+  bool IsMember(UserId user) const { return members.count(user) != 0; }
+};
+
+struct WorkspaceState {
+  WorkspaceId id = 0;
+  std::string name;
+  UserId owner_id = 0;
+  TimeMs created_at = 0;
+  ChannelId general_id = 0;
+  ChannelId random_id = 0;
+  std::unordered_map<UserId, WorkspaceRole> members;
+  std::vector<ChannelId> channels;  // in creation order
+  std::unordered_map<std::string, ChannelId> channel_by_name;
+
+  bool IsMember(UserId user) const { return members.count(user) != 0; }
+};
+
+class ShardState {
+ public:
+  ShardState(ShardId shard, uint32_t shard_count) : shard_(shard), shard_count_(shard_count) {}
+
+  ShardId shard() const { return shard_; }
+  uint32_t shard_count() const { return shard_count_; }
+
+  const UserState* FindUser(UserId id) const;
+  const UserState* FindUserByEmail(std::string_view normalised_email) const;
+  const WorkspaceState* FindWorkspace(WorkspaceId id) const;
+  const ChannelState* FindChannel(ChannelId id) const;
+
+  // Workspaces / channels owned by this shard that `user` is a member of, ascending by id.
+  std::vector<WorkspaceId> WorkspacesOf(UserId user) const;
+  std::vector<ChannelId> ChannelsOf(UserId user) const;
+
+  // The highest n among ids MintId(n, shard(), shard_count()) seen in applied events: a fresh
+  // IdMinter for this shard starts after it.
+  uint64_t max_minted() const { return max_minted_; }
+
+  size_t user_count() const { return users_.size(); }
+  size_t workspace_count() const { return workspaces_.size(); }
+  size_t channel_count() const { return channels_.size(); }
+
+  // Mutation: the only entry point. REQUIRES: the event was produced by Decide() on this state
+  // (or read back from this shard's log), so its invariants hold.
+  void Apply(const Event& event);
+
+ private:
+  void NoteMinted(uint64_t id);
+  void AddChannel(ChannelState channel);
+  void AddChannelMember(ChannelState& channel, UserId user);
+  void RemoveChannelMember(ChannelState& channel, UserId user);
+  void ApplyEvent(const UserRegistered& e);
+  void ApplyEvent(const WorkspaceCreated& e);
+  void ApplyEvent(const WorkspaceJoined& e);
+  void ApplyEvent(const ChannelCreated& e);
+  void ApplyEvent(const ChannelJoined& e);
+  void ApplyEvent(const ChannelLeft& e);
+  void ApplyEvent(const MessagePosted& e);
+
+  ShardId shard_;
+  uint32_t shard_count_;
+  uint64_t max_minted_ = 0;
+  std::unordered_map<UserId, UserState> users_;
+  std::unordered_map<std::string, UserId> user_by_email_;
+  std::unordered_map<WorkspaceId, WorkspaceState> workspaces_;
+  std::unordered_map<ChannelId, ChannelState> channels_;
+  std::unordered_map<UserId, std::unordered_set<WorkspaceId>> workspaces_by_user_;
+  std::unordered_map<UserId, std::unordered_set<ChannelId>> channels_by_user_;
+};
+
+// Key of ChannelState::seq_by_client_id.
+std::string ClientIdKey(UserId author, std::string_view client_msg_id);
+
+}  // namespace parley

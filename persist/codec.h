@@ -1,0 +1,22 @@
+// The log's event codec: each event is one msgpack array [tag, schema_version, fields...]. The
+// storage format evolves separately from the wire format; docs/log_format.md is its spec.
+// Pure functions, any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "core/events.h"
+
+namespace parley::persist {
+
+inline constexpr uint16_t kEventSchemaVersion = 1;
+
+std::string EncodeEvent(const Event& event);
+
+// kInternal with details naming the problem ("truncated", "unknown tag 99", "field 3 type")
+// for bytes that are not an event this build understands. Never throws.
+Result<Event> DecodeEvent(std::string_view bytes);
+
+}  // namespace parley::persist

@@ -1,0 +1,38 @@
+// The data directory: provisioning is separate from serving. `parley-admin init` creates it;
+// parleyd only checks it and refuses to start (naming the init command) when it is missing,
+// uninitialised, of another format version or of another shard count.
+//
+// Layout: DATA/shard-K/ (one LMDB environment per shard, K = 0..N-1) and DATA/secret.key (32
+// random bytes that sign session tokens, mode 0600).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/error.h"
+
+namespace parley::persist {
+
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kMaxShards = 64;
+inline constexpr size_t kSecretKeyBytes = 32;
+
+struct DataDirInfo {
+  uint32_t format_version = 0;
+  uint32_t shard_count = 0;
+};
+
+std::string ShardDir(const std::string& data_dir, uint32_t shard);
+
+// Creates a new data directory with `shard_count` (1..kMaxShards) shard environments and a fresh
+// secret key. kAlreadyExists if DATA already holds a parley data directory; kInvalidArgument if it
+// exists and is not empty.
+Status InitDataDir(const std::string& data_dir, uint32_t shard_count);
+
+// Checks every shard environment's meta. expected_shards == 0 accepts the recorded count. Errors
+// are for operators: they say what is wrong and the exact `parley-admin init` command to run.
+Result<DataDirInfo> CheckDataDir(const std::string& data_dir, uint32_t expected_shards);
+
+Result<std::string> ReadSecretKey(const std::string& data_dir);
+
+}  // namespace parley::persist

@@ -1,0 +1,65 @@
+// GroupCommitter: a shard's persist thread. The shard appends encoded events during a loop turn
+// and hands the batch over with Flush(); the persist thread commits everything handed over since
+// its last commit as one transaction, publishes durable_lsn(), then calls on_durable so the shard
+// wakes and acknowledges. While one batch commits the next one fills. The shard never waits on
+// the disk.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "persist/log_store.h"
+#include "persist/spsc_queue.h"
+
+namespace parley::persist {
+
+struct CommitStats {
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> records{0};
+  std::atomic<uint64_t> max_batch{0};
+};
+
+class GroupCommitter {
+ public:
+  // on_durable runs on the persist thread after every commit; it must not block (it writes the
+  // shard's wake-up eventfd). on_fatal runs on the persist thread if a commit fails: the
+  // in-memory state is then ahead of the log, so the process must stop (replay restores it).
+  GroupCommitter(std::unique_ptr<LogStore> store, std::function<void()> on_durable,
+                 std::function<void(const Error&)> on_fatal);
+  ~GroupCommitter();  // Stop()s
+
+  void Start();
+  // Commits everything flushed so far, then joins the thread. Shard thread (or owner) only.
+  void Stop();
+
+  // Shard thread only. Assigns the next LSN and buffers the record.
+  Lsn Append(std::string bytes);
+  // Shard thread only. Hands the buffered records to the persist thread (no-op when none).
+  void Flush();
+
+  Lsn last_appended() const { return next_lsn_ - 1; }
+  Lsn durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
+  const CommitStats& stats() const { return stats_; }
+
+ private:
+  void Run();
+
+  std::unique_ptr<LogStore> store_;
+  std::function<void()> on_durable_;
+  std::function<void(const Error&)> on_fatal_;
+  Lsn next_lsn_;
+  std::vector<LogRecord> pending_;  // shard thread
+  SpscQueue<std::vector<LogRecord>> handoff_{1024};
+  std::atomic<uint64_t> handed_{0};  // bumped and notified on every Flush
+  std::atomic<bool> stopping_{false};
+  std::atomic<Lsn> durable_lsn_{0};
+  CommitStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace parley::persist

@@ -1,0 +1,49 @@
+// LogStore: one shard's durable, append-only event log, keyed by LSN (1, 2, 3, ... no gaps).
+// Implementations: LmdbLogStore (persist/lmdb_store.h) and MemoryLogStore (tests). A store is used
+// by one thread at a time: the shard thread replays it before serving, then only the shard's
+// GroupCommitter thread appends.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "core/ids.h"
+
+namespace parley::persist {
+
+struct LogRecord {
+  Lsn lsn = 0;
+  std::string bytes;  // an encoded event (persist/codec.h)
+};
+
+class LogStore {
+ public:
+  virtual ~LogStore() = default;
+
+  // Appends the records in one transaction; durable on return (per the store's durability mode).
+  // REQUIRES: records[0].lsn == last_lsn() + 1 and LSNs contiguous. On error nothing is appended.
+  virtual Status AppendBatch(const std::vector<LogRecord>& records) = 0;
+
+  // The highest LSN appended, 0 for an empty log.
+  virtual Lsn last_lsn() const = 0;
+
+  // Calls fn for every record with lsn >= from, in LSN order; stops at and returns fn's first
+  // error. A gap in LSNs is reported as kInternal ("lsn gap").
+  virtual Status Replay(Lsn from, const std::function<Status(Lsn, std::string_view)>& fn) = 0;
+};
+
+class MemoryLogStore : public LogStore {
+ public:
+  Status AppendBatch(const std::vector<LogRecord>& records) override;
+  Lsn last_lsn() const override { return records_.empty() ? 0 : records_.back().lsn; }
+  Status Replay(Lsn from, const std::function<Status(Lsn, std::string_view)>& fn) override;
+
+ private:
+  std::vector<LogRecord> records_;
+};
+
+}  // namespace parley::persist

@@ -1,0 +1,56 @@
+// Framing and verification. A frame on the stream is a 4-byte little-endian payload length N
+// followed by N bytes holding one FlatBuffers `Frame` (parley.fbs). Nothing reads a payload before
+// VerifyFrame() has accepted it. Pure functions: safe on any thread, never block.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "parley_generated.h"
+
+namespace parley::wire {
+
+inline constexpr uint16_t kMinProtocolVersion = 1;
+inline constexpr uint16_t kMaxProtocolVersion = 1;
+inline constexpr uint32_t kDefaultMaxFrameBytes = 1u << 20;
+inline constexpr size_t kLengthPrefixBytes = 4;
+inline constexpr uint32_t kMaxVerifierDepth = 64;
+inline constexpr uint32_t kMaxVerifierTables = 100000;
+
+// An encoded frame, length prefix included, ready to write to a socket. Shared (read-only) across
+// shards for fan-out: encoded once, written by every shard that has subscribers.
+using Bytes = std::vector<uint8_t>;
+using SharedBytes = std::shared_ptr<const Bytes>;
+
+enum class SplitStatus { kFrame, kNeedMore, kTooLarge, kEmpty };
+
+struct Split {
+  SplitStatus status = SplitStatus::kNeedMore;
+  uint32_t payload_bytes = 0;  // with kFrame: the payload is buf[4, 4 + payload_bytes)
+};
+
+// Looks at the head of `buf`. kTooLarge when the declared length exceeds max_frame_bytes;
+// kEmpty for a declared length of 0 (never valid). Both mean broken framing: close the stream.
+Split NextFrame(std::span<const uint8_t> buf, uint32_t max_frame_bytes);
+
+// Runs the FlatBuffers verifier (depth and table limits above) over a payload and checks the
+// body is a known union member. Error code kMalformedFrame with a reason in details.
+Result<const Frame*> VerifyFrame(std::span<const uint8_t> payload);
+
+// Finishes `fbb` with a Frame{request_id, body} and returns it with its length prefix.
+Bytes FinishFrame(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id, Body type,
+                  flatbuffers::Offset<void> body);
+
+// Packs an object-API body (FrameT-style union) into a prefixed frame.
+Bytes EncodeFrame(uint64_t request_id, const BodyUnion& body);
+
+Bytes EncodeError(uint64_t request_id, const parley::Error& error);
+
+// Converts an Error body back into a domain error.
+parley::Error ToError(const wire::Error* error);
+
+}  // namespace parley::wire
