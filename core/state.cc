@@ -1,1 +1,182 @@
-// placeholder: being written
+#include "core/state.h"
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+#include "core/decide.h"
+
+namespace parley {
+
+namespace {
+
+template <class Map>
+const typename Map::mapped_type* FindIn(const Map& map, const typename Map::key_type& key) {
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+template <class Id>
+std::vector<Id> SortedIds(const std::unordered_map<UserId, std::unordered_set<Id>>& index,
+                          UserId user) {
+  auto it = index.find(user);
+  if (it == index.end()) return {};
+  std::vector<Id> ids(it->second.begin(), it->second.end());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// The creator is the first member of every channel.
+ChannelState NewChannel(ChannelId id, WorkspaceId workspace, std::string_view name, bool is_private,
+                        UserId creator, TimeMs at) {
+  ChannelState channel;
+  channel.id = id;
+  channel.workspace_id = workspace;
+  channel.name = std::string(name);
+  channel.is_private = is_private;
+  channel.creator_id = creator;
+  channel.created_at = at;
+  channel.members.insert(creator);
+  return channel;
+}
+
+}  // namespace
+
+std::string ClientIdKey(UserId author, std::string_view client_msg_id) {
+  // Fixed-width little-endian prefix: no separator can collide with client id bytes, and the
+  // key does not depend on the host's byte order.
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>((author >> (8 * i)) & 0xff);
+  key.append(client_msg_id);
+  return key;
+}
+
+const UserState* ShardState::FindUser(UserId id) const { return FindIn(users_, id); }
+
+const UserState* ShardState::FindUserByEmail(std::string_view normalised_email) const {
+  const UserId* id = FindIn(user_by_email_, std::string(normalised_email));
+  return id == nullptr ? nullptr : FindUser(*id);
+}
+
+const WorkspaceState* ShardState::FindWorkspace(WorkspaceId id) const {
+  return FindIn(workspaces_, id);
+}
+
+const ChannelState* ShardState::FindChannel(ChannelId id) const { return FindIn(channels_, id); }
+
+std::vector<WorkspaceId> ShardState::WorkspacesOf(UserId user) const {
+  return SortedIds(workspaces_by_user_, user);
+}
+
+std::vector<ChannelId> ShardState::ChannelsOf(UserId user) const {
+  return SortedIds(channels_by_user_, user);
+}
+
+void ShardState::Apply(const Event& event) {
+  std::visit([this](const auto& e) { ApplyEvent(e); }, event);
+}
+
+// Ids owned by other shards (authors, members) never reach here with our residue, and ids of
+// ours are only ever minted upwards, so the running max is where a restarted IdMinter resumes.
+void ShardState::NoteMinted(uint64_t id) {
+  if (id == kNoId || OwnerShard(id, shard_count_) != shard_) return;
+  max_minted_ = std::max(max_minted_, id / shard_count_);
+}
+
+// REQUIRES: channel.id is new and its workspace is held by this shard.
+void ShardState::AddChannel(ChannelState channel) {
+  auto ws = workspaces_.find(channel.workspace_id);
+  assert(ws != workspaces_.end());
+  assert(channels_.count(channel.id) == 0);
+  if (ws != workspaces_.end()) {
+    ws->second.channels.push_back(channel.id);
+    ws->second.channel_by_name.emplace(channel.name, channel.id);
+  }
+  NoteMinted(channel.id);
+  for (UserId member : channel.members) channels_by_user_[member].insert(channel.id);
+  ChannelId id = channel.id;
+  channels_.emplace(id, std::move(channel));
+}
+
+void ShardState::AddChannelMember(ChannelState& channel, UserId user) {
+  channel.members.insert(user);
+  channels_by_user_[user].insert(channel.id);
+}
+
+void ShardState::RemoveChannelMember(ChannelState& channel, UserId user) {
+  channel.members.erase(user);
+  auto it = channels_by_user_.find(user);
+  if (it == channels_by_user_.end()) return;
+  it->second.erase(channel.id);
+  // Drop empty sets so that the index, and hence operator==, depends only on memberships.
+  if (it->second.empty()) channels_by_user_.erase(it);
+}
+
+void ShardState::ApplyEvent(const UserRegistered& e) {
+  UserState user{e.user_id, e.email, e.display_name, e.password_salt, e.password_hash, e.at};
+  user_by_email_.emplace(e.email, e.user_id);
+  users_.emplace(e.user_id, std::move(user));
+  NoteMinted(e.user_id);
+}
+
+void ShardState::ApplyEvent(const WorkspaceCreated& e) {
+  WorkspaceState ws;
+  ws.id = e.workspace_id;
+  ws.name = e.name;
+  ws.owner_id = e.owner_id;
+  ws.created_at = e.at;
+  ws.general_id = e.general_id;
+  ws.random_id = e.random_id;
+  ws.members.emplace(e.owner_id, WorkspaceRole::kOwner);
+  workspaces_.emplace(e.workspace_id, std::move(ws));
+  workspaces_by_user_[e.owner_id].insert(e.workspace_id);
+  NoteMinted(e.workspace_id);
+  // #general first: WorkspaceState::channels lists channels in creation order.
+  AddChannel(NewChannel(e.general_id, e.workspace_id, kGeneralChannel, false, e.owner_id, e.at));
+  AddChannel(NewChannel(e.random_id, e.workspace_id, kRandomChannel, false, e.owner_id, e.at));
+}
+
+void ShardState::ApplyEvent(const WorkspaceJoined& e) {
+  auto ws = workspaces_.find(e.workspace_id);
+  assert(ws != workspaces_.end());
+  if (ws == workspaces_.end()) return;
+  // emplace, not assignment: a join never demotes the owner.
+  ws->second.members.emplace(e.user_id, WorkspaceRole::kMember);
+  workspaces_by_user_[e.user_id].insert(e.workspace_id);
+  auto general = channels_.find(ws->second.general_id);
+  assert(general != channels_.end());
+  if (general != channels_.end()) AddChannelMember(general->second, e.user_id);
+}
+
+void ShardState::ApplyEvent(const ChannelCreated& e) {
+  AddChannel(NewChannel(e.channel_id, e.workspace_id, e.name, e.is_private, e.creator_id, e.at));
+}
+
+void ShardState::ApplyEvent(const ChannelJoined& e) {
+  auto it = channels_.find(e.channel_id);
+  assert(it != channels_.end());
+  if (it != channels_.end()) AddChannelMember(it->second, e.user_id);
+}
+
+void ShardState::ApplyEvent(const ChannelLeft& e) {
+  auto it = channels_.find(e.channel_id);
+  assert(it != channels_.end());
+  if (it != channels_.end()) RemoveChannelMember(it->second, e.user_id);
+}
+
+void ShardState::ApplyEvent(const MessagePosted& e) {
+  auto it = channels_.find(e.channel_id);
+  assert(it != channels_.end());
+  if (it == channels_.end()) return;
+  ChannelState& channel = it->second;
+  // Seqs are dense so that history reads index messages[seq - 1] directly.
+  assert(e.seq == channel.last_seq() + 1);
+  channel.messages.push_back(
+      StoredMessage{e.message_id, e.seq, e.author_id, e.client_msg_id, e.text, e.at});
+  if (!e.client_msg_id.empty()) {
+    channel.seq_by_client_id.emplace(ClientIdKey(e.author_id, e.client_msg_id), e.seq);
+  }
+  NoteMinted(e.message_id);
+}
+
+}  // namespace parley

@@ -24,6 +24,8 @@ struct UserState {
   std::string password_salt;
   std::string password_hash;
   TimeMs created_at = 0;
+
+  bool operator==(const UserState&) const = default;
 };
 
 struct StoredMessage {
@@ -33,6 +35,8 @@ struct StoredMessage {
   std::string client_msg_id;
   std::string text;
   TimeMs at = 0;
+
+  bool operator==(const StoredMessage&) const = default;
 };
 
 struct ChannelState {
@@ -49,6 +53,7 @@ struct ChannelState {
 
   Seq last_seq() const { return messages.size(); }
   bool IsMember(UserId user) const { return members.count(user) != 0; }
+  bool operator==(const ChannelState&) const = default;
 };
 
 struct WorkspaceState {
@@ -63,6 +68,7 @@ struct WorkspaceState {
   std::unordered_map<std::string, ChannelId> channel_by_name;
 
   bool IsMember(UserId user) const { return members.count(user) != 0; }
+  bool operator==(const WorkspaceState&) const = default;
 };
 
 class ShardState {
@@ -92,6 +98,10 @@ class ShardState {
   // Mutation: the only entry point. REQUIRES: the event was produced by Decide() on this state
   // (or read back from this shard's log), so its invariants hold.
   void Apply(const Event& event);
+
+  // Equal when every entity, membership, index and max_minted() match: replaying a shard's log
+  // into a fresh state must yield a state equal to the live one.
+  bool operator==(const ShardState&) const = default;
 
  private:
   void NoteMinted(uint64_t id);

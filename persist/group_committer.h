@@ -33,13 +33,17 @@ class GroupCommitter {
                  std::function<void(const Error&)> on_fatal);
   ~GroupCommitter();  // Stop()s
 
+  // Spawns the persist thread (named "persist"). Call once.
   void Start();
-  // Commits everything flushed so far, then joins the thread. Shard thread (or owner) only.
+  // Hands over whatever is still pending (waiting for queue room if needed), lets the persist
+  // thread commit everything handed over, then joins it. Shard thread (or owner) only; may
+  // block for the final commits. Idempotent; a no-op if Start() was never called.
   void Stop();
 
   // Shard thread only. Assigns the next LSN and buffers the record.
   Lsn Append(std::string bytes);
   // Shard thread only. Hands the buffered records to the persist thread (no-op when none).
+  // Never blocks: if the hand-off queue is full the records stay buffered for the next Flush().
   void Flush();
 
   Lsn last_appended() const { return next_lsn_ - 1; }
@@ -48,6 +52,8 @@ class GroupCommitter {
 
  private:
   void Run();
+  // Persist thread. One AppendBatch for the whole batch; false (after on_fatal) if it failed.
+  bool Commit(const std::vector<LogRecord>& batch);
 
   std::unique_ptr<LogStore> store_;
   std::function<void()> on_durable_;

@@ -3,6 +3,7 @@
 // (format_version, shard_count, shard_index). The only file in the tree that includes lmdb.h.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -24,17 +25,31 @@ struct LmdbOptions {
 class LmdbLogStore : public LogStore {
  public:
   // Opens an existing environment created by InitDataDir (persist/data_dir.h). Runs
-  // mdb_reader_check to clear stale readers.
+  // mdb_reader_check to clear stale readers. Never creates storage: kUnavailable (naming
+  // `parley-admin init`) if `dir` holds no environment with `log` and `meta` databases. kInternal
+  // if this process already has the environment open (LMDB forbids opening one twice).
   static Result<std::unique_ptr<LmdbLogStore>> Open(const std::string& dir,
                                                     const LmdbOptions& options);
+
+  // Provisioning, for InitDataDir and tests: creates `dir` (one level, mode 0700) holding a new
+  // environment with empty `log` and `meta` databases, writes `meta` in one transaction, syncs
+  // and closes it. kAlreadyExists if `dir` already holds an environment.
+  static Status Create(const std::string& dir, const std::map<std::string, std::string>& meta,
+                       size_t map_size_bytes = LmdbOptions{}.map_size_bytes);
+
   ~LmdbLogStore() override;
 
   Status AppendBatch(const std::vector<LogRecord>& records) override;
   Lsn last_lsn() const override { return last_lsn_; }
+  // The string_view handed to fn points into the memory map and is valid only during the call.
+  // Holds one read transaction for the whole replay (fine at startup, not on a live server with a
+  // busy writer: it stops page reuse).
   Status Replay(Lsn from, const std::function<Status(Lsn, std::string_view)>& fn) override;
 
   // Reads a `meta` value ("" if absent).
   Result<std::string> ReadMeta(const std::string& key);
+  // Writes a `meta` value in its own synced transaction. kInternal on a read-only store.
+  Status WriteMeta(const std::string& key, const std::string& value);
 
  private:
   struct Env;

@@ -36,6 +36,10 @@ class LogStore {
   virtual Status Replay(Lsn from, const std::function<Status(Lsn, std::string_view)>& fn) = 0;
 };
 
+// OK if `records` continue a log whose highest LSN is `last_lsn`, with no gaps; otherwise
+// kInternal "non-contiguous lsn". Every AppendBatch runs it before writing anything.
+Status CheckContiguous(Lsn last_lsn, const std::vector<LogRecord>& records);
+
 class MemoryLogStore : public LogStore {
  public:
   Status AppendBatch(const std::vector<LogRecord>& records) override;

@@ -37,8 +37,17 @@ struct Split {
 // kEmpty for a declared length of 0 (never valid). Both mean broken framing: close the stream.
 Split NextFrame(std::span<const uint8_t> buf, uint32_t max_frame_bytes);
 
+// Largest scalar alignment in the schema. A payload at any offset verifies (the verifier checks
+// alignment relative to the payload's first byte), but reads of it are aligned loads only when that
+// byte's address is a multiple of this. Misaligned reads are harmless on x86-64 and ARMv8, yet
+// UBSan (PARLEY_SANITIZE=address) reports them: receivers that want sanitizer-clean runs copy a
+// misaligned payload into fresh heap storage first, as the Client does.
+inline constexpr size_t kPayloadAlignment = 8;
+
 // Runs the FlatBuffers verifier (depth and table limits above) over a payload and checks the
-// body is a known union member. Error code kMalformedFrame with a reason in details.
+// body is a known union member. Error code kMalformedFrame with a reason in details. On success
+// body() is non-null and body_type() is a known member, so body_as_X() needs no further checks.
+// The returned pointer points into `payload` and lives as long as it does.
 Result<const Frame*> VerifyFrame(std::span<const uint8_t> payload);
 
 // Finishes `fbb` with a Frame{request_id, body} and returns it with its length prefix.

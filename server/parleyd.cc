@@ -1,0 +1,107 @@
+// parleyd: flags, validation, wiring, signals. Everything else lives in shard/ and below.
+#include <gflags/gflags.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "shard/log.h"
+#include "shard/server.h"
+
+DEFINE_string(data_dir, "", "data directory created by `parley-admin init` (required)");
+DEFINE_string(host, "127.0.0.1", "IPv4 address to listen on");
+DEFINE_int32(port, 7400, "client port (0: pick a free one, reported in the ready log line)");
+DEFINE_int32(shards, 0, "shard threads; 0 = the count recorded in the data directory");
+DEFINE_string(durability, "sync",
+              "sync: fsync every commit batch; async: survives a process crash, a power loss "
+              "may undo the last commit");
+DEFINE_int64(max_frame_bytes, 1 << 20, "largest accepted frame payload");
+DEFINE_int64(max_outbound_bytes, 8 << 20, "per-connection send queue bound; past it the "
+                                          "client is told it lagged and disconnected");
+DEFINE_bool(pin_threads, true, "pin each shard thread to one core");
+DEFINE_string(ready_file, "", "write the bound port here once serving (for scripts and tests)");
+
+namespace {
+
+using parley::shard::LogJson;
+
+bool Fail(const std::string& message) {
+  LogJson("fatal", message);
+  std::fprintf(stderr, "parleyd: %s\n", message.c_str());
+  return false;
+}
+
+bool ValidateFlags(parley::shard::ServerOptions* o) {
+  if (FLAGS_data_dir.empty()) {
+    return Fail("--data_dir is required (create one with: parley-admin init --data_dir DIR)");
+  }
+  if (FLAGS_port < 0 || FLAGS_port > 65535) return Fail("--port must be 0..65535");
+  if (FLAGS_shards < 0 || FLAGS_shards > 64) return Fail("--shards must be 0..64");
+  if (FLAGS_durability != "sync" && FLAGS_durability != "async") {
+    return Fail("--durability must be sync or async");
+  }
+  if (FLAGS_max_frame_bytes < 1024 || FLAGS_max_frame_bytes > (64 << 20)) {
+    return Fail("--max_frame_bytes must be 1024..67108864");
+  }
+  if (FLAGS_max_outbound_bytes < FLAGS_max_frame_bytes + 4) {
+    return Fail("--max_outbound_bytes must be at least --max_frame_bytes + 4");
+  }
+  o->data_dir = FLAGS_data_dir;
+  o->host = FLAGS_host;
+  o->port = static_cast<uint16_t>(FLAGS_port);
+  o->shards = static_cast<uint32_t>(FLAGS_shards);
+  o->durability = FLAGS_durability == "sync" ? parley::persist::Durability::kSync
+                                             : parley::persist::Durability::kAsync;
+  o->max_frame_bytes = static_cast<uint32_t>(FLAGS_max_frame_bytes);
+  o->max_outbound_bytes = static_cast<size_t>(FLAGS_max_outbound_bytes);
+  o->pin_threads = FLAGS_pin_threads;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("parleyd --data_dir DIR [--port 7400] [--durability sync|async]");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  parley::shard::ServerOptions options;
+  if (!ValidateFlags(&options)) return 2;
+
+  // Shard threads inherit this mask; only main takes SIGTERM/SIGINT, through sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = parley::shard::Server::Open(options);
+  if (!server.ok()) {
+    Fail(server.error().message + (server.error().details.empty()
+                                       ? ""
+                                       : " (" + server.error().details + ")"));
+    return 1;
+  }
+  parley::Status started = (*server)->Start();
+  if (!started.ok()) {
+    Fail("replay failed: " + started.error().message + " " + started.error().details);
+    return 1;
+  }
+  uint16_t port = (*server)->port();
+  LogJson("info", "ready", {{"port", std::to_string(port)},
+                            {"shards", std::to_string((*server)->shard_count())},
+                            {"replayed_events", std::to_string((*server)->replayed_events())},
+                            {"durability", FLAGS_durability}});
+  if (!FLAGS_ready_file.empty()) {
+    std::string tmp = FLAGS_ready_file + ".tmp";
+    std::ofstream(tmp) << port << "\n";
+    std::rename(tmp.c_str(), FLAGS_ready_file.c_str());
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LogJson("info", "stopping", {{"signal", std::to_string(sig)}});
+  (*server)->Stop();
+  (*server)->Wait();
+  LogJson("info", "stopped");
+  return 0;
+}

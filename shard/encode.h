@@ -1,0 +1,30 @@
+// Response and event frames built on the shard. Object-API bodies for cold paths; hand-built
+// tables for the hot ones (post acks, events, history pages).
+#pragma once
+
+#include <utility>
+
+#include "core/state.h"
+#include "wire/frame.h"
+
+namespace parley::shard {
+
+template <class T>
+wire::Bytes EncodeBody(uint64_t request_id, T body) {
+  wire::BodyUnion u;
+  u.Set(std::move(body));
+  return wire::EncodeFrame(request_id, u);
+}
+
+wire::Bytes EncodeOk(uint64_t request_id);
+wire::Bytes EncodePostAck(uint64_t request_id, ChannelId channel, const StoredMessage& m,
+                          bool duplicate);
+wire::Bytes EncodeMessagePosted(ChannelId channel, const StoredMessage& m);
+wire::Bytes EncodeMembership(ChannelId channel, UserId user, bool joined);
+wire::Bytes EncodeMessagePage(uint64_t request_id, ChannelId channel,
+                              const std::vector<const StoredMessage*>& messages, bool has_more,
+                              Seq last_seq);
+wire::WorkspaceInfoT WorkspaceInfoOf(const WorkspaceState& ws);
+wire::ChannelInfoT ChannelInfoOf(const ChannelState& channel, Seq visible_seq, UserId viewer);
+
+}  // namespace parley::shard

@@ -1,0 +1,161 @@
+#include "shard/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <latch>
+
+#include "persist/data_dir.h"
+#include "shard/log.h"
+
+namespace parley::shard {
+namespace {
+
+constexpr size_t kMailboxCapacity = 65536;
+
+void PinToCore(uint32_t shard) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cores <= 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(shard % static_cast<uint32_t>(cores), &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+Error SocketError(const std::string& what, const ServerOptions& o) {
+  return MakeError(ErrorCode::kUnavailable, what + " " + o.host + ":" + std::to_string(o.port),
+                   strerror(errno));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
+  Result<persist::DataDirInfo> info = persist::CheckDataDir(options.data_dir, options.shards);
+  if (!info.ok()) return info.error();
+  Result<std::string> key = persist::ReadSecretKey(options.data_dir);
+  if (!key.ok()) return key.error();
+  std::unique_ptr<Server> server(new Server());
+  server->options_ = options;
+  uint32_t n = info->shard_count;
+  server->mailboxes_ = std::make_unique<MailboxMatrix>(n, kMailboxCapacity);
+  if (!server->mailboxes_->ok()) {
+    return MakeError(ErrorCode::kUnavailable, "eventfd failed", strerror(errno));
+  }
+  Status bound = server->BindSockets(options, n);
+  if (!bound.ok()) return bound.error();
+  ShardConfig config;
+  config.shard_count = n;
+  config.max_frame_bytes = options.max_frame_bytes;
+  config.max_outbound_bytes = options.max_outbound_bytes;
+  config.secret_key = *key;
+  persist::LmdbOptions lmdb;
+  lmdb.durability = options.durability;
+  for (ShardId k = 0; k < n; ++k) {
+    auto store = persist::LmdbLogStore::Open(persist::ShardDir(options.data_dir, k), lmdb);
+    if (!store.ok()) return store.error();
+    server->shards_.push_back(std::make_unique<Shard>(k, config, server->mailboxes_.get(),
+                                                      std::move(*store)));
+  }
+  return server;
+}
+
+// Binds every shard's socket to one port (SO_REUSEPORT). They listen only after replay, so no
+// client is accepted by a server that has not yet recovered.
+Status Server::BindSockets(const ServerOptions& o, uint32_t count) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(o.port);
+  if (inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1) {
+    return MakeError(ErrorCode::kInvalidArgument, "--host must be an IPv4 address", o.host);
+  }
+  for (uint32_t k = 0; k < count; ++k) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return SocketError("socket", o);
+    listen_fds_.push_back(fd);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      return SocketError("cannot bind", o);
+    }
+    if (k == 0) {  // with port 0 the kernel picked one: every shard shares it
+      socklen_t len = sizeof(addr);
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+      port_ = ntohs(addr.sin_port);
+    }
+  }
+  return OkStatus();
+}
+
+Server::~Server() {
+  Stop();
+  Wait();
+  for (int fd : listen_fds_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+Status Server::Start() {
+  const size_t n = shards_.size();
+  replayed_ = std::make_unique<std::latch>(static_cast<ptrdiff_t>(n));
+  replay_results_.assign(n, OkStatus());
+  for (size_t k = 0; k < n; ++k) {
+    threads_.emplace_back([this, k] {
+      std::string name = "shard-" + std::to_string(k);
+      pthread_setname_np(pthread_self(), name.c_str());
+      if (options_.pin_threads) PinToCore(static_cast<uint32_t>(k));
+      replay_results_[k] = shards_[k]->Replay();
+      replayed_->count_down();
+      go_.wait();
+      if (abort_start_.load()) return;
+      if (listen(listen_fds_[k], 4096) != 0) {
+        LogJson("fatal", "listen failed", {{"shard", std::to_string(k)}});
+        std::_Exit(71);
+      }
+      int fd = listen_fds_[k];
+      listen_fds_[k] = -1;  // the shard owns it now
+      Status served = shards_[k]->Serve(fd);
+      if (!served.ok()) {
+        LogJson("fatal", "shard failed", {{"shard", std::to_string(k)},
+                                          {"error", served.error().message}});
+        std::_Exit(72);
+      }
+    });
+  }
+  replayed_->wait();
+  for (const Status& r : replay_results_) {
+    if (!r.ok()) {
+      abort_start_ = true;
+      go_.count_down();
+      Wait();
+      return r.error();
+    }
+  }
+  go_.count_down();
+  return OkStatus();
+}
+
+void Server::Stop() {
+  for (auto& shard : shards_) shard->RequestStop();
+}
+
+void Server::Wait() {
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+uint64_t Server::replayed_events() const {
+  uint64_t n = 0;
+  for (auto& shard : shards_) n += shard->counters().replayed_events.load();
+  return n;
+}
+
+}  // namespace parley::shard

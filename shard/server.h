@@ -1,0 +1,66 @@
+// Server: the shard set of one parleyd process. Checks the data directory, binds one
+// SO_REUSEPORT socket per shard, replays every shard's log in parallel, and only then listens.
+// Start/Stop/Wait are called from one controlling thread (main).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <latch>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+#include "persist/lmdb_store.h"
+#include "shard/mailbox.h"
+#include "shard/shard.h"
+
+namespace parley::shard {
+
+struct ServerOptions {
+  std::string data_dir;
+  std::string host = "127.0.0.1";
+  uint16_t port = 7400;     // 0: an ephemeral port, see port()
+  uint32_t shards = 0;      // 0: the count recorded in the data directory
+  persist::Durability durability = persist::Durability::kSync;
+  uint32_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
+  size_t max_outbound_bytes = size_t{8} << 20;
+  bool pin_threads = true;
+};
+
+class Server {
+ public:
+  // Fails, with a message for operators, if the data directory is not ready or a socket can't
+  // be bound. Nothing is served yet.
+  static Result<std::unique_ptr<Server>> Open(const ServerOptions& options);
+  ~Server();
+
+  // Replays every shard, then starts serving. Returns once all shards listen, or the first
+  // replay error (then nothing listens).
+  Status Start();
+  // Asks every shard to drain and stop; Wait() joins them.
+  void Stop();
+  void Wait();
+
+  uint16_t port() const { return port_; }
+  uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
+  uint64_t replayed_events() const;
+
+ private:
+  Server() = default;
+  Status BindSockets(const ServerOptions& options, uint32_t count);
+
+  ServerOptions options_;
+  uint16_t port_ = 0;
+  std::unique_ptr<MailboxMatrix> mailboxes_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<int> listen_fds_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<std::latch> replayed_;
+  std::vector<Status> replay_results_;
+  std::latch go_{1};  // opened once every shard has replayed
+  std::atomic<bool> abort_start_{false};
+};
+
+}  // namespace parley::shard

@@ -1,0 +1,45 @@
+// Session: one client connection, owned by the shard that accepted it. Shard thread only.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/ids.h"
+#include "wire/frame.h"
+
+namespace parley::shard {
+
+struct Session {
+  int fd = -1;
+  uint32_t gen = 0;
+  bool in_use = false;
+  bool recv_armed = false;
+  bool send_inflight = false;
+  bool closing = false;           // shut down; freed once no operation is in flight
+  bool close_after_flush = false; // a fatal error frame is queued: close when it is written
+  bool dirty = false;             // listed for a send at the end of this loop turn
+  bool hello_done = false;
+  UserId user = 0;
+  std::string display_name;
+
+  std::vector<uint8_t> in;  // received bytes not yet framed
+
+  // Outbound frames, shared with other sessions when they are fan-out events. The first
+  // `inflight_items` belong to the send in flight; out_offset bytes of the front are written.
+  std::deque<wire::SharedBytes> out;
+  size_t out_offset = 0;
+  size_t out_bytes = 0;  // queued and not yet written
+  size_t inflight_items = 0;
+  std::vector<iovec> iov;
+  msghdr msg{};
+
+  std::unordered_set<ChannelId> subscriptions;
+};
+
+}  // namespace parley::shard

@@ -1,0 +1,448 @@
+// The shard loop and connection I/O. See shard.h for the contract.
+#include "shard/shard.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+#include "persist/codec.h"
+#include "shard/log.h"
+
+namespace parley::shard {
+namespace {
+
+// user_data: [op:8][slot:24][gen:32]
+enum Op : uint8_t { kOpAccept = 1, kOpRecv = 2, kOpSend = 3, kOpWake = 4, kOpCancel = 5 };
+constexpr size_t kMaxIovPerSend = 256;
+
+uint64_t Tag(Op op, uint32_t slot, uint32_t gen) {
+  return (uint64_t{op} << 56) | (uint64_t{slot & 0xffffff} << 32) | gen;
+}
+Op OpOf(uint64_t ud) { return static_cast<Op>(ud >> 56); }
+uint32_t SlotOf(uint64_t ud) { return static_cast<uint32_t>((ud >> 32) & 0xffffff); }
+uint32_t GenOf(uint64_t ud) { return static_cast<uint32_t>(ud); }
+
+}  // namespace
+
+Shard::Shard(ShardId id, const ShardConfig& config, MailboxMatrix* mailboxes,
+             std::unique_ptr<persist::LogStore> store)
+    : id_(id),
+      config_(config),
+      mailboxes_(mailboxes),
+      state_(id, config.shard_count),
+      ids_(id, config.shard_count, 0),
+      store_(std::move(store)),
+      outbox_(config.shard_count) {}
+
+Shard::~Shard() {
+  if (committer_) committer_->Stop();
+  for (Session& s : sessions_) {
+    if (s.fd >= 0) close(s.fd);
+  }
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+Status Shard::Replay() {
+  uint64_t n = 0;
+  Status st = store_->Replay(1, [&](Lsn lsn, std::string_view bytes) -> Status {
+    Result<Event> event = persist::DecodeEvent(bytes);
+    if (!event.ok()) {
+      Error e = event.error();
+      e.details = "shard " + std::to_string(id_) + " lsn " + std::to_string(lsn) + ": " +
+                  e.details;
+      return e;
+    }
+    state_.Apply(*event);
+    ++n;
+    return OkStatus();
+  });
+  if (!st.ok()) return st;
+  ids_ = IdMinter(id_, config_.shard_count, state_.max_minted());
+  counters_.replayed_events = n;
+  return OkStatus();
+}
+
+void Shard::RequestStop() {
+  stop_requested_.store(true, std::memory_order_release);
+  mailboxes_->Wake(id_);
+}
+
+Status Shard::Serve(int listen_fd) {
+  Result<std::unique_ptr<Ring>> ring = Ring::Create(config_.ring);
+  if (!ring.ok()) return ring.error();
+  ring_ = std::move(*ring);
+  listen_fd_ = listen_fd;
+  committer_ = std::make_unique<persist::GroupCommitter>(
+      std::move(store_), [this] { mailboxes_->Wake(id_); },
+      [this](const Error& e) {
+        // State is ahead of the log: stopping is the only safe answer; replay restores it.
+        LogJson("fatal", "log commit failed", {{"shard", std::to_string(id_)},
+                                                 {"error", e.message + ": " + e.details}});
+        std::_Exit(70);
+      });
+  committer_->Start();
+  ring_->MultishotAccept(listen_fd_, Tag(kOpAccept, 0, 0));
+  accept_armed_ = true;
+  ArmWake();
+  RunLoop();
+  committer_->Stop();
+  return OkStatus();
+}
+
+void Shard::ArmWake() { ring_->Read(mailboxes_->wake_fd(id_), &wake_buf_, 8, Tag(kOpWake, 0, 0)); }
+
+void Shard::RunLoop() {
+  auto drain_deadline = std::chrono::steady_clock::time_point::max();
+  for (;;) {
+    if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) {
+      BeginStop();
+      drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    }
+    FireDurable();
+    committer_->Flush();
+    FlushOutbox();
+    FlushSends();
+    if (stopping_) {
+      bool drained = committer_->durable_lsn() == committer_->last_appended() &&
+                     durable_waiters_.empty() && dirty_.empty();
+      if (drained || std::chrono::steady_clock::now() > drain_deadline) return;
+    }
+    int rc = ring_->SubmitAndWait(stopping_ ? 0 : 1);
+    if (rc < 0 && rc != -EINTR) {
+      LogJson("error", "io_uring submit failed", {{"errno", std::to_string(-rc)}});
+    }
+    ring_->DrainCompletions([this](const Completion& c) { OnCompletion(c); });
+    if (stopping_) usleep(200);  // drain phase: poll instead of sleeping in the kernel
+  }
+}
+
+void Shard::BeginStop() {
+  stopping_ = true;
+  if (accept_armed_) ring_->Cancel(Tag(kOpAccept, 0, 0), Tag(kOpCancel, 0, 0));
+}
+
+void Shard::OnCompletion(const Completion& c) {
+  Op op = OpOf(c.user_data);
+  switch (op) {
+    case kOpAccept:
+      OnAccept(c);
+      return;
+    case kOpWake:
+      mailboxes_->ClearNotified(id_);
+      DrainMailboxes();
+      ArmWake();
+      return;
+    case kOpCancel:
+      return;
+    case kOpRecv:
+    case kOpSend: {
+      uint32_t slot = SlotOf(c.user_data);
+      Session& s = sessions_[slot];
+      // A slot is reused only once none of its operations is in flight.
+      if (GenOf(c.user_data) != s.gen) {
+        LogJson("error", "completion for a reused session slot", {{"slot", std::to_string(slot)}});
+        return;
+      }
+      if (op == kOpRecv) {
+        OnRecv(s, slot, c);
+      } else {
+        OnSendDone(s, slot, c.res);
+      }
+      return;
+    }
+  }
+}
+
+void Shard::OnAccept(const Completion& c) {
+  if (!c.more()) {
+    accept_armed_ = false;
+    if (!stopping_) {
+      ring_->MultishotAccept(listen_fd_, Tag(kOpAccept, 0, 0));
+      accept_armed_ = true;
+    }
+  }
+  if (c.res < 0) {
+    if (c.res != -ECANCELED) {
+      LogJson("warn", "accept failed", {{"errno", std::to_string(-c.res)}});
+    }
+    return;
+  }
+  if (stopping_) {
+    close(c.res);
+    return;
+  }
+  int one = 1;
+  setsockopt(c.res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(sessions_.size());
+    sessions_.emplace_back();
+  }
+  Session& s = sessions_[slot];
+  uint32_t gen = s.gen;
+  s = Session{};
+  s.gen = gen;
+  s.fd = c.res;
+  s.in_use = true;
+  s.recv_armed = true;
+  ring_->MultishotRecv(s.fd, Tag(kOpRecv, slot, s.gen));
+  counters_.connections_accepted++;
+  counters_.connections_open++;
+}
+
+void Shard::OnRecv(Session& s, uint32_t slot, const Completion& c) {
+  if (c.has_buffer()) {
+    if (c.res > 0 && !s.closing && !s.close_after_flush) {
+      auto data = ring_->BufferData(c.buffer_id(), c.res);
+      s.in.insert(s.in.end(), data.begin(), data.end());
+    }
+    ring_->ReturnBuffer(c.buffer_id());
+  }
+  if (!c.more()) s.recv_armed = false;
+  if (c.res > 0) {
+    ProcessInput(s, slot);
+  } else if (c.res != -ENOBUFS) {
+    CloseSession(s, slot);  // EOF, reset, or cancelled
+  }
+  // Multishot recv ends with -ENOBUFS when the buffer ring ran dry: not EOF, re-arm.
+  if (!s.recv_armed && !s.closing) {
+    s.recv_armed = true;
+    ring_->MultishotRecv(s.fd, Tag(kOpRecv, slot, s.gen));
+  }
+  MaybeFree(s, slot);
+}
+
+void Shard::ProcessInput(Session& s, uint32_t slot) {
+  size_t off = 0;
+  while (!s.closing && !s.close_after_flush) {
+    std::span<const uint8_t> rest(s.in.data() + off, s.in.size() - off);
+    wire::Split split = wire::NextFrame(rest, config_.max_frame_bytes);
+    if (split.status == wire::SplitStatus::kNeedMore) break;
+    if (split.status == wire::SplitStatus::kTooLarge) {
+      FailSession(s, slot,
+                  MakeError(ErrorCode::kFrameTooLarge, "frame exceeds the maximum frame size",
+                            "max_frame_bytes=" + std::to_string(config_.max_frame_bytes)));
+      break;
+    }
+    if (split.status == wire::SplitStatus::kEmpty) {
+      FailSession(s, slot, MakeError(ErrorCode::kMalformedFrame, "zero-length frame"));
+      break;
+    }
+    counters_.frames_in++;
+    HandleFrame(s, slot, rest.subspan(wire::kLengthPrefixBytes, split.payload_bytes));
+    off += wire::kLengthPrefixBytes + split.payload_bytes;
+  }
+  if (s.closing || s.close_after_flush) {
+    s.in.clear();
+  } else {
+    s.in.erase(s.in.begin(), s.in.begin() + static_cast<ptrdiff_t>(off));
+  }
+}
+
+// Broken framing or a failed handshake: say why, then close once that frame is written.
+void Shard::FailSession(Session& s, uint32_t slot, const Error& error) {
+  counters_.errors_sent++;
+  Enqueue(s, slot, wire::EncodeError(0, error));
+  s.close_after_flush = true;
+}
+
+void Shard::Enqueue(Session& s, uint32_t slot, wire::Bytes frame) {
+  Enqueue(s, slot, std::make_shared<const wire::Bytes>(std::move(frame)));
+}
+
+void Shard::Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame) {
+  if (s.closing || s.close_after_flush) return;
+  if (s.out_bytes + frame->size() > config_.max_outbound_bytes) {
+    // A slow reader: drop what is not already in flight, tell it, and close. It resumes by
+    // reconnecting and syncing each channel from the last seq it saw.
+    counters_.sessions_lagged++;
+    while (s.out.size() > s.inflight_items) {
+      s.out_bytes -= s.out.back()->size();
+      s.out.pop_back();
+    }
+    s.out_bytes = 0;
+    for (size_t i = 0; i < s.out.size(); ++i) s.out_bytes += s.out[i]->size();
+    s.out_bytes -= s.out_offset;
+    auto lag = wire::EncodeError(0, MakeError(ErrorCode::kLagged,
+                                              "outbound queue overflow; reconnect and Sync "
+                                              "each channel from the last seq received"));
+    s.out_bytes += lag.size();
+    s.out.push_back(std::make_shared<const wire::Bytes>(std::move(lag)));
+    s.close_after_flush = true;
+  } else {
+    s.out_bytes += frame->size();
+    s.out.push_back(std::move(frame));
+  }
+  if (!s.dirty) {
+    s.dirty = true;
+    dirty_.push_back(slot);
+  }
+}
+
+void Shard::FlushSends() {
+  for (uint32_t slot : dirty_) {
+    Session& s = sessions_[slot];
+    s.dirty = false;
+    if (s.in_use && !s.closing && !s.send_inflight && !s.out.empty()) StartSend(s, slot);
+  }
+  dirty_.clear();
+}
+
+// One send in flight per connection (overlapping sends can reorder), carrying everything queued:
+// the message rate is set by how many frames share a send.
+void Shard::StartSend(Session& s, uint32_t slot) {
+  size_t n = std::min(s.out.size(), kMaxIovPerSend);
+  s.iov.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const wire::Bytes& b = *s.out[i];
+    size_t skip = i == 0 ? s.out_offset : 0;
+    s.iov[i].iov_base = const_cast<uint8_t*>(b.data() + skip);
+    s.iov[i].iov_len = b.size() - skip;
+  }
+  s.msg = msghdr{};
+  s.msg.msg_iov = s.iov.data();
+  s.msg.msg_iovlen = n;
+  s.inflight_items = n;
+  s.send_inflight = true;
+  ring_->SendMsg(s.fd, &s.msg, Tag(kOpSend, slot, s.gen));
+}
+
+void Shard::OnSendDone(Session& s, uint32_t slot, int32_t res) {
+  s.send_inflight = false;
+  s.inflight_items = 0;
+  if (res < 0) {
+    CloseSession(s, slot);
+    MaybeFree(s, slot);
+    return;
+  }
+  size_t left = static_cast<size_t>(res);
+  s.out_bytes -= std::min(s.out_bytes, left);
+  while (left > 0 && !s.out.empty()) {
+    size_t front_left = s.out.front()->size() - s.out_offset;
+    if (left < front_left) {
+      s.out_offset += left;
+      break;
+    }
+    left -= front_left;
+    s.out.pop_front();
+    s.out_offset = 0;
+  }
+  if (!s.out.empty()) {
+    if (!s.closing) StartSend(s, slot);
+  } else if (s.close_after_flush) {
+    CloseSession(s, slot);
+  }
+  MaybeFree(s, slot);
+}
+
+void Shard::CloseSession(Session& s, uint32_t slot) {
+  if (s.closing || !s.in_use) return;
+  s.closing = true;
+  for (ChannelId channel : s.subscriptions) {
+    auto& subs = local_subs_[channel];
+    subs.erase(std::remove(subs.begin(), subs.end(), slot), subs.end());
+    if (subs.empty()) local_subs_.erase(channel);
+    AddInterest(channel, id_, -1);
+  }
+  s.subscriptions.clear();
+  if (s.user != 0) {
+    auto& mine = user_sessions_[s.user];
+    mine.erase(std::remove(mine.begin(), mine.end(), slot), mine.end());
+    if (mine.empty()) user_sessions_.erase(s.user);
+  }
+  // Ends the multishot recv (it completes with 0) and fails a send still in flight.
+  shutdown(s.fd, SHUT_RDWR);
+  s.out.clear();
+  s.out_bytes = 0;
+}
+
+void Shard::MaybeFree(Session& s, uint32_t slot) {
+  if (!s.closing || s.recv_armed || s.send_inflight || !s.in_use) return;
+  close(s.fd);
+  s.fd = -1;
+  s.in_use = false;
+  s.gen++;
+  s.in = {};
+  s.iov = {};
+  free_slots_.push_back(slot);
+  counters_.connections_open--;
+}
+
+Session* Shard::Find(const SessionRef& ref) {
+  if (ref.shard != id_ || ref.slot >= sessions_.size()) return nullptr;
+  Session& s = sessions_[ref.slot];
+  if (!s.in_use || s.closing || s.gen != ref.gen) return nullptr;
+  return &s;
+}
+
+SessionRef Shard::RefOf(uint32_t slot) const { return SessionRef{id_, slot, sessions_[slot].gen}; }
+
+void Shard::Send(ShardId to, ShardMessage message) { outbox_[to].push_back(std::move(message)); }
+
+// A whole turn's messages per destination, then one ring. A full queue keeps the rest here for
+// the next turn rather than blocking.
+void Shard::FlushOutbox() {
+  for (ShardId to = 0; to < outbox_.size(); ++to) {
+    auto& box = outbox_[to];
+    if (box.empty()) continue;
+    size_t pushed = 0;
+    while (pushed < box.size() && mailboxes_->TryPush(id_, to, box[pushed])) ++pushed;
+    box.erase(box.begin(), box.begin() + static_cast<ptrdiff_t>(pushed));
+    if (pushed > 0) mailboxes_->Wake(to);
+  }
+}
+
+void Shard::DrainMailboxes() {
+  mailboxes_->Drain(id_, [this](ShardId, ShardMessage& m) {
+    std::visit(
+        [this](auto& msg) {
+          using T = std::decay_t<decltype(msg)>;
+          if constexpr (std::is_same_v<T, ForwardedRequest>) {
+            auto frame = flatbuffers::GetRoot<wire::Frame>(msg.payload.data());
+            HandleOwned(RequestMeta{msg.from, msg.request_id, msg.actor, msg.already_subscribed},
+                        frame);
+          } else if constexpr (std::is_same_v<T, Reply>) {
+            OnReply(std::move(msg));
+          } else if constexpr (std::is_same_v<T, UserQuery>) {
+            OnUserQuery(msg);
+          } else if constexpr (std::is_same_v<T, UserQueryPart>) {
+            OnUserQueryPart(std::move(msg));
+          } else if constexpr (std::is_same_v<T, Interest>) {
+            OnInterest(msg);
+          } else if constexpr (std::is_same_v<T, Deliver>) {
+            OnDeliver(msg);
+          } else if constexpr (std::is_same_v<T, MembershipChanged>) {
+            OnMembershipChanged(msg);
+          }
+        },
+        m);
+  });
+}
+
+void Shard::FireDurable() {
+  Lsn durable = committer_->durable_lsn();
+  while (!durable_waiters_.empty() && durable_waiters_.front().first <= durable) {
+    auto fn = std::move(durable_waiters_.front().second);
+    durable_waiters_.pop_front();
+    fn();
+  }
+}
+
+TimeMs Shard::Now() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace parley::shard

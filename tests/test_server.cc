@@ -1,0 +1,136 @@
+#include "tests/test_server.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "persist/data_dir.h"
+
+namespace parley::testing {
+namespace {
+
+constexpr const char* kPassword = "correct horse battery";
+
+pid_t Spawn(const std::vector<std::string>& args, int stderr_fd) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (stderr_fd >= 0) dup2(stderr_fd, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+std::string TestServer::ParleydPath() { return PARLEYD_PATH; }
+
+TestServer::TestServer(TestServerOptions options) : options_(std::move(options)) {
+  char tmpl[] = "/tmp/parley-test-XXXXXX";
+  data_dir_ = std::string(mkdtemp(tmpl)) + "/data";
+}
+
+TestServer::~TestServer() {
+  if (pid_ > 0) Kill();
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(data_dir_).parent_path(), ec);
+}
+
+void TestServer::Start() {
+  if (!initialised_) {
+    Status st = persist::InitDataDir(data_dir_, options_.shards);
+    if (!st.ok()) throw std::runtime_error("init failed: " + st.error().message);
+    initialised_ = true;
+  }
+  std::string ready = data_dir_ + "/../ready";
+  std::filesystem::remove(ready);
+  std::vector<std::string> args = {ParleydPath(),        "--data_dir=" + data_dir_,
+                                   "--port=0",           "--durability=" + options_.durability,
+                                   "--ready_file=" + ready, "--pin_threads=false"};
+  for (const auto& f : options_.extra_flags) args.push_back(f);
+  std::string log = data_dir_ + "/../parleyd.log";
+  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_ = Spawn(args, fd);
+  close(fd);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(ready);
+    int port = 0;
+    if (in >> port && port > 0) {
+      port_ = static_cast<uint16_t>(port);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("parleyd exited during start; see " + log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("parleyd did not become ready");
+}
+
+void TestServer::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void TestServer::Terminate() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::unique_ptr<wire::Client> TestServer::Connect() const {
+  wire::ClientOptions o;
+  o.port = port_;
+  o.timeout_ms = 10000;
+  auto c = wire::Client::Connect(o);
+  if (!c.ok()) throw std::runtime_error("connect failed: " + c.error().message);
+  return std::move(*c);
+}
+
+std::unique_ptr<wire::Client> TestServer::SignedIn(const std::string& email,
+                                                   wire::LoginOkT* login) const {
+  auto c = Connect();
+  auto reg = c->Register(email, kPassword, email.substr(0, email.find('@')));
+  if (!reg.ok() && reg.error().code != ErrorCode::kAlreadyExists) {
+    throw std::runtime_error("register failed: " + reg.error().message);
+  }
+  auto ok = c->Login(email, kPassword);
+  if (!ok.ok()) throw std::runtime_error("login failed: " + ok.error().message);
+  if (login) *login = std::move(*ok);
+  return c;
+}
+
+int RunParleyd(const std::vector<std::string>& args, std::string* err) {
+  char tmpl[] = "/tmp/parley-err-XXXXXX";
+  int fd = mkstemp(tmpl);
+  std::vector<std::string> full = {TestServer::ParleydPath()};
+  full.insert(full.end(), args.begin(), args.end());
+  pid_t pid = Spawn(full, fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(fd);
+  std::ifstream in(tmpl);
+  err->assign(std::istreambuf_iterator<char>(in), {});
+  unlink(tmpl);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace parley::testing

@@ -1,0 +1,57 @@
+// TestServer: a real parleyd process on an ephemeral loopback port with a temporary data
+// directory, started and stopped by process id. For whole-server tests.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "wire/client.h"
+
+namespace parley::testing {
+
+struct TestServerOptions {
+  uint32_t shards = 2;
+  std::string durability = "sync";
+  std::vector<std::string> extra_flags;
+};
+
+class TestServer {
+ public:
+  explicit TestServer(TestServerOptions options = {});
+  ~TestServer();  // SIGKILLs a running parleyd and removes the data directory
+
+  // Initialises the data directory (once) and starts parleyd; waits until it serves.
+  void Start();
+  void Kill();       // SIGKILL, then reap
+  void Terminate();  // SIGTERM (graceful), then reap; returns once exited
+  void Restart() { Kill(); Start(); }
+
+  uint16_t port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  pid_t pid() const { return pid_; }
+
+  // A connected client that has said Hello.
+  std::unique_ptr<wire::Client> Connect() const;
+  // Registers (if needed) and signs in a user with a fixed test password.
+  std::unique_ptr<wire::Client> SignedIn(const std::string& email,
+                                         wire::LoginOkT* login = nullptr) const;
+
+  static std::string ParleydPath();
+
+ private:
+  TestServerOptions options_;
+  std::string data_dir_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  bool initialised_ = false;
+};
+
+// Runs parleyd with `args` to completion; returns its exit code and captures stderr.
+int RunParleyd(const std::vector<std::string>& args, std::string* err);
+
+}  // namespace parley::testing

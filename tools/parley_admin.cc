@@ -1,0 +1,168 @@
+// parley-admin: provisioning. `init` creates a data directory; `seed` writes a demo workspace
+// into one, offline (parleyd must not be running on it): each command is decided against its
+// owner shard's replayed state and appended to that shard's log, exactly as parleyd would.
+#include <gflags/gflags.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/decide.h"
+#include "persist/codec.h"
+#include "persist/data_dir.h"
+#include "persist/lmdb_store.h"
+#include "shard/credentials.h"
+
+DEFINE_string(data_dir, "", "the data directory");
+DEFINE_int32(shards, 0, "init: shard count, fixed for the directory's life (0 = cores)");
+DEFINE_bool(seed, false, "init: also write the demo workspace");
+DEFINE_string(demo_password, "parley-demo", "seed: password of the demo users");
+
+namespace {
+
+using namespace parley;
+
+constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR
+  init --data_dir DIR [--shards N] [--seed]   create a data directory
+  seed --data_dir DIR                         add the demo workspace (parleyd stopped)
+)";
+
+int Die(const Error& e) {
+  std::fprintf(stderr, "parley-admin: %s%s%s\n", e.message.c_str(),
+               e.details.empty() ? "" : ": ", e.details.c_str());
+  return 1;
+}
+
+struct OfflineShard {
+  std::unique_ptr<persist::LmdbLogStore> store;
+  std::unique_ptr<ShardState> state;
+  std::unique_ptr<IdMinter> ids;
+};
+
+class Seeder {
+ public:
+  Status Open(const std::string& dir, uint32_t n) {
+    for (ShardId k = 0; k < n; ++k) {
+      auto store = persist::LmdbLogStore::Open(persist::ShardDir(dir, k), {});
+      if (!store.ok()) return store.error();
+      OfflineShard shard{std::move(*store), std::make_unique<ShardState>(k, n), nullptr};
+      Status replayed = shard.store->Replay(1, [&](Lsn, std::string_view bytes) -> Status {
+        Result<Event> e = persist::DecodeEvent(bytes);
+        if (!e.ok()) return e.error();
+        shard.state->Apply(*e);
+        return OkStatus();
+      });
+      if (!replayed.ok()) return replayed;
+      shard.ids = std::make_unique<IdMinter>(k, n, shard.state->max_minted());
+      shards_.push_back(std::move(shard));
+    }
+    return OkStatus();
+  }
+
+  // Decides and applies on `shard`, appends to its log (durable on return).
+  Result<std::optional<Event>> Run(ShardId shard, const Command& command) {
+    OfflineShard& s = shards_[shard];
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    Context ctx{std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), s.ids.get()};
+    Result<std::optional<Event>> decided = Decide(*s.state, command, ctx);
+    if (!decided.ok() || !*decided) return decided;
+    s.state->Apply(**decided);
+    Status appended = s.store->AppendBatch(
+        {persist::LogRecord{s.store->last_lsn() + 1, persist::EncodeEvent(**decided)}});
+    if (!appended.ok()) return appended.error();
+    return decided;
+  }
+
+  ShardState& state(ShardId shard) { return *shards_[shard].state; }
+  uint32_t count() const { return static_cast<uint32_t>(shards_.size()); }
+
+ private:
+  std::vector<OfflineShard> shards_;
+};
+
+struct DemoUser {
+  const char* email;
+  const char* name;
+};
+constexpr DemoUser kDemoUsers[] = {{"alice@example.com", "Alice"},
+                                   {"bob@example.com", "Bob"},
+                                   {"carol@example.com", "Carol"}};
+
+Result<UserId> SeedUser(Seeder& seeder, const DemoUser& u) {
+  ShardId owner = ShardOfEmail(u.email, seeder.count());
+  std::string salt = shard::RandomSalt();
+  RegisterUser cmd{u.email, u.name, FLAGS_demo_password, salt,
+                   shard::HashPassword(FLAGS_demo_password, salt)};
+  auto e = seeder.Run(owner, cmd);
+  if (!e.ok()) return e.error();
+  return std::get<UserRegistered>(**e).user_id;
+}
+
+int Seed(const std::string& dir) {
+  Result<persist::DataDirInfo> info = persist::CheckDataDir(dir, 0);
+  if (!info.ok()) return Die(info.error());
+  Seeder seeder;
+  Status opened = seeder.Open(dir, info->shard_count);
+  if (!opened.ok()) return Die(opened.error());
+  if (seeder.state(ShardOfEmail(kDemoUsers[0].email, seeder.count()))
+          .FindUserByEmail(kDemoUsers[0].email)) {
+    std::printf("already seeded: %s\n", dir.c_str());
+    return 0;
+  }
+  std::vector<UserId> users;
+  for (const DemoUser& u : kDemoUsers) {
+    Result<UserId> id = SeedUser(seeder, u);
+    if (!id.ok()) return Die(id.error());
+    users.push_back(*id);
+  }
+  const ShardId home = 0;  // the demo workspace and its channels live on shard 0
+  auto ws = seeder.Run(home, CreateWorkspace{users[0], "Demo"});
+  if (!ws.ok()) return Die(ws.error());
+  const auto& created = std::get<WorkspaceCreated>(**ws);
+  for (size_t i = 1; i < users.size(); ++i) {
+    auto joined = seeder.Run(home, JoinWorkspace{users[i], created.workspace_id});
+    if (!joined.ok()) return Die(joined.error());
+  }
+  auto eng = seeder.Run(home, CreateChannel{users[0], created.workspace_id, "engineering", false});
+  if (!eng.ok()) return Die(eng.error());
+  const char* lines[] = {"Welcome to parley!", "Hi all, glad to be here.",
+                         "Try `parley tail` on this channel and post from another terminal."};
+  for (size_t i = 0; i < 3; ++i) {
+    auto posted = seeder.Run(home, PostMessage{users[i], created.general_id, "", lines[i]});
+    if (!posted.ok()) return Die(posted.error());
+  }
+  std::printf("seeded workspace %llu \"Demo\" (#general = %llu) with users", 
+              static_cast<unsigned long long>(created.workspace_id),
+              static_cast<unsigned long long>(created.general_id));
+  for (const DemoUser& u : kDemoUsers) std::printf(" %s", u.email);
+  std::printf("; password: %s\n", FLAGS_demo_password.c_str());
+  return 0;
+}
+
+int Init(const std::string& dir) {
+  uint32_t n = FLAGS_shards > 0 ? static_cast<uint32_t>(FLAGS_shards)
+                                : std::max(1u, std::thread::hardware_concurrency());
+  Status st = persist::InitDataDir(dir, n);
+  if (!st.ok()) return Die(st.error());
+  std::printf("initialised %s with %u shard%s\n", dir.c_str(), n, n == 1 ? "" : "s");
+  return FLAGS_seed ? Seed(dir) : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(kUsage);
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (argc != 2 || FLAGS_data_dir.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "init") return Init(FLAGS_data_dir);
+  if (cmd == "seed") return Seed(FLAGS_data_dir);
+  std::fputs(kUsage, stderr);
+  return 2;
+}
