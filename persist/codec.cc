@@ -4,12 +4,11 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
+#include <msgpack.hpp>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
-
-#include <msgpack.hpp>
 
 namespace parley::persist {
 namespace {
@@ -170,17 +169,27 @@ class FieldWriter {
 
 const char* TypeName(msgpack::type::object_type type) {
   switch (type) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "bool";
-    case msgpack::type::POSITIVE_INTEGER: return "uint";
-    case msgpack::type::NEGATIVE_INTEGER: return "negative int";
+    case msgpack::type::NIL:
+      return "nil";
+    case msgpack::type::BOOLEAN:
+      return "bool";
+    case msgpack::type::POSITIVE_INTEGER:
+      return "uint";
+    case msgpack::type::NEGATIVE_INTEGER:
+      return "negative int";
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "float";
-    case msgpack::type::STR: return "str";
-    case msgpack::type::BIN: return "bin";
-    case msgpack::type::ARRAY: return "array";
-    case msgpack::type::MAP: return "map";
-    case msgpack::type::EXT: return "ext";
+    case msgpack::type::FLOAT64:
+      return "float";
+    case msgpack::type::STR:
+      return "str";
+    case msgpack::type::BIN:
+      return "bin";
+    case msgpack::type::ARRAY:
+      return "array";
+    case msgpack::type::MAP:
+      return "map";
+    case msgpack::type::EXT:
+      return "ext";
   }
   return "unknown type";
 }

@@ -86,6 +86,8 @@ TEST(CodecTest, ChannelJoinedGoldenBytes) {
 }
 
 TEST(CodecTest, UserRegisteredGoldenBytesUseStrForTextAndBinForSecrets) {
+  // One line per field; the split literals stop "\xa3" from swallowing the hex digit "a".
+  // clang-format off
   const std::string want = "\x98\x01\x01"      // array of 8, tag 1, version 1
                            "\x2a"              // user_id 42
                            "\xa3" "a@b"        // email: fixstr
@@ -93,17 +95,19 @@ TEST(CodecTest, UserRegisteredGoldenBytesUseStrForTextAndBinForSecrets) {
                            "\xc4\x02\x00\xff"  // password_salt: bin8
                            "\xc4\x01\x01"      // password_hash: bin8
                            "\xff"s;            // at -1: negative fixint
+  // clang-format on
   EXPECT_EQ(EncodeEvent(UserRegistered{42, "a@b", "A", "\x00\xff"s, "\x01", -1}), want);
 }
 
 TEST(CodecTest, MessagePostedGoldenBytes) {
-  const std::string want = "\x99\x07\x01"       // array of 9, tag 7, version 1
-                           "\x0c\x02"           // channel_id 12, seq 2
-                           "\xcd\x01\x00"       // message_id 256: uint16
-                           "\x03"               // author_id 3
-                           "\xa0"               // client_msg_id ""
-                           "\xa2hi"             // text
-                           "\xd2\xff\xff\x00\x00"s;  // at -65536: int32
+  const std::string want =
+      "\x99\x07\x01"            // array of 9, tag 7, version 1
+      "\x0c\x02"                // channel_id 12, seq 2
+      "\xcd\x01\x00"            // message_id 256: uint16
+      "\x03"                    // author_id 3
+      "\xa0"                    // client_msg_id ""
+      "\xa2hi"                  // text
+      "\xd2\xff\xff\x00\x00"s;  // at -65536: int32
   EXPECT_EQ(EncodeEvent(MessagePosted{12, 2, 256, 3, "", "hi", -65536}), want);
 }
 
@@ -152,8 +156,7 @@ TEST(CodecTest, WrongElementCount) {
 }
 
 TEST(CodecTest, WrongFieldTypeNamesTheField) {
-  EXPECT_EQ(ErrorDetails("\x95\x05\x01\x05\xa1x\x09"s),
-            "field 3 user_id: expected uint, got str");
+  EXPECT_EQ(ErrorDetails("\x95\x05\x01\x05\xa1x\x09"s), "field 3 user_id: expected uint, got str");
   EXPECT_EQ(ErrorDetails("\x95\x05\x01\xff\x07\x09"s),
             "field 2 channel_id: expected uint, got negative int");
   EXPECT_EQ(ErrorDetails("\x95\x05\x01\x05\x07\xca\x00\x00\x00\x00"s),
@@ -161,10 +164,12 @@ TEST(CodecTest, WrongFieldTypeNamesTheField) {
   EXPECT_EQ(ErrorDetails("\x95\x05\x01\x05\x07\xcf\x80\x00\x00\x00\x00\x00\x00\x00"s),
             "field 4 at: int64 out of range");
   // str and bin are not interchangeable: text is str, password material is bin.
+  // clang-format off
   EXPECT_EQ(ErrorDetails("\x98\x01\x01\x2a\xc4\x01x\xa1" "A\xc4\x00\xc4\x00\x00"s),
             "field 3 email: expected str, got bin");
   EXPECT_EQ(ErrorDetails("\x98\x01\x01\x2a\xa1x\xa1" "A\xa0\xc4\x00\x00"s),
             "field 5 password_salt: expected bin, got str");
+  // clang-format on
   EXPECT_EQ(ErrorDetails("\x98\x04\x01\x03\x4d\xa1n\x01\x09\x00"s),
             "field 5 is_private: expected bool, got uint");
   EXPECT_EQ(ErrorDetails("\x95\x05\x01\x05\x91\x07\x09"s),

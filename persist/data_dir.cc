@@ -114,21 +114,21 @@ struct ShardMeta {
 
 // Opens shard-K read-only, reads its meta and closes it again before returning, so the check
 // never holds an environment that parleyd is about to open.
-Result<ShardMeta> ReadShardMeta(const std::string& data_dir, uint32_t shard,
-                                uint32_t hint_shards) {
+Result<ShardMeta> ReadShardMeta(const std::string& data_dir, uint32_t shard, uint32_t hint_shards) {
   const std::string dir = ShardDir(data_dir, shard);
   const std::string fix = "; restore it from a backup, or " + NewDirHint(hint_shards);
   LmdbOptions options;
   options.read_only = true;
   auto store = LmdbLogStore::Open(dir, options);
   if (!store.ok()) {
-    return MakeError(store.error().code, "cannot open " + dir + " (" + store.error().message + ")" +
-                                             fix, store.error().details);
+    return MakeError(store.error().code,
+                     "cannot open " + dir + " (" + store.error().message + ")" + fix,
+                     store.error().details);
   }
   ShardMeta meta;
-  for (auto [key, out] : {std::pair{"format_version", &meta.format_version},
-                          std::pair{"shard_count", &meta.shard_count},
-                          std::pair{"shard_index", &meta.shard_index}}) {
+  for (auto [key, out] :
+       {std::pair{"format_version", &meta.format_version},
+        std::pair{"shard_count", &meta.shard_count}, std::pair{"shard_index", &meta.shard_index}}) {
     Result<std::string> text = (*store)->ReadMeta(key);
     if (!text.ok()) return MakeError(text.error().code, text.error().message + fix);
     if (!ParseU32(*text, out)) {
@@ -143,11 +143,11 @@ Result<ShardMeta> ReadShardMeta(const std::string& data_dir, uint32_t shard,
 Status CheckShard(const std::string& data_dir, uint32_t shard, const ShardMeta& first) {
   const std::string dir = ShardDir(data_dir, shard);
   if (!fs::exists(dir)) {
-    return MakeError(ErrorCode::kUnavailable,
-                     "data directory " + data_dir + " records " +
-                         std::to_string(first.shard_count) + " shards but shard-" +
-                         std::to_string(shard) + " is missing; restore it from a backup, or " +
-                         NewDirHint(first.shard_count));
+    return MakeError(ErrorCode::kUnavailable, "data directory " + data_dir + " records " +
+                                                  std::to_string(first.shard_count) +
+                                                  " shards but shard-" + std::to_string(shard) +
+                                                  " is missing; restore it from a backup, or " +
+                                                  NewDirHint(first.shard_count));
   }
   Result<ShardMeta> meta =
       shard == 0 ? Result<ShardMeta>(first) : ReadShardMeta(data_dir, shard, first.shard_count);
@@ -157,8 +157,8 @@ Status CheckShard(const std::string& data_dir, uint32_t shard, const ShardMeta& 
     return MakeError(ErrorCode::kInvalidArgument,
                      dir + " records format version " + std::to_string(meta->format_version) +
                          ", shard_count " + std::to_string(meta->shard_count) +
-                         " and shard_index " + std::to_string(meta->shard_index) +
-                         "; expected " + std::to_string(first.format_version) + ", " +
+                         " and shard_index " + std::to_string(meta->shard_index) + "; expected " +
+                         std::to_string(first.format_version) + ", " +
                          std::to_string(first.shard_count) + " and " + std::to_string(shard) +
                          " (shard directories were mixed up or copied between data "
                          "directories); restore them from a backup, or " +
@@ -227,9 +227,9 @@ std::string ShardDir(const std::string& data_dir, uint32_t shard) {
 
 Status InitDataDir(const std::string& data_dir, uint32_t shard_count) {
   if (shard_count < 1 || shard_count > kMaxShards) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "shard count " + std::to_string(shard_count) + " is out of range 1.." +
-                         std::to_string(kMaxShards));
+    return MakeError(ErrorCode::kInvalidArgument, "shard count " + std::to_string(shard_count) +
+                                                      " is out of range 1.." +
+                                                      std::to_string(kMaxShards));
   }
   Status target = CheckInitTarget(data_dir);
   if (!target.ok()) return target;
@@ -267,8 +267,9 @@ Result<DataDirInfo> CheckDataDir(const std::string& data_dir, uint32_t expected_
   if (!key.ok()) {
     const Error& e = key.error();
     if (e.details == "mode") return e;  // its message already names the chmod to run
-    return MakeError(e.code, e.message + "; restore it from a backup, or " +
-                                 NewDirHint(first->shard_count), e.details);
+    return MakeError(e.code,
+                     e.message + "; restore it from a backup, or " + NewDirHint(first->shard_count),
+                     e.details);
   }
   return DataDirInfo{first->format_version, first->shard_count};
 }

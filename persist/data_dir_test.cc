@@ -149,8 +149,9 @@ TEST_F(DataDirTest, CheckMissingDirectory) {
 
 TEST_F(DataDirTest, CheckEmptyDirectory) {
   fs::create_directory(data_dir_);
-  ExpectCheckError(2, ErrorCode::kUnavailable,
-                   {"not initialised", "parley-admin init --data_dir " + data_dir_ + " --shards 2"});
+  ExpectCheckError(
+      2, ErrorCode::kUnavailable,
+      {"not initialised", "parley-admin init --data_dir " + data_dir_ + " --shards 2"});
 }
 
 TEST_F(DataDirTest, CheckUninitialisedDirectoryWithOtherFiles) {

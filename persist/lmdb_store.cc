@@ -184,8 +184,7 @@ Result<std::unique_ptr<LmdbLogStore>> LmdbLogStore::Open(const std::string& dir,
                                                          const LmdbOptions& options) {
   // Checked first: a writable mdb_env_open would silently create an empty environment.
   if (!PathExists(dir + "/data.mdb")) {
-    return MakeError(ErrorCode::kUnavailable,
-                     "no LMDB environment in " + dir + "; " + kInitHint);
+    return MakeError(ErrorCode::kUnavailable, "no LMDB environment in " + dir + "; " + kInitHint);
   }
   Result<EnvClaim> claim = EnvClaim::Acquire(dir);
   if (!claim.ok()) return claim.error();
@@ -209,9 +208,9 @@ Result<std::unique_ptr<LmdbLogStore>> LmdbLogStore::Open(const std::string& dir,
   for (auto [name, dbi] : {std::pair{kLogDb, &env->log}, std::pair{kMetaDb, &env->meta}}) {
     rc = mdb_dbi_open(txn.get(), name, 0, dbi);
     if (rc == MDB_NOTFOUND) {
-      return MakeError(ErrorCode::kUnavailable, dir + " has no `" + name +
-                                                    "` database, so it is not a parley shard; " +
-                                                    kInitHint);
+      return MakeError(
+          ErrorCode::kUnavailable,
+          dir + " has no `" + name + "` database, so it is not a parley shard; " + kInitHint);
     }
     if (rc != 0) return LmdbError("cannot open " + dir, "mdb_dbi_open", rc);
   }
@@ -225,8 +224,7 @@ Result<std::unique_ptr<LmdbLogStore>> LmdbLogStore::Open(const std::string& dir,
   return store;
 }
 
-Status LmdbLogStore::Create(const std::string& dir,
-                            const std::map<std::string, std::string>& meta,
+Status LmdbLogStore::Create(const std::string& dir, const std::map<std::string, std::string>& meta,
                             size_t map_size_bytes) {
   if (PathExists(dir + "/data.mdb")) {
     return MakeError(ErrorCode::kAlreadyExists, dir + " already holds an LMDB environment");
@@ -304,8 +302,8 @@ Status LmdbLogStore::Replay(Lsn from, const std::function<Status(Lsn, std::strin
       return MakeError(ErrorCode::kInternal, "lsn gap at " + std::to_string(expected),
                        "next stored lsn is " + std::to_string(*lsn));
     }
-    Status status = fn(*lsn, std::string_view(static_cast<const char*>(data.mv_data),
-                                              data.mv_size));
+    Status status =
+        fn(*lsn, std::string_view(static_cast<const char*>(data.mv_data), data.mv_size));
     if (!status.ok()) return status;
   }
   if (rc != MDB_NOTFOUND) return LmdbError("log replay failed", "mdb_cursor_get", rc);

@@ -8,9 +8,9 @@ Status CheckContiguous(Lsn last_lsn, const std::vector<LogRecord>& records) {
   Lsn expected = last_lsn + 1;
   for (const LogRecord& record : records) {
     if (record.lsn != expected) {
-      return MakeError(ErrorCode::kInternal, "non-contiguous lsn",
-                       "expected " + std::to_string(expected) + ", got " +
-                           std::to_string(record.lsn));
+      return MakeError(
+          ErrorCode::kInternal, "non-contiguous lsn",
+          "expected " + std::to_string(expected) + ", got " + std::to_string(record.lsn));
     }
     ++expected;
   }

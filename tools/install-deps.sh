@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what parley needs to build, test and run, from Debian 12 packages. Idempotent: it
+# only calls apt-get when something is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config  # toolchain
+  liburing-dev            # io_uring: the shard event loop
+  flatbuffers-compiler libflatbuffers-dev  # wire protocol: flatc + runtime
+  liblmdb-dev lmdb-utils  # the durable log; mdb_stat / mdb_dump for operators
+  libmsgpack-cxx-dev      # event encoding in the log
+  libssl-dev              # HMAC tokens, password hashing, randomness
+  libgflags-dev           # command-line flags
+  libgtest-dev            # tests
+  libbenchmark-dev        # micro-benchmarks
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
