@@ -31,6 +31,10 @@ Status InitDataDir(const std::string& data_dir, uint32_t shard_count);
 
 // Checks every shard environment's meta. expected_shards == 0 accepts the recorded count. Errors
 // are for operators: they say what is wrong and the exact `parley-admin init` command to run.
+// kUnavailable when something is missing (the directory, its initialisation, a shard, the secret
+// key); kInvalidArgument when what is there does not match (format version, shard count, shard
+// index, key size or mode). Opens each environment read-only and closes it before returning;
+// kInternal if this process already has one of them open.
 Result<DataDirInfo> CheckDataDir(const std::string& data_dir, uint32_t expected_shards);
 
 Result<std::string> ReadSecretKey(const std::string& data_dir);
