@@ -240,7 +240,14 @@ void Shard::ProcessInput(Session& s, uint32_t slot) {
       break;
     }
     counters_.frames_in++;
-    HandleFrame(s, slot, rest.subspan(wire::kLengthPrefixBytes, split.payload_bytes));
+    std::span<const uint8_t> payload = rest.subspan(wire::kLengthPrefixBytes, split.payload_bytes);
+    if (reinterpret_cast<uintptr_t>(payload.data()) % wire::kPayloadAlignment != 0) {
+      // FlatBuffers reads 8-byte scalars in place: give it an aligned copy (frames are small).
+      aligned_.resize((payload.size() + 7) / 8);
+      std::memcpy(aligned_.data(), payload.data(), payload.size());
+      payload = {reinterpret_cast<const uint8_t*>(aligned_.data()), payload.size()};
+    }
+    HandleFrame(s, slot, payload);
     off += wire::kLengthPrefixBytes + split.payload_bytes;
   }
   if (s.closing || s.close_after_flush) {

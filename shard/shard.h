@@ -176,6 +176,7 @@ class Shard {
   std::vector<Session> sessions_;
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> dirty_;  // sessions with frames to send this turn
+  std::vector<uint64_t> aligned_;  // scratch for payloads not 8-byte aligned in a receive buffer
 
   // Subscriber side: local sessions per channel and per user.
   std::unordered_map<ChannelId, std::vector<uint32_t>> local_subs_;
