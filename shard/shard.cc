@@ -270,7 +270,9 @@ void Shard::Enqueue(Session& s, uint32_t slot, wire::Bytes frame) {
 
 void Shard::Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame) {
   if (s.closing || s.close_after_flush) return;
-  if (s.out_bytes + frame->size() > config_.max_outbound_bytes) {
+  // One frame always fits an empty queue, so a large reply (a full history page) never counts
+  // as lagging; the bound is on what piles up behind it.
+  if (s.out_bytes > 0 && s.out_bytes + frame->size() > config_.max_outbound_bytes) {
     // A slow reader: drop what is not already in flight, tell it, and close. It resumes by
     // reconnecting and syncing each channel from the last seq it saw.
     counters_.sessions_lagged++;

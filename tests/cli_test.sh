@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The programs as an operator and a user run them: parley-admin init --seed, parleyd, the parley
+# CLI (register, login, workspaces, channels, join, post, history, tail), mdb_stat on the log,
+# and a graceful stop. Usage: cli_test.sh BUILD_DIR
+set -euo pipefail
+BUILD=$1
+ADMIN=$BUILD/tools/parley-admin
+PARLEYD=$BUILD/server/parleyd
+PARLEY=$BUILD/tools/parley
+WORK=$(mktemp -d /tmp/parley-cli-XXXXXX)
+PID=""
+cleanup() {
+  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null || true
+  [ -n "${TAIL_PID:-}" ] && kill "$TAIL_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; echo "--- parleyd log"; cat "$WORK/parleyd.log" >&2 || true; exit 1; }
+
+"$ADMIN" init --data_dir "$WORK/data" --shards 2 --seed > "$WORK/init.out"
+grep -q 'seeded workspace' "$WORK/init.out" || fail "seed output: $(cat "$WORK/init.out")"
+"$ADMIN" init --data_dir "$WORK/data" --shards 2 2>"$WORK/again.err" && fail "second init succeeded"
+grep -q 'already' "$WORK/again.err" || fail "second init message: $(cat "$WORK/again.err")"
+mdb_stat -a "$WORK/data/shard-0" | grep -q 'Status of log' || fail "mdb_stat does not list the log"
+
+"$PARLEYD" --data_dir "$WORK/data" --port 0 --ready_file "$WORK/ready" --pin_threads=false \
+  2> "$WORK/parleyd.log" &
+PID=$!
+for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
+[ -s "$WORK/ready" ] || fail "parleyd did not become ready"
+P="$PARLEY --port $(cat "$WORK/ready")"
+export PARLEY_PASSWORD=parley-demo
+
+WS=$($P --email alice@example.com workspaces | awk -F'\t' '$2=="Demo"{print $1}')
+[ -n "$WS" ] || fail "Demo workspace not listed"
+GENERAL=$($P --email alice@example.com channels "$WS" | awk -F'\t' '$2=="#general"{print $1}')
+[ -n "$GENERAL" ] || fail "#general not listed"
+
+$P --email dave@example.com --password 'dave-password-1' --name Dave register | grep -q registered \
+  || fail "register"
+TOKEN=$($P --email dave@example.com --password 'dave-password-1' login)
+[ -n "$TOKEN" ] || fail "login printed no token"
+$P --token "$TOKEN" workspaces join "$WS" > /dev/null || fail "join workspace"
+
+$P --token "$TOKEN" tail "$GENERAL" > "$WORK/tail.out" 2>&1 &
+TAIL_PID=$!
+sleep 0.5
+$P --email alice@example.com post "$GENERAL" "hello from the cli test" --client_msg_id k1 \
+  | grep -q 'posted seq=4' || fail "post"
+$P --email alice@example.com post "$GENERAL" "hello from the cli test" --client_msg_id k1 \
+  | grep -q 'duplicate' || fail "retried post was not deduplicated"
+for _ in $(seq 100); do grep -q 'hello from the cli test' "$WORK/tail.out" && break; sleep 0.05; done
+grep -q '#1 .*Welcome to parley!' "$WORK/tail.out" || fail "tail did not catch up: $(cat "$WORK/tail.out")"
+grep -q '#4 .*hello from the cli test' "$WORK/tail.out" || fail "tail missed the live post"
+[ "$(grep -c 'hello from the cli test' "$WORK/tail.out")" = 1 ] || fail "tail printed a duplicate"
+kill "$TAIL_PID"; TAIL_PID=""
+
+$P --token "$TOKEN" channels "$WS" create ops > /dev/null || fail "create channel"
+$P --token "$TOKEN" history "$GENERAL" --limit 2 | grep -q '(more)' || fail "history paging"
+out=$($P --token "$TOKEN" post 999999 "nowhere" 2>&1) && fail "post to a missing channel succeeded"
+grep -q 'channel not found (code 9)' <<<"$out" || fail "error for a missing channel: $out"
+out=$($P --token "garbage" workspaces 2>&1) && fail "a bad token was accepted"
+grep -q 'invalid or expired token (code 7)' <<<"$out" || fail "bad token message: $out"
+
+kill -TERM "$PID"
+wait "$PID" || fail "parleyd exited non-zero on SIGTERM"
+PID=""
+grep -q '"msg":"stopped"' "$WORK/parleyd.log" || fail "no graceful stop in the log"
+echo "cli_test: 1 passed, 0 failed"
