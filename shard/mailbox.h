@@ -52,8 +52,13 @@ class MailboxMatrix {
     }
   }
 
-  // Receiver: call before Drain, so a push that races with the drain rings again.
-  void ClearNotified(ShardId to) { wakes_[to].notified.store(false, std::memory_order_release); }
+  // Receiver: call before Drain, so a push that races with the drain rings again. A
+  // read-modify-write on both sides orders it with the sender's exchange: either the drain sees
+  // the push, or the sender sees `false` and rings (a plain store could be reordered after the
+  // drain's loads).
+  void ClearNotified(ShardId to) {
+    wakes_[to].notified.exchange(false, std::memory_order_acq_rel);
+  }
 
   template <class F>
   size_t Drain(ShardId to, F&& fn) {

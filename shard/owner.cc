@@ -13,7 +13,28 @@ std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::strin
 
 }  // namespace
 
-void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
+namespace {
+
+// Requests that only read. They run once everything applied before them is durable, and read
+// what is visible then: no reply shows what a crash could undo, and every delivery the reply
+// does not cover follows it through the same mailbox.
+bool IsRead(wire::Body type) {
+  return type == wire::Body::Login || type == wire::Body::ListChannels ||
+         type == wire::Body::History || type == wire::Body::Sync ||
+         type == wire::Body::Subscribe;
+}
+
+}  // namespace
+
+void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f,
+                        std::span<const uint8_t> payload) {
+  if (IsRead(f->body_type()) && !Settled()) {
+    auto copy = std::make_shared<std::vector<uint8_t>>(payload.begin(), payload.end());
+    return AfterDurable([this, meta, copy] {
+      const wire::Frame* frame = flatbuffers::GetRoot<wire::Frame>(copy->data());
+      HandleOwned(meta, frame, *copy);
+    });
+  }
   switch (f->body_type()) {
     case wire::Body::Register: return OwnedRegister(meta, f->body_as_Register());
     case wire::Body::Login: return OwnedLogin(meta, f->body_as_Login());
@@ -45,7 +66,7 @@ void Shard::Execute(const RequestMeta& meta, const Command& command,
                     std::function<void(const std::optional<Event>&)> on_durable) {
   Context ctx{Now(), &ids_};
   Result<std::optional<Event>> decided = Decide(state_, command, ctx);
-  if (!decided.ok()) return RespondError(meta, decided.error());
+  if (!decided.ok()) return AnswerError(meta, decided.error());
   std::optional<Event>& event = *decided;
   if (!event) {
     // A no-op still answers only after what it observed is durable.
@@ -61,12 +82,23 @@ void Shard::Execute(const RequestMeta& meta, const Command& command,
       lsn, [event = std::move(*event), on_durable = std::move(on_durable)] { on_durable(event); });
 }
 
+bool Shard::Settled() const {
+  return durable_waiters_.empty() && committer_->durable_lsn() >= committer_->last_appended();
+}
+
 // Runs fn once every event appended so far is durable, in order with the other waiters.
 void Shard::AfterDurable(std::function<void()> fn) {
-  if (durable_waiters_.empty() && committer_->durable_lsn() >= committer_->last_appended()) {
-    return fn();
-  }
+  if (Settled()) return fn();
   durable_waiters_.emplace_back(committer_->last_appended(), std::move(fn));
+}
+
+// A rejection reflects state that may include events not yet durable ("email already
+// registered"); it leaves only once they are, so no client acts on what a crash undoes.
+void Shard::AnswerError(const RequestMeta& meta, const Error& error) {
+  counters_.errors_sent++;
+  AfterDurable([this, meta, frame = wire::EncodeError(meta.request_id, error)]() mutable {
+    Respond(meta, std::move(frame));
+  });
 }
 
 void Shard::OwnedRegister(const RequestMeta& meta, const wire::Register* req) {
@@ -138,9 +170,13 @@ void Shard::OwnedCreateChannel(const RequestMeta& meta, const wire::CreateChanne
 
 void Shard::OwnedListChannels(const RequestMeta& meta, const wire::ListChannels* req) {
   const WorkspaceState* ws = state_.FindWorkspace(req->workspace_id());
-  if (!ws) return RespondError(meta, MakeError(ErrorCode::kNotFound, "no such workspace"));
+  if (!ws) {
+    return RespondError(meta, MakeError(ErrorCode::kNotFound, "workspace not found",
+                                        "workspace_id"));
+  }
   if (!ws->IsMember(meta.actor)) {
-    return RespondError(meta, MakeError(ErrorCode::kForbidden, "not a member of the workspace"));
+    return RespondError(meta, MakeError(ErrorCode::kForbidden, "not a member of the workspace",
+                                        "workspace_id"));
   }
   wire::ChannelListT list;
   for (ChannelId id : ws->channels) {

@@ -115,9 +115,16 @@ void Ring::Cancel(uint64_t target_user_data, uint64_t user_data) {
   io_uring_sqe_set_data64(sqe, user_data);
 }
 
-int Ring::SubmitAndWait(unsigned wait_nr) {
-  int rc = io_uring_submit_and_wait(ring_.get(), wait_nr);
-  if (rc == -EBUSY || rc == -ETIME) return 0;  // CQ needs reaping first: the caller drains
+int Ring::SubmitAndWait(int64_t timeout_us) {
+  int rc;
+  if (timeout_us < 0) {
+    rc = io_uring_submit_and_wait(ring_.get(), 1);
+  } else {
+    __kernel_timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000};
+    io_uring_cqe* cqe = nullptr;
+    rc = io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, &ts, nullptr);
+  }
+  if (rc == -EBUSY || rc == -ETIME) return 0;  // CQ needs reaping first, or timed out
   return rc < 0 ? rc : 0;
 }
 

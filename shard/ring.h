@@ -52,9 +52,10 @@ class Ring {
   void Read(int fd, void* buf, unsigned len, uint64_t user_data);
   void Cancel(uint64_t target_user_data, uint64_t user_data);
 
-  // Submits queued entries and waits for at least `wait_nr` completions (0: don't wait).
-  // Returns 0 or a negative errno (-EINTR is not an error to the caller: loop again).
-  int SubmitAndWait(unsigned wait_nr);
+  // Submits queued entries and waits for a completion, at most timeout_us (< 0: no limit).
+  // Always enters the kernel asking for events, which is what runs DEFER_TASKRUN work.
+  // Returns 0 (a completion or the timeout) or a negative errno (-EINTR: just loop again).
+  int SubmitAndWait(int64_t timeout_us);
 
   // Calls fn(const Completion&) for every ready completion and marks them seen.
   template <class F>

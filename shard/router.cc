@@ -4,6 +4,7 @@
 
 #include "shard/credentials.h"
 #include "shard/encode.h"
+#include "shard/log.h"
 #include "shard/shard.h"
 
 namespace parley::shard {
@@ -60,6 +61,9 @@ void Shard::HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payl
   }
   const wire::Frame* f = *verified;
   RequestMeta meta{RefOf(slot), f->request_id(), s.user};
+  if (stopping_) {
+    return RespondError(meta, MakeError(ErrorCode::kUnavailable, "server is shutting down"));
+  }
   if (f->body_type() == wire::Body::Hello) {
     return HandleHello(s, slot, meta.request_id, f->body_as_Hello());
   }
@@ -164,7 +168,7 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta,
 
 void Shard::Route(const RequestMeta& meta, const wire::Frame* f,
                   std::span<const uint8_t> payload, ShardId owner) {
-  if (owner == id_) return HandleOwned(meta, f);
+  if (owner == id_) return HandleOwned(meta, f, payload);
   ForwardedRequest req;
   req.from = meta.from;
   req.request_id = meta.request_id;
@@ -233,7 +237,9 @@ void Shard::StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId us
   }
 }
 
+// Runs once this shard's applied memberships are durable (see IsRead in owner.cc).
 void Shard::OnUserQuery(const UserQuery& query) {
+  if (!Settled()) return AfterDurable([this, query] { OnUserQuery(query); });
   UserQueryPart part;
   part.query_id = query.query_id;
   if (query.kind == UserQueryKind::kSubscribeChannels) {
@@ -255,43 +261,51 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   auto it = queries_.find(part.query_id);
   if (it == queries_.end()) return;
   PendingQuery& q = it->second;
-  for (auto& c : part.channels) q.merged.channels.push_back(c);
+  Session* s = Find(q.session);
+  // Take each owner's subscriptions as its part arrives: its later deliveries and membership
+  // changes travel the same mailbox behind the part, so none is missed or misapplied.
+  for (const ChannelCursor& c : part.channels) {
+    if (s && !s->subscriptions.count(c.channel_id)) {
+      SubscribeLocal(*s, q.session.slot, c.channel_id);
+    } else {
+      AddInterest(c.channel_id, id_, -1);  // gone, or already following: give the count back
+    }
+    q.merged.channels.push_back(c);
+  }
   for (auto& w : part.workspaces) q.merged.workspaces.push_back(std::move(w));
   if (--q.parts_left > 0) return;
   PendingQuery done = std::move(q);
   queries_.erase(it);
-  Session* s = Find(done.session);
-  uint32_t slot = done.session.slot;
-  if (done.kind == UserQueryKind::kWorkspaces) {
-    if (!s) return;
-    auto& list = done.merged.workspaces;
-    std::sort(list.begin(), list.end(), [](auto& a, auto& b) { return a.id < b.id; });
-    wire::WorkspaceListT reply;
-    for (auto& w : list) reply.workspaces.push_back(std::make_unique<wire::WorkspaceInfoT>(w));
-    return Enqueue(*s, slot, EncodeBody(done.request_id, std::move(reply)));
-  }
+  if (!s) return;
+  Enqueue(*s, done.session.slot, done.kind == UserQueryKind::kWorkspaces
+                                     ? EncodeWorkspaceList(done)
+                                     : EncodeLoginOk(*s, done));
+}
+
+wire::Bytes Shard::EncodeWorkspaceList(PendingQuery& done) {
+  auto& list = done.merged.workspaces;
+  std::sort(list.begin(), list.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  wire::WorkspaceListT reply;
+  for (auto& w : list) reply.workspaces.push_back(std::make_unique<wire::WorkspaceInfoT>(w));
+  return EncodeBody(done.request_id, std::move(reply));
+}
+
+wire::Bytes Shard::EncodeLoginOk(const Session& s, PendingQuery& done) {
   auto& cursors = done.merged.channels;
   std::sort(cursors.begin(), cursors.end(),
             [](auto& a, auto& b) { return a.channel_id < b.channel_id; });
-  for (const ChannelCursor& c : cursors) {
-    if (s && !s->subscriptions.count(c.channel_id)) {
-      SubscribeLocal(*s, slot, c.channel_id);
-    } else {
-      AddInterest(c.channel_id, id_, -1);
-    }
-  }
-  if (!s) return;
   wire::LoginOkT ok;
-  ok.user_id = s->user;
-  ok.display_name = s->display_name;
-  ok.token = SignToken(config_.secret_key, s->user, Now());
+  ok.user_id = s.user;
+  ok.display_name = s.display_name;
+  ok.token = SignToken(config_.secret_key, s.user, Now());
   for (const ChannelCursor& c : cursors) {
-    ok.channels.push_back(std::make_unique<wire::ChannelCursorT>());
-    ok.channels.back()->channel_id = c.channel_id;
-    ok.channels.back()->workspace_id = c.workspace_id;
-    ok.channels.back()->last_seq = c.last_seq;
+    auto cursor = std::make_unique<wire::ChannelCursorT>();
+    cursor->channel_id = c.channel_id;
+    cursor->workspace_id = c.workspace_id;
+    cursor->last_seq = c.last_seq;
+    ok.channels.push_back(std::move(cursor));
   }
-  Enqueue(*s, slot, EncodeBody(done.request_id, std::move(ok)));
+  return EncodeBody(done.request_id, std::move(ok));
 }
 
 void Shard::SubscribeLocal(Session& s, uint32_t slot, ChannelId channel) {
@@ -319,7 +333,13 @@ void Shard::OnInterest(const Interest& interest) {
   auto& counts = interest_[interest.channel_id];
   if (counts.empty()) counts.assign(config_.shard_count, 0);
   int64_t next = int64_t{counts[interest.shard]} + interest.delta;
-  counts[interest.shard] = static_cast<uint32_t>(std::max<int64_t>(next, 0));
+  if (next < 0) {  // an accounting bug, never input: say so rather than hide it
+    LogJson("error", "subscription count below zero",
+            {{"channel", std::to_string(interest.channel_id)},
+             {"shard", std::to_string(interest.shard)}});
+    next = 0;
+  }
+  counts[interest.shard] = static_cast<uint32_t>(next);
   if (std::all_of(counts.begin(), counts.end(), [](uint32_t c) { return c == 0; })) {
     interest_.erase(interest.channel_id);
   }

@@ -7,7 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <climits>
 #include <cstring>
 #include <latch>
 
@@ -17,7 +20,12 @@
 namespace parley::shard {
 namespace {
 
-constexpr size_t kMailboxCapacity = 65536;
+// N x N queues are allocated up front: keep their total near 64 MiB, each between 1,024 and
+// 16,384 messages (a full queue only delays a sender's next turn, never loses a message).
+size_t MailboxCapacity(uint32_t shards) {
+  size_t per_queue = (size_t{64} << 20) / (sizeof(ShardMessage) * shards * shards);
+  return std::clamp<size_t>(per_queue, 1024, 16384);
+}
 
 void PinToCore(uint32_t shard) {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -43,7 +51,7 @@ Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   uint32_t n = info->shard_count;
-  server->mailboxes_ = std::make_unique<MailboxMatrix>(n, kMailboxCapacity);
+  server->mailboxes_ = std::make_unique<MailboxMatrix>(n, MailboxCapacity(n));
   if (!server->mailboxes_->ok()) {
     return MakeError(ErrorCode::kUnavailable, "eventfd failed", strerror(errno));
   }
@@ -114,10 +122,6 @@ Status Server::Start() {
       replayed_->count_down();
       go_.wait();
       if (abort_start_.load()) return;
-      if (listen(listen_fds_[k], 4096) != 0) {
-        LogJson("fatal", "listen failed", {{"shard", std::to_string(k)}});
-        std::_Exit(71);
-      }
       int fd = listen_fds_[k];
       listen_fds_[k] = -1;  // the shard owns it now
       Status served = shards_[k]->Serve(fd);
@@ -137,12 +141,38 @@ Status Server::Start() {
       return r.error();
     }
   }
-  go_.count_down();
+  for (int fd : listen_fds_) {
+    if (listen(fd, 4096) != 0) {
+      abort_start_ = true;
+      go_.count_down();
+      Wait();
+      return MakeError(ErrorCode::kUnavailable, "listen failed", strerror(errno));
+    }
+  }
+  go_.count_down();  // connections queue in the backlog until each shard arms its accept
   return OkStatus();
 }
 
+// Two phases, so that no shard exits while another still owes it a reply: all shards finish
+// what they started (idle, and no shard did any work across two looks 5 ms apart), then exit.
 void Server::Stop() {
+  if (threads_.empty()) return;
   for (auto& shard : shards_) shard->RequestStop();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  uint64_t last_activity = UINT64_MAX;
+  int quiet_looks = 0;
+  while (quiet_looks < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    uint64_t activity = 0;
+    bool idle = true;
+    for (auto& shard : shards_) {
+      idle = idle && shard->idle();
+      activity += shard->activity();
+    }
+    quiet_looks = idle && activity == last_activity ? quiet_looks + 1 : 0;
+    last_activity = activity;
+  }
+  for (auto& shard : shards_) shard->RequestExit();
 }
 
 void Server::Wait() {

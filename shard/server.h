@@ -39,7 +39,8 @@ class Server {
   // Replays every shard, then starts serving. Returns once all shards listen, or the first
   // replay error (then nothing listens).
   Status Start();
-  // Asks every shard to drain and stop; Wait() joins them.
+  // Stops accepting, lets every request already taken complete and be acknowledged (at most
+  // ~5 s), then asks every shard to exit; Wait() joins them. Blocks; main thread only.
   void Stop();
   void Wait();
 

@@ -75,6 +75,11 @@ void Shard::RequestStop() {
   mailboxes_->Wake(id_);
 }
 
+void Shard::RequestExit() {
+  exit_requested_.store(true, std::memory_order_release);
+  mailboxes_->Wake(id_);
+}
+
 Status Shard::Serve(int listen_fd) {
   Result<std::unique_ptr<Ring>> ring = Ring::Create(config_.ring);
   if (!ring.ok()) return ring.error();
@@ -100,33 +105,50 @@ Status Shard::Serve(int listen_fd) {
 void Shard::ArmWake() { ring_->Read(mailboxes_->wake_fd(id_), &wake_buf_, 8, Tag(kOpWake, 0, 0)); }
 
 void Shard::RunLoop() {
-  auto drain_deadline = std::chrono::steady_clock::time_point::max();
+  using std::chrono::steady_clock;
+  auto exit_deadline = steady_clock::time_point::max();
   for (;;) {
-    if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) {
-      BeginStop();
-      drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    }
+    if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) BeginStop();
     FireDurable();
     committer_->Flush();
-    FlushOutbox();
+    bool outbox_full = !FlushOutbox();
     FlushSends();
-    if (stopping_) {
-      bool drained = committer_->durable_lsn() == committer_->last_appended() &&
-                     durable_waiters_.empty() && dirty_.empty();
-      if (drained || std::chrono::steady_clock::now() > drain_deadline) return;
+    if (stopping_) PublishIdle();
+    if (exit_requested_.load(std::memory_order_acquire)) {
+      if (exit_deadline == steady_clock::time_point::max()) {
+        exit_deadline = steady_clock::now() + std::chrono::seconds(2);
+      }
+      if (!SendsPending() || steady_clock::now() > exit_deadline) return;
     }
-    int rc = ring_->SubmitAndWait(stopping_ ? 0 : 1);
+    // A full mailbox frees up without waking us, and a drain needs fresh completions: poll.
+    int rc = ring_->SubmitAndWait(outbox_full || stopping_ ? 1000 : -1);
     if (rc < 0 && rc != -EINTR) {
       LogJson("error", "io_uring submit failed", {{"errno", std::to_string(-rc)}});
     }
-    ring_->DrainCompletions([this](const Completion& c) { OnCompletion(c); });
-    if (stopping_) usleep(200);  // drain phase: poll instead of sleeping in the kernel
+    if (ring_->DrainCompletions([this](const Completion& c) { OnCompletion(c); }) > 0) {
+      activity_.fetch_add(1, std::memory_order_relaxed);
+    }
   }
 }
 
 void Shard::BeginStop() {
   stopping_ = true;
   if (accept_armed_) ring_->Cancel(Tag(kOpAccept, 0, 0), Tag(kOpCancel, 0, 0));
+}
+
+// Idle: nothing of ours is waiting on the disk, on another shard, or in a mailbox to us.
+void Shard::PublishIdle() {
+  bool idle = committer_->durable_lsn() == committer_->last_appended() &&
+              durable_waiters_.empty() && queries_.empty() && mailboxes_->DepthApprox(id_) == 0 &&
+              std::all_of(outbox_.begin(), outbox_.end(), [](auto& box) { return box.empty(); });
+  idle_.store(idle, std::memory_order_release);
+}
+
+bool Shard::SendsPending() const {
+  for (const Session& s : sessions_) {
+    if (s.in_use && !s.closing && (s.send_inflight || !s.out.empty())) return true;
+  }
+  return false;
 }
 
 void Shard::OnCompletion(const Completion& c) {
@@ -395,13 +417,16 @@ Session* Shard::Find(const SessionRef& ref) {
   return &s;
 }
 
-SessionRef Shard::RefOf(uint32_t slot) const { return SessionRef{id_, slot, sessions_[slot].gen}; }
+SessionRef Shard::RefOf(uint32_t slot) const {
+  return SessionRef{id_, slot, sessions_[slot].gen};
+}
 
 void Shard::Send(ShardId to, ShardMessage message) { outbox_[to].push_back(std::move(message)); }
 
 // A whole turn's messages per destination, then one ring. A full queue keeps the rest here for
 // the next turn rather than blocking.
-void Shard::FlushOutbox() {
+bool Shard::FlushOutbox() {
+  bool all = true;
   for (ShardId to = 0; to < outbox_.size(); ++to) {
     auto& box = outbox_[to];
     if (box.empty()) continue;
@@ -409,10 +434,13 @@ void Shard::FlushOutbox() {
     while (pushed < box.size() && mailboxes_->TryPush(id_, to, box[pushed])) ++pushed;
     box.erase(box.begin(), box.begin() + static_cast<ptrdiff_t>(pushed));
     if (pushed > 0) mailboxes_->Wake(to);
+    all = all && box.empty();
   }
+  return all;
 }
 
 void Shard::DrainMailboxes() {
+  activity_.fetch_add(1, std::memory_order_relaxed);
   mailboxes_->Drain(id_, [this](ShardId, ShardMessage& m) {
     std::visit(
         [this](auto& msg) {
@@ -420,7 +448,7 @@ void Shard::DrainMailboxes() {
           if constexpr (std::is_same_v<T, ForwardedRequest>) {
             auto frame = flatbuffers::GetRoot<wire::Frame>(msg.payload.data());
             HandleOwned(RequestMeta{msg.from, msg.request_id, msg.actor, msg.already_subscribed},
-                        frame);
+                        frame, msg.payload);
           } else if constexpr (std::is_same_v<T, Reply>) {
             OnReply(std::move(msg));
           } else if constexpr (std::is_same_v<T, UserQuery>) {

@@ -60,12 +60,19 @@ class Shard {
   // Applies the whole log to the in-memory state. Shard thread, before Serve().
   Status Replay();
 
-  // Sets up the ring, listens on `listen_fd` (already bound) and runs the loop until
-  // RequestStop(); then drains: every appended event is made durable and acknowledged.
+  // Sets up the ring, accepts on `listen_fd` (listening; the shard closes it) and runs the loop
+  // until RequestExit(), after RequestStop() has let everything started finish.
   Status Serve(int listen_fd);
 
-  // Any thread.
+  // Any thread. Stopping is two-phase, coordinated by Server::Stop: RequestStop() stops
+  // accepting connections and answers new requests `unavailable` while everything already
+  // started completes (idle() turns true once this shard waits on nothing); RequestExit() then
+  // flushes the last replies (at most 2 s) and returns from Serve().
   void RequestStop();
+  void RequestExit();
+  bool idle() const { return idle_.load(std::memory_order_acquire); }
+  // Bumped on every loop turn that did work; a stable value over time means quiet.
+  uint64_t activity() const { return activity_.load(std::memory_order_relaxed); }
 
   ShardId id() const { return id_; }
   const ShardCounters& counters() const { return counters_; }
@@ -104,7 +111,9 @@ class Shard {
   Session* Find(const SessionRef& ref);
   SessionRef RefOf(uint32_t slot) const;
   void Send(ShardId to, ShardMessage message);
-  void FlushOutbox();
+  bool FlushOutbox();  // false when a full mailbox kept some messages back
+  void PublishIdle();
+  bool SendsPending() const;
   void DrainMailboxes();
   void FireDurable();
   void BeginStop();
@@ -120,6 +129,8 @@ class Shard {
                       UserQueryKind kind);
   void OnUserQuery(const UserQuery& query);
   void OnUserQueryPart(UserQueryPart part);
+  wire::Bytes EncodeWorkspaceList(PendingQuery& done);
+  wire::Bytes EncodeLoginOk(const Session& s, PendingQuery& done);
   void OnReply(Reply reply);
   void OnDeliver(const Deliver& deliver);
   void OnMembershipChanged(const MembershipChanged& change);
@@ -130,7 +141,9 @@ class Shard {
   void RespondError(const RequestMeta& meta, const Error& error);
 
   // --- requests on the owner (owner.cc) ---
-  void HandleOwned(const RequestMeta& meta, const wire::Frame* frame);
+  // REQUIRES: frame lies in payload (a read may keep a copy of it until it runs).
+  void HandleOwned(const RequestMeta& meta, const wire::Frame* frame,
+                   std::span<const uint8_t> payload);
   void OwnedRegister(const RequestMeta& meta, const wire::Register* req);
   void OwnedLogin(const RequestMeta& meta, const wire::Login* req);
   void OwnedCreateWorkspace(const RequestMeta& meta, const wire::CreateWorkspace* req);
@@ -148,6 +161,8 @@ class Shard {
   void Execute(const RequestMeta& meta, const Command& command,
                std::function<void(const std::optional<Event>&)> on_durable);
   void AfterDurable(std::function<void()> fn);
+  bool Settled() const;  // every appended event is durable and its waiters have run
+  void AnswerError(const RequestMeta& meta, const Error& error);
   // A user joined channels: count the requesting session's shard as subscribed, tell every
   // shard (other sessions of the user follow), and show the join to the channel's subscribers.
   void AnnounceJoins(const RequestMeta& meta, UserId user, const std::vector<ChannelId>& channels);
@@ -171,9 +186,13 @@ class Shard {
   bool accept_armed_ = false;
   uint64_t wake_buf_ = 0;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> exit_requested_{false};
+  std::atomic<bool> idle_{false};
+  std::atomic<uint64_t> activity_{0};
   bool stopping_ = false;
 
-  std::vector<Session> sessions_;
+  // A deque: a session never moves, so the msghdr and iovecs a send points at stay put.
+  std::deque<Session> sessions_;
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> dirty_;  // sessions with frames to send this turn
   std::vector<uint64_t> aligned_;  // scratch for payloads not 8-byte aligned in a receive buffer
