@@ -392,9 +392,10 @@ void Shard::CloseSession(Session& s, uint32_t slot) {
     mine.erase(std::remove(mine.begin(), mine.end(), slot), mine.end());
     if (mine.empty()) user_sessions_.erase(s.user);
   }
-  // Ends the multishot recv (it completes with 0) and fails a send still in flight.
+  // Ends the multishot recv (it completes with 0) and fails a send still in flight. The frames
+  // that send points at stay alive until it completes; MaybeFree drops them.
   shutdown(s.fd, SHUT_RDWR);
-  s.out.clear();
+  s.out.resize(s.inflight_items);
   s.out_bytes = 0;
 }
 
@@ -406,6 +407,7 @@ void Shard::MaybeFree(Session& s, uint32_t slot) {
   s.gen++;
   s.in = {};
   s.iov = {};
+  s.out.clear();
   free_slots_.push_back(slot);
   counters_.connections_open--;
 }
