@@ -87,10 +87,11 @@ int main(int argc, char** argv) {
   double post_s = std::chrono::duration<double>(Clock::now() - start).count();
   for (auto& t : readers) t.join();
   double all_s = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("posted %d in %.2fs: %.0f posts/s (window %d); delivered %llu in %.2fs: %.0f/s "
-              "to %d subscribers\n",
-              acked, post_s, acked / post_s, FLAGS_window,
-              static_cast<unsigned long long>(delivered.load()), all_s, delivered / all_s,
-              FLAGS_subscribers);
+  std::printf(
+      "posted %d in %.2fs: %.0f posts/s (window %d); delivered %llu in %.2fs: %.0f/s "
+      "to %d subscribers\n",
+      acked, post_s, acked / post_s, FLAGS_window,
+      static_cast<unsigned long long>(delivered.load()), all_s, delivered / all_s,
+      FLAGS_subscribers);
   return 0;
 }

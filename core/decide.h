@@ -18,7 +18,7 @@ namespace parley {
 
 // Product limits (seed 001 and the foundation issue).
 inline constexpr size_t kMaxMessageBytes = 4000;
-inline constexpr size_t kMaxNameBytes = 80;          // workspace and channel names
+inline constexpr size_t kMaxNameBytes = 80;  // workspace and channel names
 inline constexpr size_t kMaxDisplayNameBytes = 80;
 inline constexpr size_t kMaxEmailBytes = 254;
 inline constexpr size_t kMinPasswordBytes = 8;
@@ -62,8 +62,8 @@ Status CheckCanRead(const ShardState& state, UserId actor, ChannelId channel);
 
 struct HistoryQuery {
   ChannelId channel_id = 0;
-  Seq before = 0;  // exclusive upper bound, 0 = none
-  Seq after = 0;   // exclusive lower bound
+  Seq before = 0;        // exclusive upper bound, 0 = none
+  Seq after = 0;         // exclusive lower bound
   bool forward = false;  // true: oldest first from `after`; false: newest page below `before`
   uint32_t limit = 0;    // 0 = kDefaultHistoryLimit; above kMaxHistoryLimit is an error
 };

@@ -23,9 +23,9 @@ enum class ErrorCode : uint16_t {
   kNotFound = 9,
   kAlreadyExists = 10,
   kInvalidArgument = 11,
-  kLagged = 12,             // the session's outbound queue overflowed; resume with Sync
+  kLagged = 12,  // the session's outbound queue overflowed; resume with Sync
   kInternal = 13,
-  kUnavailable = 14,        // shutting down or not ready
+  kUnavailable = 14,  // shutting down or not ready
 };
 
 // Stable lower_snake name of a code, for logs and people ("not_found").
@@ -41,11 +41,12 @@ inline Error MakeError(ErrorCode code, std::string message, std::string details 
   return Error{code, std::move(message), std::move(details)};
 }
 
-// Holds a T or an Error. No exceptions cross layer or thread boundaries; fallible calls return this.
+// Holds a T or an Error. No exceptions cross layer or thread boundaries; fallible calls return
+// this.
 template <class T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }

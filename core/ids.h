@@ -14,9 +14,9 @@ using UserId = uint64_t;
 using WorkspaceId = uint64_t;
 using ChannelId = uint64_t;
 using MessageId = uint64_t;
-using Seq = uint64_t;       // per-channel message sequence, 1-based, no gaps
-using Lsn = uint64_t;       // per-shard log sequence number, 1-based, no gaps
-using TimeMs = int64_t;     // milliseconds since the Unix epoch
+using Seq = uint64_t;    // per-channel message sequence, 1-based, no gaps
+using Lsn = uint64_t;    // per-shard log sequence number, 1-based, no gaps
+using TimeMs = int64_t;  // milliseconds since the Unix epoch
 using ShardId = uint32_t;
 
 inline constexpr uint64_t kNoId = 0;

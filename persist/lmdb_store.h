@@ -19,7 +19,7 @@ enum class Durability {
 struct LmdbOptions {
   Durability durability = Durability::kSync;
   size_t map_size_bytes = size_t{64} << 30;  // sparse; the log can grow to this
-  bool read_only = false;  // for offline tools
+  bool read_only = false;                    // for offline tools
 };
 
 class LmdbLogStore : public LogStore {

@@ -17,8 +17,9 @@ DEFINE_string(durability, "sync",
               "sync: fsync every commit batch; async: survives a process crash, a power loss "
               "may undo the last commit");
 DEFINE_int64(max_frame_bytes, 1 << 20, "largest accepted frame payload");
-DEFINE_int64(max_outbound_bytes, 8 << 20, "per-connection send queue bound; past it the "
-                                          "client is told it lagged and disconnected");
+DEFINE_int64(max_outbound_bytes, 8 << 20,
+             "per-connection send queue bound; past it the "
+             "client is told it lagged and disconnected");
 DEFINE_bool(pin_threads, true, "pin each shard thread to one core");
 DEFINE_string(ready_file, "", "write the bound port here once serving (for scripts and tests)");
 
@@ -77,9 +78,8 @@ int main(int argc, char** argv) {
 
   auto server = parley::shard::Server::Open(options);
   if (!server.ok()) {
-    Fail(server.error().message + (server.error().details.empty()
-                                       ? ""
-                                       : " (" + server.error().details + ")"));
+    Fail(server.error().message +
+         (server.error().details.empty() ? "" : " (" + server.error().details + ")"));
     return 1;
   }
   parley::Status started = (*server)->Start();
@@ -88,10 +88,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   uint16_t port = (*server)->port();
-  LogJson("info", "ready", {{"port", std::to_string(port)},
-                            {"shards", std::to_string((*server)->shard_count())},
-                            {"replayed_events", std::to_string((*server)->replayed_events())},
-                            {"durability", FLAGS_durability}});
+  LogJson("info", "ready",
+          {{"port", std::to_string(port)},
+           {"shards", std::to_string((*server)->shard_count())},
+           {"replayed_events", std::to_string((*server)->replayed_events())},
+           {"durability", FLAGS_durability}});
   if (!FLAGS_ready_file.empty()) {
     std::string tmp = FLAGS_ready_file + ".tmp";
     std::ofstream(tmp) << port << "\n";

@@ -33,8 +33,7 @@ TEST(CredentialsTest, TokenRejectsTamperingKeysAndExpiry) {
   EXPECT_EQ(VerifyToken(kKey, token, kNow - 120'000), std::nullopt);  // issued in the future
   EXPECT_EQ(VerifyToken(kKey, "", kNow), std::nullopt);
   EXPECT_EQ(VerifyToken(kKey, "v1...", kNow), std::nullopt);
-  EXPECT_EQ(VerifyToken(kKey, "v1.0.0." + token.substr(token.rfind('.') + 1), kNow),
-            std::nullopt);
+  EXPECT_EQ(VerifyToken(kKey, "v1.0.0." + token.substr(token.rfind('.') + 1), kNow), std::nullopt);
 }
 
 }  // namespace

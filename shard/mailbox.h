@@ -33,7 +33,8 @@ class MailboxMatrix {
 
   uint32_t shard_count() const { return n_; }
   bool ok() const {
-    for (auto& w : wakes_) if (w.fd < 0) return false;
+    for (auto& w : wakes_)
+      if (w.fd < 0) return false;
     return true;
   }
 
@@ -56,9 +57,7 @@ class MailboxMatrix {
   // read-modify-write on both sides orders it with the sender's exchange: either the drain sees
   // the push, or the sender sees `false` and rings (a plain store could be reordered after the
   // drain's loads).
-  void ClearNotified(ShardId to) {
-    wakes_[to].notified.exchange(false, std::memory_order_acq_rel);
-  }
+  void ClearNotified(ShardId to) { wakes_[to].notified.exchange(false, std::memory_order_acq_rel); }
 
   template <class F>
   size_t Drain(ShardId to, F&& fn) {

@@ -56,7 +56,8 @@ TEST(MailboxTest, ConcurrentProducerConsumerKeepsEveryMessageInOrder) {
     pollfd p{m.wake_fd(1), POLLIN, 0};
     poll(&p, 1, 100);
     uint64_t n;
-    if (p.revents & POLLIN) [[maybe_unused]] auto r = read(m.wake_fd(1), &n, 8);
+    if (p.revents & POLLIN) [[maybe_unused]]
+      auto r = read(m.wake_fd(1), &n, 8);
     m.ClearNotified(1);
     m.Drain(1, [&](ShardId, ShardMessage& got) {
       ASSERT_EQ(std::get<Interest>(got).channel_id, expect);

@@ -24,8 +24,8 @@ struct SessionRef {
 struct ForwardedRequest {
   SessionRef from;
   uint64_t request_id = 0;
-  UserId actor = 0;  // 0 before login
-  std::vector<uint8_t> payload;  // the verified Frame, without its length prefix
+  UserId actor = 0;                 // 0 before login
+  std::vector<uint8_t> payload;     // the verified Frame, without its length prefix
   bool already_subscribed = false;  // Sync/Subscribe: the session holds the subscription
 };
 

@@ -20,8 +20,7 @@ namespace {
 // does not cover follows it through the same mailbox.
 bool IsRead(wire::Body type) {
   return type == wire::Body::Login || type == wire::Body::ListChannels ||
-         type == wire::Body::History || type == wire::Body::Sync ||
-         type == wire::Body::Subscribe;
+         type == wire::Body::History || type == wire::Body::Sync || type == wire::Body::Subscribe;
 }
 
 }  // namespace
@@ -36,16 +35,26 @@ void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f,
     });
   }
   switch (f->body_type()) {
-    case wire::Body::Register: return OwnedRegister(meta, f->body_as_Register());
-    case wire::Body::Login: return OwnedLogin(meta, f->body_as_Login());
-    case wire::Body::CreateWorkspace: return OwnedCreateWorkspace(meta, f->body_as_CreateWorkspace());
-    case wire::Body::JoinWorkspace: return OwnedJoinWorkspace(meta, f->body_as_JoinWorkspace());
-    case wire::Body::CreateChannel: return OwnedCreateChannel(meta, f->body_as_CreateChannel());
-    case wire::Body::ListChannels: return OwnedListChannels(meta, f->body_as_ListChannels());
-    case wire::Body::JoinChannel: return OwnedJoinChannel(meta, f->body_as_JoinChannel());
-    case wire::Body::LeaveChannel: return OwnedLeaveChannel(meta, f->body_as_LeaveChannel());
-    case wire::Body::PostMessage: return OwnedPost(meta, f->body_as_PostMessage());
-    case wire::Body::Subscribe: return OwnedSubscribe(meta, f->body_as_Subscribe());
+    case wire::Body::Register:
+      return OwnedRegister(meta, f->body_as_Register());
+    case wire::Body::Login:
+      return OwnedLogin(meta, f->body_as_Login());
+    case wire::Body::CreateWorkspace:
+      return OwnedCreateWorkspace(meta, f->body_as_CreateWorkspace());
+    case wire::Body::JoinWorkspace:
+      return OwnedJoinWorkspace(meta, f->body_as_JoinWorkspace());
+    case wire::Body::CreateChannel:
+      return OwnedCreateChannel(meta, f->body_as_CreateChannel());
+    case wire::Body::ListChannels:
+      return OwnedListChannels(meta, f->body_as_ListChannels());
+    case wire::Body::JoinChannel:
+      return OwnedJoinChannel(meta, f->body_as_JoinChannel());
+    case wire::Body::LeaveChannel:
+      return OwnedLeaveChannel(meta, f->body_as_LeaveChannel());
+    case wire::Body::PostMessage:
+      return OwnedPost(meta, f->body_as_PostMessage());
+    case wire::Body::Subscribe:
+      return OwnedSubscribe(meta, f->body_as_Subscribe());
     case wire::Body::History: {
       const wire::History* h = f->body_as_History();
       HistoryQuery q{h->channel_id(), h->before_seq(), h->after_seq(), h->after_seq() > 0,
@@ -102,8 +111,8 @@ void Shard::AnswerError(const RequestMeta& meta, const Error& error) {
 }
 
 void Shard::OwnedRegister(const RequestMeta& meta, const wire::Register* req) {
-  RegisterUser cmd{Str(req->email()), Str(req->display_name()), Str(req->password()),
-                   RandomSalt(), {}};
+  RegisterUser cmd{
+      Str(req->email()), Str(req->display_name()), Str(req->password()), RandomSalt(), {}};
   cmd.password_hash = HashPassword(cmd.password, cmd.password_salt);
   Execute(meta, cmd, [this, meta](const std::optional<Event>& e) {
     wire::RegisterOkT ok;
@@ -125,9 +134,9 @@ void Shard::OwnedLogin(const RequestMeta& meta, const wire::Login* req) {
     if (PasswordMatches(Str(req->password()), salt, hash) && found) user = found;
   }
   if (!user) {
-    return RespondError(meta, MakeError(ErrorCode::kInvalidCredentials,
-                                        meta.actor ? "invalid or expired token"
-                                                   : "invalid email or password"));
+    return RespondError(
+        meta, MakeError(ErrorCode::kInvalidCredentials,
+                        meta.actor ? "invalid or expired token" : "invalid email or password"));
   }
   Respond(meta, {}, LoginEffect{user->id, user->display_name});
 }
@@ -171,12 +180,12 @@ void Shard::OwnedCreateChannel(const RequestMeta& meta, const wire::CreateChanne
 void Shard::OwnedListChannels(const RequestMeta& meta, const wire::ListChannels* req) {
   const WorkspaceState* ws = state_.FindWorkspace(req->workspace_id());
   if (!ws) {
-    return RespondError(meta, MakeError(ErrorCode::kNotFound, "workspace not found",
-                                        "workspace_id"));
+    return RespondError(meta,
+                        MakeError(ErrorCode::kNotFound, "workspace not found", "workspace_id"));
   }
   if (!ws->IsMember(meta.actor)) {
-    return RespondError(meta, MakeError(ErrorCode::kForbidden, "not a member of the workspace",
-                                        "workspace_id"));
+    return RespondError(
+        meta, MakeError(ErrorCode::kForbidden, "not a member of the workspace", "workspace_id"));
   }
   wire::ChannelListT list;
   for (ChannelId id : ws->channels) {
@@ -197,8 +206,8 @@ void Shard::OwnedJoinChannel(const RequestMeta& meta, const wire::JoinChannel* r
       AnnounceJoins(meta, meta.actor, {id});
       effect = SubscribeEffect{{id}};
     }
-    Respond(meta, EncodeBody(meta.request_id,
-                             ChannelInfoOf(*channel, VisibleSeq(*channel), meta.actor)),
+    Respond(meta,
+            EncodeBody(meta.request_id, ChannelInfoOf(*channel, VisibleSeq(*channel), meta.actor)),
             std::move(effect));
   });
 }

@@ -43,8 +43,8 @@ Result<std::unique_ptr<Ring>> Ring::Create(const RingOptions& options) {
   // The buffer ring and its buffers: one anonymous mapping, page aligned as the kernel wants.
   size_t entries = options.recv_buffers;
   r->buf_ring_bytes_ = entries * (sizeof(io_uring_buf) + options.recv_buffer_bytes);
-  void* mem = mmap(nullptr, r->buf_ring_bytes_, PROT_READ | PROT_WRITE,
-                   MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* mem =
+      mmap(nullptr, r->buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) return MakeError(ErrorCode::kInternal, "mmap buffer ring failed");
   r->buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
   r->buffers_ = static_cast<uint8_t*>(mem) + entries * sizeof(io_uring_buf);

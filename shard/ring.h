@@ -26,15 +26,15 @@ struct Completion {
   int32_t res = 0;
   uint32_t flags = 0;
 
-  bool more() const;                // another completion of this multishot op will follow
-  bool has_buffer() const;          // res bytes are in provided buffer buffer_id()
+  bool more() const;        // another completion of this multishot op will follow
+  bool has_buffer() const;  // res bytes are in provided buffer buffer_id()
   uint16_t buffer_id() const;
 };
 
 struct RingOptions {
   unsigned sq_entries = 1024;
-  unsigned cq_entries = 16384;       // multishot ops complete many times per submission
-  unsigned recv_buffers = 512;       // power of two
+  unsigned cq_entries = 16384;  // multishot ops complete many times per submission
+  unsigned recv_buffers = 512;  // power of two
   unsigned recv_buffer_bytes = 16384;
 };
 
@@ -47,7 +47,7 @@ class Ring {
 
   // Queue submissions; nothing reaches the kernel until Submit*/SubmitAndWait.
   void MultishotAccept(int listen_fd, uint64_t user_data);
-  void MultishotRecv(int fd, uint64_t user_data);  // into the shared buffer ring
+  void MultishotRecv(int fd, uint64_t user_data);               // into the shared buffer ring
   void SendMsg(int fd, const msghdr* msg, uint64_t user_data);  // msg must outlive the op
   void Read(int fd, void* buf, unsigned len, uint64_t user_data);
   void Cancel(uint64_t target_user_data, uint64_t user_data);

@@ -13,28 +13,48 @@ namespace {
 // The id a request names, which decides its owner shard; nullopt for session-level requests.
 std::optional<uint64_t> RoutingId(const wire::Frame* f) {
   switch (f->body_type()) {
-    case wire::Body::JoinWorkspace: return f->body_as_JoinWorkspace()->workspace_id();
-    case wire::Body::CreateChannel: return f->body_as_CreateChannel()->workspace_id();
-    case wire::Body::ListChannels: return f->body_as_ListChannels()->workspace_id();
-    case wire::Body::JoinChannel: return f->body_as_JoinChannel()->channel_id();
-    case wire::Body::LeaveChannel: return f->body_as_LeaveChannel()->channel_id();
-    case wire::Body::PostMessage: return f->body_as_PostMessage()->channel_id();
-    case wire::Body::History: return f->body_as_History()->channel_id();
-    case wire::Body::Sync: return f->body_as_Sync()->channel_id();
-    case wire::Body::Subscribe: return f->body_as_Subscribe()->channel_id();
-    default: return std::nullopt;
+    case wire::Body::JoinWorkspace:
+      return f->body_as_JoinWorkspace()->workspace_id();
+    case wire::Body::CreateChannel:
+      return f->body_as_CreateChannel()->workspace_id();
+    case wire::Body::ListChannels:
+      return f->body_as_ListChannels()->workspace_id();
+    case wire::Body::JoinChannel:
+      return f->body_as_JoinChannel()->channel_id();
+    case wire::Body::LeaveChannel:
+      return f->body_as_LeaveChannel()->channel_id();
+    case wire::Body::PostMessage:
+      return f->body_as_PostMessage()->channel_id();
+    case wire::Body::History:
+      return f->body_as_History()->channel_id();
+    case wire::Body::Sync:
+      return f->body_as_Sync()->channel_id();
+    case wire::Body::Subscribe:
+      return f->body_as_Subscribe()->channel_id();
+    default:
+      return std::nullopt;
   }
 }
 
 // Bodies a client may send; the rest (responses, events) are the server's to send.
 bool IsRequest(wire::Body type) {
   switch (type) {
-    case wire::Body::Hello: case wire::Body::Ping: case wire::Body::Register:
-    case wire::Body::Login: case wire::Body::CreateWorkspace: case wire::Body::JoinWorkspace:
-    case wire::Body::ListWorkspaces: case wire::Body::CreateChannel:
-    case wire::Body::ListChannels: case wire::Body::JoinChannel: case wire::Body::LeaveChannel:
-    case wire::Body::PostMessage: case wire::Body::History: case wire::Body::Sync:
-    case wire::Body::Subscribe: case wire::Body::Unsubscribe:
+    case wire::Body::Hello:
+    case wire::Body::Ping:
+    case wire::Body::Register:
+    case wire::Body::Login:
+    case wire::Body::CreateWorkspace:
+    case wire::Body::JoinWorkspace:
+    case wire::Body::ListWorkspaces:
+    case wire::Body::CreateChannel:
+    case wire::Body::ListChannels:
+    case wire::Body::JoinChannel:
+    case wire::Body::LeaveChannel:
+    case wire::Body::PostMessage:
+    case wire::Body::History:
+    case wire::Body::Sync:
+    case wire::Body::Subscribe:
+    case wire::Body::Unsubscribe:
       return true;
     default:
       return false;
@@ -68,29 +88,28 @@ void Shard::HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payl
     return HandleHello(s, slot, meta.request_id, f->body_as_Hello());
   }
   if (!s.hello_done) {
-    return RespondError(meta, MakeError(ErrorCode::kHelloRequired,
-                                        "the first frame must be Hello"));
+    return RespondError(meta,
+                        MakeError(ErrorCode::kHelloRequired, "the first frame must be Hello"));
   }
   HandleSessionRequest(s, slot, meta, f, payload);
 }
 
-void Shard::HandleHello(Session& s, uint32_t slot, uint64_t request_id,
-                        const wire::Hello* hello) {
+void Shard::HandleHello(Session& s, uint32_t slot, uint64_t request_id, const wire::Hello* hello) {
   if (s.hello_done) {
     counters_.errors_sent++;
-    return Enqueue(s, slot, wire::EncodeError(request_id, MakeError(ErrorCode::kBadRequest,
-                                                                   "Hello was already sent")));
+    return Enqueue(
+        s, slot,
+        wire::EncodeError(request_id, MakeError(ErrorCode::kBadRequest, "Hello was already sent")));
   }
   uint16_t lo = std::max(hello->min_version(), wire::kMinProtocolVersion);
   uint16_t hi = std::min(hello->max_version(), wire::kMaxProtocolVersion);
   if (lo > hi) {
-    return FailSession(
-        s, slot,
-        MakeError(ErrorCode::kUnsupportedVersion, "no protocol version in common",
-                  "server supports " + std::to_string(wire::kMinProtocolVersion) + ".." +
-                      std::to_string(wire::kMaxProtocolVersion) + ", client " +
-                      std::to_string(hello->min_version()) + ".." +
-                      std::to_string(hello->max_version())));
+    return FailSession(s, slot,
+                       MakeError(ErrorCode::kUnsupportedVersion, "no protocol version in common",
+                                 "server supports " + std::to_string(wire::kMinProtocolVersion) +
+                                     ".." + std::to_string(wire::kMaxProtocolVersion) +
+                                     ", client " + std::to_string(hello->min_version()) + ".." +
+                                     std::to_string(hello->max_version())));
   }
   s.hello_done = true;
   wire::WelcomeT welcome;
@@ -101,16 +120,15 @@ void Shard::HandleHello(Session& s, uint32_t slot, uint64_t request_id,
   Enqueue(s, slot, EncodeBody(request_id, std::move(welcome)));
 }
 
-void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta,
-                                 const wire::Frame* f, std::span<const uint8_t> payload) {
+void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, const wire::Frame* f,
+                                 std::span<const uint8_t> payload) {
   const uint32_t n = config_.shard_count;
   if (!IsRequest(f->body_type())) {
     return RespondError(meta, MakeError(ErrorCode::kBadRequest, "not a request",
                                         wire::EnumNameBody(f->body_type())));
   }
   switch (f->body_type()) {
-    case wire::Body::Ping:
-    {
+    case wire::Body::Ping: {
       wire::PongT pong;
       pong.nonce = f->body_as_Ping()->nonce();
       return Enqueue(s, slot, EncodeBody(meta.request_id, std::move(pong)));
@@ -127,8 +145,8 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta,
       }
       std::optional<UserId> user = VerifyToken(config_.secret_key, Str(login->token()), Now());
       if (!user) {
-        return RespondError(meta, MakeError(ErrorCode::kInvalidCredentials,
-                                            "invalid or expired token"));
+        return RespondError(meta,
+                            MakeError(ErrorCode::kInvalidCredentials, "invalid or expired token"));
       }
       meta.actor = *user;  // the owner checks the account still exists
       return Route(meta, f, payload, OwnerShard(*user, n));
@@ -166,8 +184,8 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta,
   Route(meta, f, payload, OwnerShard(*routing_id, n));
 }
 
-void Shard::Route(const RequestMeta& meta, const wire::Frame* f,
-                  std::span<const uint8_t> payload, ShardId owner) {
+void Shard::Route(const RequestMeta& meta, const wire::Frame* f, std::span<const uint8_t> payload,
+                  ShardId owner) {
   if (owner == id_) return HandleOwned(meta, f, payload);
   ForwardedRequest req;
   req.from = meta.from;
@@ -205,15 +223,14 @@ void Shard::OnReply(Reply reply) {
     if (!s) return;
     if (s->user != 0) {
       counters_.errors_sent++;
-      return Enqueue(*s, slot, wire::EncodeError(reply.request_id,
-                                                 MakeError(ErrorCode::kBadRequest,
-                                                           "already signed in")));
+      return Enqueue(*s, slot,
+                     wire::EncodeError(reply.request_id,
+                                       MakeError(ErrorCode::kBadRequest, "already signed in")));
     }
     s->user = login->user_id;
     s->display_name = login->display_name;
     user_sessions_[s->user].push_back(slot);
-    return StartUserQuery(reply.to, reply.request_id, s->user,
-                          UserQueryKind::kSubscribeChannels);
+    return StartUserQuery(reply.to, reply.request_id, s->user, UserQueryKind::kSubscribeChannels);
   }
   if (s && !reply.frame.empty()) Enqueue(*s, slot, std::move(reply.frame));
 }
@@ -277,9 +294,9 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   PendingQuery done = std::move(q);
   queries_.erase(it);
   if (!s) return;
-  Enqueue(*s, done.session.slot, done.kind == UserQueryKind::kWorkspaces
-                                     ? EncodeWorkspaceList(done)
-                                     : EncodeLoginOk(*s, done));
+  Enqueue(*s, done.session.slot,
+          done.kind == UserQueryKind::kWorkspaces ? EncodeWorkspaceList(done)
+                                                  : EncodeLoginOk(*s, done));
 }
 
 wire::Bytes Shard::EncodeWorkspaceList(PendingQuery& done) {

@@ -67,8 +67,8 @@ Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
   for (ShardId k = 0; k < n; ++k) {
     auto store = persist::LmdbLogStore::Open(persist::ShardDir(options.data_dir, k), lmdb);
     if (!store.ok()) return store.error();
-    server->shards_.push_back(std::make_unique<Shard>(k, config, server->mailboxes_.get(),
-                                                      std::move(*store)));
+    server->shards_.push_back(
+        std::make_unique<Shard>(k, config, server->mailboxes_.get(), std::move(*store)));
   }
   return server;
 }
@@ -126,8 +126,8 @@ Status Server::Start() {
       listen_fds_[k] = -1;  // the shard owns it now
       Status served = shards_[k]->Serve(fd);
       if (!served.ok()) {
-        LogJson("fatal", "shard failed", {{"shard", std::to_string(k)},
-                                          {"error", served.error().message}});
+        LogJson("fatal", "shard failed",
+                {{"shard", std::to_string(k)}, {"error", served.error().message}});
         std::_Exit(72);
       }
     });

@@ -21,8 +21,8 @@ namespace parley::shard {
 struct ServerOptions {
   std::string data_dir;
   std::string host = "127.0.0.1";
-  uint16_t port = 7400;     // 0: an ephemeral port, see port()
-  uint32_t shards = 0;      // 0: the count recorded in the data directory
+  uint16_t port = 7400;  // 0: an ephemeral port, see port()
+  uint32_t shards = 0;   // 0: the count recorded in the data directory
   persist::Durability durability = persist::Durability::kSync;
   uint32_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   size_t max_outbound_bytes = size_t{8} << 20;

@@ -21,9 +21,9 @@ struct Session {
   bool in_use = false;
   bool recv_armed = false;
   bool send_inflight = false;
-  bool closing = false;           // shut down; freed once no operation is in flight
-  bool close_after_flush = false; // a fatal error frame is queued: close when it is written
-  bool dirty = false;             // listed for a send at the end of this loop turn
+  bool closing = false;            // shut down; freed once no operation is in flight
+  bool close_after_flush = false;  // a fatal error frame is queued: close when it is written
+  bool dirty = false;              // listed for a send at the end of this loop turn
   bool hello_done = false;
   UserId user = 0;
   std::string display_name;

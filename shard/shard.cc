@@ -56,8 +56,7 @@ Status Shard::Replay() {
     Result<Event> event = persist::DecodeEvent(bytes);
     if (!event.ok()) {
       Error e = event.error();
-      e.details = "shard " + std::to_string(id_) + " lsn " + std::to_string(lsn) + ": " +
-                  e.details;
+      e.details = "shard " + std::to_string(id_) + " lsn " + std::to_string(lsn) + ": " + e.details;
       return e;
     }
     state_.Apply(*event);
@@ -89,8 +88,8 @@ Status Shard::Serve(int listen_fd) {
       std::move(store_), [this] { mailboxes_->Wake(id_); },
       [this](const Error& e) {
         // State is ahead of the log: stopping is the only safe answer; replay restores it.
-        LogJson("fatal", "log commit failed", {{"shard", std::to_string(id_)},
-                                                 {"error", e.message + ": " + e.details}});
+        LogJson("fatal", "log commit failed",
+                {{"shard", std::to_string(id_)}, {"error", e.message + ": " + e.details}});
         std::_Exit(70);
       });
   committer_->Start();
@@ -419,9 +418,7 @@ Session* Shard::Find(const SessionRef& ref) {
   return &s;
 }
 
-SessionRef Shard::RefOf(uint32_t slot) const {
-  return SessionRef{id_, slot, sessions_[slot].gen};
-}
+SessionRef Shard::RefOf(uint32_t slot) const { return SessionRef{id_, slot, sessions_[slot].gen}; }
 
 void Shard::Send(ShardId to, ShardMessage message) { outbox_[to].push_back(std::move(message)); }
 

@@ -35,7 +35,7 @@ struct ShardConfig {
   uint32_t shard_count = 1;
   uint32_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   size_t max_outbound_bytes = size_t{8} << 20;  // per session; past it the session lags
-  std::string secret_key;                        // signs session tokens
+  std::string secret_key;                       // signs session tokens
   std::string server_name = "parleyd";
   RingOptions ring;
 };
@@ -125,8 +125,7 @@ class Shard {
              ShardId owner);
   void HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, const wire::Frame* f,
                             std::span<const uint8_t> payload);
-  void StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId user,
-                      UserQueryKind kind);
+  void StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId user, UserQueryKind kind);
   void OnUserQuery(const UserQuery& query);
   void OnUserQueryPart(UserQueryPart part);
   wire::Bytes EncodeWorkspaceList(PendingQuery& done);
@@ -194,7 +193,7 @@ class Shard {
   // A deque: a session never moves, so the msghdr and iovecs a send points at stay put.
   std::deque<Session> sessions_;
   std::vector<uint32_t> free_slots_;
-  std::vector<uint32_t> dirty_;  // sessions with frames to send this turn
+  std::vector<uint32_t> dirty_;    // sessions with frames to send this turn
   std::vector<uint64_t> aligned_;  // scratch for payloads not 8-byte aligned in a receive buffer
 
   // Subscriber side: local sessions per channel and per user.

@@ -49,8 +49,12 @@ $P --email alice@example.com post "$GENERAL" "hello from the cli test" --client_
   | grep -q 'posted seq=4' || fail "post"
 $P --email alice@example.com post "$GENERAL" "hello from the cli test" --client_msg_id k1 \
   | grep -q 'duplicate' || fail "retried post was not deduplicated"
-for _ in $(seq 100); do grep -q 'hello from the cli test' "$WORK/tail.out" && break; sleep 0.05; done
-grep -q '#1 .*Welcome to parley!' "$WORK/tail.out" || fail "tail did not catch up: $(cat "$WORK/tail.out")"
+for _ in $(seq 100); do
+  grep -q 'hello from the cli test' "$WORK/tail.out" && break
+  sleep 0.05
+done
+grep -q '#1 .*Welcome to parley!' "$WORK/tail.out" \
+  || fail "tail did not catch up: $(cat "$WORK/tail.out")"
 grep -q '#4 .*hello from the cli test' "$WORK/tail.out" || fail "tail missed the live post"
 [ "$(grep -c 'hello from the cli test' "$WORK/tail.out")" = 1 ] || fail "tail printed a duplicate"
 kill "$TAIL_PID"; TAIL_PID=""

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -48,8 +48,8 @@ TEST(DurabilityTest, AcknowledgedMessagesSurviveKillNineExactlyOnceInOrder) {
           return;  // the server died before this writer signed in
         }
         for (int i = 0; !stop.load(); ++i) {
-          std::string text = "r" + std::to_string(round) + "w" + std::to_string(w) + "i" +
-                             std::to_string(i);
+          std::string text =
+              "r" + std::to_string(round) + "w" + std::to_string(w) + "i" + std::to_string(i);
           if (!c->Post(f.channel, text).ok()) return;
           acked_texts[w].push_back(text);
         }
@@ -78,8 +78,8 @@ TEST(DurabilityTest, AcknowledgedMessagesSurviveKillNineExactlyOnceInOrder) {
     for (auto& texts : acked_texts) {
       size_t pos = 0;
       for (const std::string& t : texts) {
-        size_t found = std::find(all.begin() + static_cast<ptrdiff_t>(pos), all.end(), t) -
-                       all.begin();
+        size_t found =
+            std::find(all.begin() + static_cast<ptrdiff_t>(pos), all.end(), t) - all.begin();
         ASSERT_LT(found, all.size()) << "lost acknowledged message " << t;
         EXPECT_EQ(std::count(all.begin(), all.end(), t), 1) << t;
         pos = found + 1;
@@ -127,7 +127,8 @@ TEST(DurabilityTest, ReconnectingClientSyncsExactlyWhatItMissed) {
   server.Start();
   Fixture f = MakeWorkspace(server);
   auto poster = server.SignedIn(kOwner);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(poster->Post(f.channel, "before " + std::to_string(i)).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(poster->Post(f.channel, "before " + std::to_string(i)).ok());
   uint64_t last_seen = 0;
   {
     wire::LoginOkT login;
@@ -136,7 +137,8 @@ TEST(DurabilityTest, ReconnectingClientSyncsExactlyWhatItMissed) {
     auto page = reader->History(f.channel);
     last_seen = page->messages.back()->seq;
   }  // the reader disconnects
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(poster->Post(f.channel, "missed " + std::to_string(i)).ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(poster->Post(f.channel, "missed " + std::to_string(i)).ok());
   server.Restart();  // also across a restart
   wire::LoginOkT login;
   auto reader = server.SignedIn("reader@example.com", &login);

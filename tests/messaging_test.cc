@@ -115,8 +115,8 @@ TEST_F(MessagingTest, MessageReachesSubscribersOnEveryShardInSeqOrder) {
   const int kRounds = 5;
   for (int r = 0; r < kRounds; ++r) {
     for (size_t i = 0; i < members.size(); ++i) {
-      ASSERT_TRUE(members[i]->Post(general, "r" + std::to_string(r) + " from " +
-                                                std::to_string(i)).ok());
+      ASSERT_TRUE(
+          members[i]->Post(general, "r" + std::to_string(r) + " from " + std::to_string(i)).ok());
     }
   }
   const uint64_t total = kRounds * members.size();

@@ -55,9 +55,12 @@ void TestServer::Start() {
   }
   std::string ready = data_dir_ + "/../ready";
   std::filesystem::remove(ready);
-  std::vector<std::string> args = {ParleydPath(),        "--data_dir=" + data_dir_,
-                                   "--port=0",           "--durability=" + options_.durability,
-                                   "--ready_file=" + ready, "--pin_threads=false"};
+  std::vector<std::string> args = {ParleydPath(),
+                                   "--data_dir=" + data_dir_,
+                                   "--port=0",
+                                   "--durability=" + options_.durability,
+                                   "--ready_file=" + ready,
+                                   "--pin_threads=false"};
   for (const auto& f : options_.extra_flags) args.push_back(f);
   std::string log = data_dir_ + "/../parleyd.log";
   int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);

@@ -29,7 +29,10 @@ class TestServer {
   void Start();
   void Kill();       // SIGKILL, then reap
   void Terminate();  // SIGTERM (graceful), then reap; returns once exited
-  void Restart() { Kill(); Start(); }
+  void Restart() {
+    Kill();
+    Start();
+  }
 
   uint16_t port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }

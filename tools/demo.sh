@@ -8,5 +8,6 @@ DATA_DIR="${PARLEY_DATA_DIR:-data}"
 if [ ! -d "$DATA_DIR/shard-0" ]; then
   build/tools/parley-admin init --data_dir "$DATA_DIR" --seed
 fi
-echo "parleyd on 127.0.0.1:7400; try: build/tools/parley --email alice@example.com --password parley-demo workspaces" >&2
+echo "parleyd on 127.0.0.1:7400; in another terminal try:" >&2
+echo "  build/tools/parley --email alice@example.com --password parley-demo workspaces" >&2
 exec build/server/parleyd --data_dir "$DATA_DIR" "$@"

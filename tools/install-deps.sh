@@ -24,7 +24,10 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: run as root to install: ${missing[*]}" >&2; exit 1; }
+  if ! command -v sudo >/dev/null; then
+    echo "install-deps: run as root to install: ${missing[*]}" >&2
+    exit 1
+  fi
   SUDO=sudo
 fi
 echo "install-deps: installing ${missing[*]}" >&2

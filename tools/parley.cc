@@ -96,18 +96,18 @@ int Workspaces(wire::Client& c, const std::vector<std::string>& args) {
   }
   if (args.size() != 3) return Usage();
   auto ws = args[1] == "create" ? c.CreateWorkspace(args[2])
-          : args[1] == "join"   ? c.JoinWorkspace(std::strtoull(args[2].c_str(), nullptr, 10))
-                                : Result<wire::WorkspaceInfoT>(Error{parley::ErrorCode::kBadRequest,
-                                                                     "unknown subcommand", args[1]});
+            : args[1] == "join"
+                ? c.JoinWorkspace(std::strtoull(args[2].c_str(), nullptr, 10))
+                : Result<wire::WorkspaceInfoT>(
+                      Error{parley::ErrorCode::kBadRequest, "unknown subcommand", args[1]});
   if (!ws.ok()) return Die(ws.error());
   std::printf("%llu\t%s\n", static_cast<unsigned long long>(ws->id), ws->name.c_str());
   return 0;
 }
 
 void PrintChannel(const wire::ChannelInfoT& ch) {
-  std::printf("%llu\t#%s%s\tmembers=%u\tlast_seq=%llu%s\n",
-              static_cast<unsigned long long>(ch.id), ch.name.c_str(),
-              ch.is_private ? " (private)" : "", ch.member_count,
+  std::printf("%llu\t#%s%s\tmembers=%u\tlast_seq=%llu%s\n", static_cast<unsigned long long>(ch.id),
+              ch.name.c_str(), ch.is_private ? " (private)" : "", ch.member_count,
               static_cast<unsigned long long>(ch.last_seq), ch.is_member ? "\tmember" : "");
 }
 

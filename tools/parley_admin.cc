@@ -31,8 +31,8 @@ constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR
 )";
 
 int Die(const Error& e) {
-  std::fprintf(stderr, "parley-admin: %s%s%s\n", e.message.c_str(),
-               e.details.empty() ? "" : ": ", e.details.c_str());
+  std::fprintf(stderr, "parley-admin: %s%s%s\n", e.message.c_str(), e.details.empty() ? "" : ": ",
+               e.details.c_str());
   return 1;
 }
 
@@ -87,9 +87,8 @@ struct DemoUser {
   const char* email;
   const char* name;
 };
-constexpr DemoUser kDemoUsers[] = {{"alice@example.com", "Alice"},
-                                   {"bob@example.com", "Bob"},
-                                   {"carol@example.com", "Carol"}};
+constexpr DemoUser kDemoUsers[] = {
+    {"alice@example.com", "Alice"}, {"bob@example.com", "Bob"}, {"carol@example.com", "Carol"}};
 
 Result<UserId> SeedUser(Seeder& seeder, const DemoUser& u) {
   ShardId owner = ShardOfEmail(u.email, seeder.count());
@@ -134,7 +133,7 @@ int Seed(const std::string& dir) {
     auto posted = seeder.Run(home, PostMessage{users[i], created.general_id, "", lines[i]});
     if (!posted.ok()) return Die(posted.error());
   }
-  std::printf("seeded workspace %llu \"Demo\" (#general = %llu) with users", 
+  std::printf("seeded workspace %llu \"Demo\" (#general = %llu) with users",
               static_cast<unsigned long long>(created.workspace_id),
               static_cast<unsigned long long>(created.general_id));
   for (const DemoUser& u : kDemoUsers) std::printf(" %s", u.email);

@@ -52,8 +52,8 @@ class Client {
   Status LeaveChannel(uint64_t channel_id);
   Result<PostAckT> Post(uint64_t channel_id, const std::string& text,
                         const std::string& client_msg_id = "");
-  Result<MessagePageT> History(uint64_t channel_id, uint64_t before_seq = 0,
-                               uint64_t after_seq = 0, uint16_t limit = 0);
+  Result<MessagePageT> History(uint64_t channel_id, uint64_t before_seq = 0, uint64_t after_seq = 0,
+                               uint16_t limit = 0);
   Result<MessagePageT> Sync(uint64_t channel_id, uint64_t after_seq, uint16_t limit = 0);
   Result<SubscribedT> Subscribe(uint64_t channel_id);
   Status Unsubscribe(uint64_t channel_id);
