@@ -1,5 +1,6 @@
 // The owner's side of a request: decide, apply, log, and once durable acknowledge and fan out.
 #include <algorithm>
+#include <cassert>
 
 #include "persist/codec.h"
 #include "shard/credentials.h"
@@ -73,6 +74,7 @@ void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f,
 
 void Shard::Execute(const RequestMeta& meta, const Command& command,
                     std::function<void(const std::optional<Event>&)> on_durable) {
+  assert(InShardThread());
   Context ctx{Now(), &ids_};
   Result<std::optional<Event>> decided = Decide(state_, command, ctx);
   if (!decided.ok()) return AnswerError(meta, decided.error());

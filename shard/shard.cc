@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -51,6 +52,7 @@ Shard::~Shard() {
 }
 
 Status Shard::Replay() {
+  thread_ = std::this_thread::get_id();
   uint64_t n = 0;
   Status st = store_->Replay(1, [&](Lsn lsn, std::string_view bytes) -> Status {
     Result<Event> event = persist::DecodeEvent(bytes);
@@ -80,6 +82,7 @@ void Shard::RequestExit() {
 }
 
 Status Shard::Serve(int listen_fd) {
+  thread_ = std::this_thread::get_id();
   Result<std::unique_ptr<Ring>> ring = Ring::Create(config_.ring);
   if (!ring.ok()) return ring.error();
   ring_ = std::move(*ring);
@@ -93,12 +96,16 @@ Status Shard::Serve(int listen_fd) {
         std::_Exit(70);
       });
   committer_->Start();
-  ring_->MultishotAccept(listen_fd_, Tag(kOpAccept, 0, 0));
-  accept_armed_ = true;
+  ArmAccept();
   ArmWake();
   RunLoop();
   committer_->Stop();
   return OkStatus();
+}
+
+void Shard::ArmAccept() {
+  ring_->MultishotAccept(listen_fd_, Tag(kOpAccept, 0, 0));
+  accept_armed_ = true;
 }
 
 void Shard::ArmWake() { ring_->Read(mailboxes_->wake_fd(id_), &wake_buf_, 8, Tag(kOpWake, 0, 0)); }
@@ -119,8 +126,11 @@ void Shard::RunLoop() {
       }
       if (!SendsPending() || steady_clock::now() > exit_deadline) return;
     }
-    // A full mailbox frees up without waking us, and a drain needs fresh completions: poll.
-    int rc = ring_->SubmitAndWait(outbox_full || stopping_ ? 1000 : -1);
+    if (!accept_armed_ && !stopping_ && steady_clock::now() >= accept_retry_at_) ArmAccept();
+    // A full mailbox frees up without waking us, a drain needs fresh completions, and a paused
+    // accept needs retrying: poll.
+    int64_t timeout_us = outbox_full || stopping_ ? 1000 : accept_armed_ ? -1 : 10000;
+    int rc = ring_->SubmitAndWait(timeout_us);
     if (rc < 0 && rc != -EINTR) {
       LogJson("error", "io_uring submit failed", {{"errno", std::to_string(-rc)}});
     }
@@ -183,19 +193,19 @@ void Shard::OnCompletion(const Completion& c) {
 }
 
 void Shard::OnAccept(const Completion& c) {
-  if (!c.more()) {
-    accept_armed_ = false;
-    if (!stopping_) {
-      ring_->MultishotAccept(listen_fd_, Tag(kOpAccept, 0, 0));
-      accept_armed_ = true;
-    }
-  }
+  if (!c.more()) accept_armed_ = false;
   if (c.res < 0) {
-    if (c.res != -ECANCELED) {
-      LogJson("warn", "accept failed", {{"errno", std::to_string(-c.res)}});
+    if (c.res != -ECANCELED && !accept_paused_) {
+      LogJson("warn", "accept failed; pausing accepts",
+              {{"shard", std::to_string(id_)}, {"errno", std::to_string(-c.res)}});
     }
+    // Out of descriptors (or memory) fails again at once: retry later instead of spinning.
+    accept_paused_ = c.res != -ECANCELED;
+    accept_retry_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
     return;
   }
+  accept_paused_ = false;
+  if (!accept_armed_ && !stopping_) ArmAccept();
   if (stopping_) {
     close(c.res);
     return;
@@ -290,6 +300,7 @@ void Shard::Enqueue(Session& s, uint32_t slot, wire::Bytes frame) {
 }
 
 void Shard::Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame) {
+  assert(InShardThread());
   if (s.closing || s.close_after_flush) return;
   // One frame always fits an empty queue, so a large reply (a full history page) never counts
   // as lagging; the bound is on what piles up behind it.
@@ -420,7 +431,10 @@ Session* Shard::Find(const SessionRef& ref) {
 
 SessionRef Shard::RefOf(uint32_t slot) const { return SessionRef{id_, slot, sessions_[slot].gen}; }
 
-void Shard::Send(ShardId to, ShardMessage message) { outbox_[to].push_back(std::move(message)); }
+void Shard::Send(ShardId to, ShardMessage message) {
+  assert(InShardThread());
+  outbox_[to].push_back(std::move(message));
+}
 
 // A whole turn's messages per destination, then one ring. A full queue keeps the rest here for
 // the next turn rather than blocking.

@@ -12,11 +12,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -75,6 +77,7 @@ class Shard {
   uint64_t activity() const { return activity_.load(std::memory_order_relaxed); }
 
   ShardId id() const { return id_; }
+  bool InShardThread() const { return std::this_thread::get_id() == thread_; }
   const ShardCounters& counters() const { return counters_; }
   const ShardState& state() const { return state_; }  // shard thread or after it stopped
 
@@ -100,6 +103,7 @@ class Shard {
   void OnRecv(Session& s, uint32_t slot, const Completion& c);
   void OnSendDone(Session& s, uint32_t slot, int32_t res);
   void ArmWake();
+  void ArmAccept();
   void ProcessInput(Session& s, uint32_t slot);
   void Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame);
   void Enqueue(Session& s, uint32_t slot, wire::Bytes frame);
@@ -172,6 +176,7 @@ class Shard {
   TimeMs Now() const;
 
   ShardId id_;
+  std::thread::id thread_;  // set by Replay/Serve; debug builds assert every entry runs on it
   ShardConfig config_;
   MailboxMatrix* mailboxes_;
   ShardState state_;
@@ -183,6 +188,8 @@ class Shard {
 
   int listen_fd_ = -1;
   bool accept_armed_ = false;
+  bool accept_paused_ = false;  // accepting failed (e.g. EMFILE): retry at accept_retry_at_
+  std::chrono::steady_clock::time_point accept_retry_at_{};
   uint64_t wake_buf_ = 0;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> exit_requested_{false};

@@ -163,6 +163,32 @@ TEST_F(MessagingTest, JoinSubscribesAndLeaveStopsDelivery) {
   EXPECT_EQ(leave_general.error().code, ErrorCode::kForbidden);
 }
 
+TEST_F(MessagingTest, UnsubscribeStopsDeliveryAndSubscribeResumesIt) {
+  auto owner = server_->SignedIn(Email("owner"));
+  auto reader = server_->SignedIn(Email("reader"));
+  auto ws = owner->CreateWorkspace("Quiet");
+  ASSERT_TRUE(reader->JoinWorkspace(ws->id).ok());
+  auto eng = owner->CreateChannel(ws->id, "eng");
+  ASSERT_TRUE(reader->JoinChannel(eng->id).ok());
+  ASSERT_TRUE(reader->Unsubscribe(eng->id).ok());
+  ASSERT_TRUE(reader->Unsubscribe(eng->id).ok());  // idempotent
+  ASSERT_TRUE(owner->Post(eng->id, "while away").ok());
+  ASSERT_TRUE(owner->Post(ws->general_channel_id, "marker").ok());
+  // Still a member and still subscribed to #general: the marker arrives, "while away" does not.
+  EXPECT_EQ(NextMessage(*reader, ws->general_channel_id).text, "marker");
+  auto sub = reader->Subscribe(eng->id);
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(sub->last_seq, 1u);  // what it missed is one History/Sync away
+  ASSERT_TRUE(owner->Post(eng->id, "back").ok());
+  wire::MessageT m = NextMessage(*reader, eng->id);
+  EXPECT_EQ(m.text, "back");
+  EXPECT_EQ(m.seq, 2u);
+  auto outsider = server_->SignedIn(Email("outsider"));
+  auto denied = outsider->Subscribe(eng->id);
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.error().code, ErrorCode::kForbidden);
+}
+
 TEST_F(MessagingTest, HistoryPagesBackwardAndForward) {
   auto owner = server_->SignedIn(Email("owner"));
   auto ws = owner->CreateWorkspace("Pages");
