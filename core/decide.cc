@@ -310,8 +310,7 @@ Status CheckCanRead(const ShardState& state, UserId actor, ChannelId channel_id)
   return OkStatus();
 }
 
-Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const HistoryQuery& query,
-                                Seq visible_upto) {
+Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const HistoryQuery& query) {
   if (Status s = CheckCanRead(state, actor, query.channel_id); !s) return s.error();
   uint32_t limit = query.limit == 0 ? kDefaultHistoryLimit : query.limit;
   if (limit > kMaxHistoryLimit) {
@@ -319,7 +318,7 @@ Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const His
   }
   const ChannelState& channel = *state.FindChannel(query.channel_id);
   HistoryPage page;
-  page.last_seq = std::min<Seq>(visible_upto, channel.last_seq());
+  page.last_seq = channel.last_seq();
   // The candidates are the open interval (after, end); end >= 1, so end - 1 cannot wrap.
   Seq end = page.last_seq + 1;
   if (query.before != 0) end = std::min(end, query.before);

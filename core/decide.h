@@ -71,12 +71,11 @@ struct HistoryQuery {
 struct HistoryPage {
   std::vector<const StoredMessage*> messages;  // ascending seq; valid until the next Apply
   bool has_more = false;  // more messages exist beyond the page in the paging direction
-  Seq last_seq = 0;       // the channel's newest visible seq
+  Seq last_seq = 0;       // the channel's newest seq
 };
 
-// Messages with seq <= visible_upto only: later ones are applied but not yet durable.
-Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const HistoryQuery& query,
-                                Seq visible_upto);
+// Reads what is applied. The shard sends the page only once all of it is durable.
+Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const HistoryQuery& query);
 
 // The seq of a message `author` already posted with `client_msg_id`, if any.
 std::optional<Seq> FindPosted(const ChannelState& channel, UserId author,

@@ -559,9 +559,9 @@ class ReadHistoryTest : public DecideTest {
     }
   }
 
-  Result<HistoryPage> Read(HistoryQuery q, Seq visible_upto, UserId actor = kBob) {
+  Result<HistoryPage> Read(HistoryQuery q, UserId actor = kBob) {
     q.channel_id = Acme().general_id;
-    return ReadHistory(state_, actor, q, visible_upto);
+    return ReadHistory(state_, actor, q);
   }
 
   static std::vector<Seq> Seqs(const HistoryPage& page) {
@@ -577,36 +577,31 @@ TEST_F(ReadHistoryTest, PagesBothDirections) {
   struct Case {
     const char* name;
     HistoryQuery q;  // channel_id is filled in by Read
-    Seq visible_upto;
     std::vector<Seq> want;
     bool has_more;
     Seq last_seq;
   };
   const std::vector<Case> cases = {
-      {"newest page", {0, 0, 0, false, 3}, kAll, {8, 9, 10}, true, 10},
-      {"below before", {0, 8, 0, false, 3}, kAll, {5, 6, 7}, true, 10},
-      {"oldest page backward", {0, 4, 0, false, 3}, kAll, {1, 2, 3}, false, 10},
-      {"backward down to after", {0, 0, 5, false, 10}, kAll, {6, 7, 8, 9, 10}, false, 10},
-      {"backward above after", {0, 0, 5, false, 3}, kAll, {8, 9, 10}, true, 10},
-      {"before beyond the end", {0, 100, 0, false, 3}, kAll, {8, 9, 10}, true, 10},
-      {"oldest page forward", {0, 0, 0, true, 3}, kAll, {1, 2, 3}, true, 10},
-      {"forward after", {0, 0, 4, true, 3}, kAll, {5, 6, 7}, true, 10},
-      {"forward to the end", {0, 0, 7, true, 3}, kAll, {8, 9, 10}, false, 10},
-      {"forward below before", {0, 5, 0, true, 10}, kAll, {1, 2, 3, 4}, false, 10},
-      {"forward page below before", {0, 5, 0, true, 2}, kAll, {1, 2}, true, 10},
-      {"whole channel", {0, 0, 0, false, 0}, kAll, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, false, 10},
-      {"after at the end", {0, 0, 10, true, 3}, kAll, {}, false, 10},
-      {"after far beyond", {0, 0, kAll, false, 3}, kAll, {}, false, 10},
-      {"before at the start", {0, 1, 0, false, 3}, kAll, {}, false, 10},
-      {"before not above after", {0, 5, 5, true, 3}, kAll, {}, false, 10},
-      {"visible cut, backward", {0, 0, 0, false, 3}, 6, {4, 5, 6}, true, 6},
-      {"visible cut, forward", {0, 0, 4, true, 10}, 6, {5, 6}, false, 6},
-      {"visible cut below before", {0, 9, 0, false, 2}, 6, {5, 6}, true, 6},
-      {"nothing visible", {0, 0, 0, false, 3}, 0, {}, false, 0},
+      {"newest page", {0, 0, 0, false, 3}, {8, 9, 10}, true, 10},
+      {"below before", {0, 8, 0, false, 3}, {5, 6, 7}, true, 10},
+      {"oldest page backward", {0, 4, 0, false, 3}, {1, 2, 3}, false, 10},
+      {"backward down to after", {0, 0, 5, false, 10}, {6, 7, 8, 9, 10}, false, 10},
+      {"backward above after", {0, 0, 5, false, 3}, {8, 9, 10}, true, 10},
+      {"before beyond the end", {0, 100, 0, false, 3}, {8, 9, 10}, true, 10},
+      {"oldest page forward", {0, 0, 0, true, 3}, {1, 2, 3}, true, 10},
+      {"forward after", {0, 0, 4, true, 3}, {5, 6, 7}, true, 10},
+      {"forward to the end", {0, 0, 7, true, 3}, {8, 9, 10}, false, 10},
+      {"forward below before", {0, 5, 0, true, 10}, {1, 2, 3, 4}, false, 10},
+      {"forward page below before", {0, 5, 0, true, 2}, {1, 2}, true, 10},
+      {"whole channel", {0, 0, 0, false, 0}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, false, 10},
+      {"after at the end", {0, 0, 10, true, 3}, {}, false, 10},
+      {"after far beyond", {0, 0, kAll, false, 3}, {}, false, 10},
+      {"before at the start", {0, 1, 0, false, 3}, {}, false, 10},
+      {"before not above after", {0, 5, 5, true, 3}, {}, false, 10},
   };
   for (const Case& t : cases) {
     SCOPED_TRACE(t.name);
-    Result<HistoryPage> page = Read(t.q, t.visible_upto);
+    Result<HistoryPage> page = Read(t.q);
     ASSERT_TRUE(page.ok()) << page.error().message;
     EXPECT_EQ(Seqs(*page), t.want);
     EXPECT_EQ(page->has_more, t.has_more);
@@ -616,7 +611,7 @@ TEST_F(ReadHistoryTest, PagesBothDirections) {
 
 TEST_F(ReadHistoryTest, PagePointsAtStoredMessages) {
   PostMany(3);
-  Result<HistoryPage> page = Read(HistoryQuery{0, 0, 1, true, 1}, 3);
+  Result<HistoryPage> page = Read(HistoryQuery{0, 0, 1, true, 1});
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->messages.size(), 1u);
   EXPECT_EQ(page->messages[0]->text, "m2");
@@ -626,7 +621,7 @@ TEST_F(ReadHistoryTest, PagePointsAtStoredMessages) {
 
 TEST_F(ReadHistoryTest, LimitZeroMeansDefault) {
   PostMany(kDefaultHistoryLimit + 10);
-  Result<HistoryPage> page = Read(HistoryQuery{0, 0, 0, false, 0}, kDefaultHistoryLimit + 10);
+  Result<HistoryPage> page = Read(HistoryQuery{0, 0, 0, false, 0});
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->messages.size(), kDefaultHistoryLimit);
   EXPECT_EQ(page->messages.front()->seq, 11u);
@@ -635,20 +630,20 @@ TEST_F(ReadHistoryTest, LimitZeroMeansDefault) {
 
 TEST_F(ReadHistoryTest, AcceptsMaxLimitAndRejectsAbove) {
   PostMany(kMaxHistoryLimit + 1);
-  Result<HistoryPage> page = Read(HistoryQuery{0, 0, 0, true, kMaxHistoryLimit}, 1000);
+  Result<HistoryPage> page = Read(HistoryQuery{0, 0, 0, true, kMaxHistoryLimit});
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->messages.size(), kMaxHistoryLimit);
   EXPECT_TRUE(page->has_more);
-  EXPECT_TRUE(IsError(Read(HistoryQuery{0, 0, 0, true, kMaxHistoryLimit + 1}, 1000),
+  EXPECT_TRUE(IsError(Read(HistoryQuery{0, 0, 0, true, kMaxHistoryLimit + 1}),
                       ErrorCode::kInvalidArgument, "limit"));
 }
 
 TEST_F(ReadHistoryTest, ChecksAccessFirst) {
   ChannelId secret = NewChannel("secret", /*is_private=*/true);
   HistoryQuery q{Acme().random_id, 0, 0, false, 500};  // also a bad limit: access wins
-  EXPECT_TRUE(IsError(ReadHistory(state_, kBob, q, 100), ErrorCode::kForbidden, "channel_id"));
+  EXPECT_TRUE(IsError(ReadHistory(state_, kBob, q), ErrorCode::kForbidden, "channel_id"));
   q.channel_id = secret;
-  EXPECT_TRUE(IsError(ReadHistory(state_, kBob, q, 100), ErrorCode::kNotFound, "channel_id"));
+  EXPECT_TRUE(IsError(ReadHistory(state_, kBob, q), ErrorCode::kNotFound, "channel_id"));
 }
 
 }  // namespace

@@ -61,14 +61,14 @@ wire::WorkspaceInfoT WorkspaceInfoOf(const WorkspaceState& ws) {
   return info;
 }
 
-wire::ChannelInfoT ChannelInfoOf(const ChannelState& channel, Seq visible_seq, UserId viewer) {
+wire::ChannelInfoT ChannelInfoOf(const ChannelState& channel, UserId viewer) {
   wire::ChannelInfoT info;
   info.id = channel.id;
   info.workspace_id = channel.workspace_id;
   info.name = channel.name;
   info.is_private = channel.is_private;
   info.member_count = static_cast<uint32_t>(channel.members.size());
-  info.last_seq = visible_seq;
+  info.last_seq = channel.last_seq();
   info.is_member = channel.IsMember(viewer);
   info.created_at_ms = channel.created_at;
   return info;

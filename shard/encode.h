@@ -25,6 +25,6 @@ wire::Bytes EncodeMessagePage(uint64_t request_id, ChannelId channel,
                               const std::vector<const StoredMessage*>& messages, bool has_more,
                               Seq last_seq);
 wire::WorkspaceInfoT WorkspaceInfoOf(const WorkspaceState& ws);
-wire::ChannelInfoT ChannelInfoOf(const ChannelState& channel, Seq visible_seq, UserId viewer);
+wire::ChannelInfoT ChannelInfoOf(const ChannelState& channel, UserId viewer);
 
 }  // namespace parley::shard

@@ -1,4 +1,5 @@
-// The owner's side of a request: decide, apply, log, and once durable acknowledge and fan out.
+// The owner's side of a request: decide, apply and log; compute the answer at once; send it, and
+// fan the event out, once everything it observed is durable.
 #include <algorithm>
 #include <cassert>
 
@@ -12,29 +13,13 @@ namespace {
 
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
-}  // namespace
-
-namespace {
-
-// Requests that only read. They run once everything applied before them is durable, and read
-// what is visible then: no reply shows what a crash could undo, and every delivery the reply
-// does not cover follows it through the same mailbox.
-bool IsRead(wire::Body type) {
-  return type == wire::Body::Login || type == wire::Body::ListChannels ||
-         type == wire::Body::History || type == wire::Body::Sync || type == wire::Body::Subscribe;
+wire::SharedBytes Share(wire::Bytes bytes) {
+  return std::make_shared<const wire::Bytes>(std::move(bytes));
 }
 
 }  // namespace
 
-void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f,
-                        std::span<const uint8_t> payload) {
-  if (IsRead(f->body_type()) && !Settled()) {
-    auto copy = std::make_shared<std::vector<uint8_t>>(payload.begin(), payload.end());
-    return AfterDurable([this, meta, copy] {
-      const wire::Frame* frame = flatbuffers::GetRoot<wire::Frame>(copy->data());
-      HandleOwned(meta, frame, *copy);
-    });
-  }
+void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
   switch (f->body_type()) {
     case wire::Body::Register:
       return OwnedRegister(meta, f->body_as_Register());
@@ -68,29 +53,20 @@ void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f,
       return OwnedHistory(meta, sync->channel_id(), q, true);
     }
     default:
-      return RespondError(meta, MakeError(ErrorCode::kBadRequest, "not a request"));
+      return AnswerError(meta, MakeError(ErrorCode::kBadRequest, "not a request"));
   }
 }
 
-void Shard::Execute(const RequestMeta& meta, const Command& command,
-                    std::function<void(const std::optional<Event>&)> on_durable) {
+Result<std::optional<Event>> Shard::Execute(const Command& command) {
   assert(InShardThread());
   Context ctx{Now(), &ids_};
   Result<std::optional<Event>> decided = Decide(state_, command, ctx);
-  if (!decided.ok()) return AnswerError(meta, decided.error());
-  std::optional<Event>& event = *decided;
-  if (!event) {
-    // A no-op still answers only after what it observed is durable.
-    return AfterDurable([on_durable = std::move(on_durable)] { on_durable(std::nullopt); });
+  if (decided.ok() && *decided) {
+    state_.Apply(**decided);
+    committer_->Append(persist::EncodeEvent(**decided));
+    counters_.events_committed++;
   }
-  if (auto* posted = std::get_if<MessagePosted>(&*event)) {
-    visible_.try_emplace(posted->channel_id, posted->seq - 1);
-  }
-  state_.Apply(*event);
-  Lsn lsn = committer_->Append(persist::EncodeEvent(*event));
-  counters_.events_committed++;
-  durable_waiters_.emplace_back(
-      lsn, [event = std::move(*event), on_durable = std::move(on_durable)] { on_durable(event); });
+  return decided;
 }
 
 bool Shard::Settled() const {
@@ -103,24 +79,30 @@ void Shard::AfterDurable(std::function<void()> fn) {
   durable_waiters_.emplace_back(committer_->last_appended(), std::move(fn));
 }
 
-// A rejection reflects state that may include events not yet durable ("email already
-// registered"); it leaves only once they are, so no client acts on what a crash undoes.
+// An answer computed now reflects every event applied so far, durable or not (a registration,
+// a join, a message); it leaves once they all are, so no client acts on what a crash undoes.
+// Computed on arrival, it stays in order with the requests around it, and every delivery it
+// does not cover is sent after it.
+void Shard::Answer(const RequestMeta& meta, wire::Bytes frame, ReplyEffect effect) {
+  AfterDurable([this, meta, frame = std::move(frame), effect = std::move(effect)]() mutable {
+    Respond(meta, std::move(frame), std::move(effect));
+  });
+}
+
 void Shard::AnswerError(const RequestMeta& meta, const Error& error) {
   counters_.errors_sent++;
-  AfterDurable([this, meta, frame = wire::EncodeError(meta.request_id, error)]() mutable {
-    Respond(meta, std::move(frame));
-  });
+  Answer(meta, wire::EncodeError(meta.request_id, error));
 }
 
 void Shard::OwnedRegister(const RequestMeta& meta, const wire::Register* req) {
   RegisterUser cmd{
       Str(req->email()), Str(req->display_name()), Str(req->password()), RandomSalt(), {}};
   cmd.password_hash = HashPassword(cmd.password, cmd.password_salt);
-  Execute(meta, cmd, [this, meta](const std::optional<Event>& e) {
-    wire::RegisterOkT ok;
-    ok.user_id = std::get<UserRegistered>(*e).user_id;
-    Respond(meta, EncodeBody(meta.request_id, std::move(ok)));
-  });
+  auto outcome = Execute(cmd);
+  if (!outcome.ok()) return AnswerError(meta, outcome.error());
+  wire::RegisterOkT ok;
+  ok.user_id = std::get<UserRegistered>(**outcome).user_id;
+  Answer(meta, EncodeBody(meta.request_id, std::move(ok)));
 }
 
 void Shard::OwnedLogin(const RequestMeta& meta, const wire::Login* req) {
@@ -136,92 +118,94 @@ void Shard::OwnedLogin(const RequestMeta& meta, const wire::Login* req) {
     if (PasswordMatches(Str(req->password()), salt, hash) && found) user = found;
   }
   if (!user) {
-    return RespondError(
+    return AnswerError(
         meta, MakeError(ErrorCode::kInvalidCredentials,
                         meta.actor ? "invalid or expired token" : "invalid email or password"));
   }
-  Respond(meta, {}, LoginEffect{user->id, user->display_name});
+  Answer(meta, {}, LoginEffect{user->id, user->display_name});
 }
 
 void Shard::OwnedCreateWorkspace(const RequestMeta& meta, const wire::CreateWorkspace* req) {
-  Execute(meta, CreateWorkspace{meta.actor, Str(req->name())},
-          [this, meta](const std::optional<Event>& e) {
-            const auto& created = std::get<WorkspaceCreated>(*e);
-            AnnounceJoins(meta, created.owner_id, {created.general_id, created.random_id});
-            Respond(meta,
-                    EncodeBody(meta.request_id,
-                               WorkspaceInfoOf(*state_.FindWorkspace(created.workspace_id))),
-                    SubscribeEffect{{created.general_id, created.random_id}});
-          });
+  auto outcome = Execute(CreateWorkspace{meta.actor, Str(req->name())});
+  if (!outcome.ok()) return AnswerError(meta, outcome.error());
+  const auto& created = std::get<WorkspaceCreated>(**outcome);
+  std::vector<ChannelId> channels = {created.general_id, created.random_id};
+  wire::Bytes reply =
+      EncodeBody(meta.request_id, WorkspaceInfoOf(*state_.FindWorkspace(created.workspace_id)));
+  AfterDurable([this, meta, channels, reply = std::move(reply)]() mutable {
+    AnnounceJoins(meta, meta.actor, channels);
+    Respond(meta, std::move(reply), SubscribeEffect{channels});
+  });
 }
 
 void Shard::OwnedJoinWorkspace(const RequestMeta& meta, const wire::JoinWorkspace* req) {
-  WorkspaceId id = req->workspace_id();
-  Execute(meta, JoinWorkspace{meta.actor, id}, [this, meta, id](const std::optional<Event>& e) {
-    const WorkspaceState* ws = state_.FindWorkspace(id);
-    ReplyEffect effect;
-    if (e) {
-      AnnounceJoins(meta, meta.actor, {ws->general_id});
-      effect = SubscribeEffect{{ws->general_id}};
-    }
-    Respond(meta, EncodeBody(meta.request_id, WorkspaceInfoOf(*ws)), std::move(effect));
+  auto outcome = Execute(JoinWorkspace{meta.actor, req->workspace_id()});
+  if (!outcome.ok()) return AnswerError(meta, outcome.error());
+  const WorkspaceState* ws = state_.FindWorkspace(req->workspace_id());
+  wire::Bytes reply = EncodeBody(meta.request_id, WorkspaceInfoOf(*ws));
+  if (!*outcome) return Answer(meta, std::move(reply));  // already a member
+  ChannelId general = ws->general_id;
+  AfterDurable([this, meta, general, reply = std::move(reply)]() mutable {
+    AnnounceJoins(meta, meta.actor, {general});
+    Respond(meta, std::move(reply), SubscribeEffect{{general}});
   });
 }
 
 void Shard::OwnedCreateChannel(const RequestMeta& meta, const wire::CreateChannel* req) {
-  CreateChannel cmd{meta.actor, req->workspace_id(), Str(req->name()), req->is_private()};
-  Execute(meta, cmd, [this, meta](const std::optional<Event>& e) {
-    const auto& created = std::get<ChannelCreated>(*e);
-    const ChannelState* channel = state_.FindChannel(created.channel_id);
-    AnnounceJoins(meta, meta.actor, {created.channel_id});
-    Respond(meta, EncodeBody(meta.request_id, ChannelInfoOf(*channel, 0, meta.actor)),
-            SubscribeEffect{{created.channel_id}});
+  auto outcome = Execute(
+      CreateChannel{meta.actor, req->workspace_id(), Str(req->name()), req->is_private()});
+  if (!outcome.ok()) return AnswerError(meta, outcome.error());
+  ChannelId id = std::get<ChannelCreated>(**outcome).channel_id;
+  wire::Bytes reply =
+      EncodeBody(meta.request_id, ChannelInfoOf(*state_.FindChannel(id), meta.actor));
+  AfterDurable([this, meta, id, reply = std::move(reply)]() mutable {
+    AnnounceJoins(meta, meta.actor, {id});
+    Respond(meta, std::move(reply), SubscribeEffect{{id}});
   });
 }
 
 void Shard::OwnedListChannels(const RequestMeta& meta, const wire::ListChannels* req) {
   const WorkspaceState* ws = state_.FindWorkspace(req->workspace_id());
   if (!ws) {
-    return RespondError(meta,
-                        MakeError(ErrorCode::kNotFound, "workspace not found", "workspace_id"));
+    return AnswerError(meta,
+                       MakeError(ErrorCode::kNotFound, "workspace not found", "workspace_id"));
   }
   if (!ws->IsMember(meta.actor)) {
-    return RespondError(
+    return AnswerError(
         meta, MakeError(ErrorCode::kForbidden, "not a member of the workspace", "workspace_id"));
   }
   wire::ChannelListT list;
   for (ChannelId id : ws->channels) {
     const ChannelState* channel = state_.FindChannel(id);
     if (channel->is_private && !channel->IsMember(meta.actor)) continue;
-    list.channels.push_back(std::make_unique<wire::ChannelInfoT>(
-        ChannelInfoOf(*channel, VisibleSeq(*channel), meta.actor)));
+    list.channels.push_back(
+        std::make_unique<wire::ChannelInfoT>(ChannelInfoOf(*channel, meta.actor)));
   }
-  Respond(meta, EncodeBody(meta.request_id, std::move(list)));
+  Answer(meta, EncodeBody(meta.request_id, std::move(list)));
 }
 
 void Shard::OwnedJoinChannel(const RequestMeta& meta, const wire::JoinChannel* req) {
   ChannelId id = req->channel_id();
-  Execute(meta, JoinChannel{meta.actor, id}, [this, meta, id](const std::optional<Event>& e) {
-    const ChannelState* channel = state_.FindChannel(id);
-    ReplyEffect effect;
-    if (e) {
-      AnnounceJoins(meta, meta.actor, {id});
-      effect = SubscribeEffect{{id}};
-    }
-    Respond(meta,
-            EncodeBody(meta.request_id, ChannelInfoOf(*channel, VisibleSeq(*channel), meta.actor)),
-            std::move(effect));
+  auto outcome = Execute(JoinChannel{meta.actor, id});
+  if (!outcome.ok()) return AnswerError(meta, outcome.error());
+  wire::Bytes reply =
+      EncodeBody(meta.request_id, ChannelInfoOf(*state_.FindChannel(id), meta.actor));
+  if (!*outcome) return Answer(meta, std::move(reply));  // already a member
+  AfterDurable([this, meta, id, reply = std::move(reply)]() mutable {
+    AnnounceJoins(meta, meta.actor, {id});
+    Respond(meta, std::move(reply), SubscribeEffect{{id}});
   });
 }
 
 void Shard::OwnedLeaveChannel(const RequestMeta& meta, const wire::LeaveChannel* req) {
   ChannelId id = req->channel_id();
-  Execute(meta, LeaveChannel{meta.actor, id}, [this, meta, id](const std::optional<Event>& e) {
-    if (e) {
-      // The leaver's sessions see the MemberLeft, then stop receiving: both travel in order.
-      FanOut(id, std::make_shared<const wire::Bytes>(EncodeMembership(id, meta.actor, false)));
-      BroadcastMembership(MembershipChanged{id, meta.actor, false});
-    }
+  auto outcome = Execute(LeaveChannel{meta.actor, id});
+  if (!outcome.ok()) return AnswerError(meta, outcome.error());
+  if (!*outcome) return Answer(meta, EncodeOk(meta.request_id));  // not a member
+  AfterDurable([this, meta, id] {
+    // The leaver's sessions see the MemberLeft, then stop receiving: both travel in order.
+    FanOut(id, Share(EncodeMembership(id, meta.actor, false)));
+    BroadcastMembership(MembershipChanged{id, meta.actor, false});
     Respond(meta, EncodeOk(meta.request_id));
   });
 }
@@ -230,7 +214,7 @@ void Shard::AnnounceJoins(const RequestMeta& meta, UserId user,
                           const std::vector<ChannelId>& channels) {
   for (ChannelId id : channels) {
     OnInterest(Interest{id, meta.from.shard, +1});  // the reply's SubscribeEffect takes it
-    FanOut(id, std::make_shared<const wire::Bytes>(EncodeMembership(id, user, true)));
+    FanOut(id, Share(EncodeMembership(id, user, true)));
     BroadcastMembership(MembershipChanged{id, user, true});
   }
 }
@@ -251,48 +235,39 @@ void Shard::OwnedPost(const RequestMeta& meta, const wire::PostMessage* req) {
   const ChannelState* channel = state_.FindChannel(id);
   if (channel && !client_id.empty() && channel->IsMember(meta.actor)) {
     if (std::optional<Seq> seq = FindPosted(*channel, meta.actor, client_id)) {
-      // A retry: answer with the original once it is durable; nothing new is logged.
-      return AfterDurable([this, meta, id, seq = *seq] {
-        const StoredMessage& m = state_.FindChannel(id)->messages[seq - 1];
-        Respond(meta, EncodePostAck(meta.request_id, id, m, true));
-      });
+      // A retry: the original's ack, once it is durable; nothing new is logged.
+      return Answer(meta, EncodePostAck(meta.request_id, id, channel->messages[*seq - 1], true));
     }
   }
-  Execute(meta, PostMessage{meta.actor, id, std::move(client_id), Str(req->text())},
-          [this, meta, id](const std::optional<Event>& e) {
-            Seq seq = std::get<MessagePosted>(*e).seq;
-            const ChannelState* ch = state_.FindChannel(id);
-            const StoredMessage& m = ch->messages[seq - 1];
-            if (seq >= ch->last_seq()) {
-              visible_.erase(id);
-            } else {
-              visible_[id] = seq;
-            }
-            Respond(meta, EncodePostAck(meta.request_id, id, m, false));
-            FanOut(id, std::make_shared<const wire::Bytes>(EncodeMessagePosted(id, m)));
-          });
+  auto outcome = Execute(PostMessage{meta.actor, id, std::move(client_id), Str(req->text())});
+  if (!outcome.ok()) return AnswerError(meta, outcome.error());
+  const StoredMessage& m = state_.FindChannel(id)->messages.back();
+  wire::Bytes ack = EncodePostAck(meta.request_id, id, m, false);
+  AfterDurable([this, meta, id, ack = std::move(ack), event = Share(EncodeMessagePosted(id, m))]()
+                   mutable {
+    Respond(meta, std::move(ack));
+    FanOut(id, std::move(event));
+  });
 }
 
 void Shard::OwnedHistory(const RequestMeta& meta, ChannelId id, const HistoryQuery& query,
                          bool subscribe) {
-  const ChannelState* channel = state_.FindChannel(id);
-  Seq visible = channel ? VisibleSeq(*channel) : 0;
-  Result<HistoryPage> page = ReadHistory(state_, meta.actor, query, visible);
-  if (!page.ok()) return RespondError(meta, page.error());
+  Result<HistoryPage> page = ReadHistory(state_, meta.actor, query);
+  if (!page.ok()) return AnswerError(meta, page.error());
   ReplyEffect effect;
   if (subscribe && !meta.already_subscribed) {
     OnInterest(Interest{id, meta.from.shard, +1});
     effect = SubscribeEffect{{id}};
   }
-  Respond(meta,
-          EncodeMessagePage(meta.request_id, id, page->messages, page->has_more, page->last_seq),
-          std::move(effect));
+  Answer(meta,
+         EncodeMessagePage(meta.request_id, id, page->messages, page->has_more, page->last_seq),
+         std::move(effect));
 }
 
 void Shard::OwnedSubscribe(const RequestMeta& meta, const wire::Subscribe* req) {
   ChannelId id = req->channel_id();
   Status can = CheckCanRead(state_, meta.actor, id);
-  if (!can.ok()) return RespondError(meta, can.error());
+  if (!can.ok()) return AnswerError(meta, can.error());
   ReplyEffect effect;
   if (!meta.already_subscribed) {
     OnInterest(Interest{id, meta.from.shard, +1});
@@ -300,8 +275,8 @@ void Shard::OwnedSubscribe(const RequestMeta& meta, const wire::Subscribe* req) 
   }
   wire::SubscribedT reply;
   reply.channel_id = id;
-  reply.last_seq = VisibleSeq(*state_.FindChannel(id));
-  Respond(meta, EncodeBody(meta.request_id, std::move(reply)), std::move(effect));
+  reply.last_seq = state_.FindChannel(id)->last_seq();
+  Answer(meta, EncodeBody(meta.request_id, std::move(reply)), std::move(effect));
 }
 
 // Encoded once; one mailbox message per shard with subscribers, however many they have.
@@ -316,11 +291,6 @@ void Shard::FanOut(ChannelId channel, wire::SharedBytes frame) {
       Send(to, Deliver{channel, frame});
     }
   }
-}
-
-Seq Shard::VisibleSeq(const ChannelState& channel) const {
-  auto it = visible_.find(channel.id);
-  return it == visible_.end() ? channel.last_seq() : it->second;
 }
 
 }  // namespace parley::shard

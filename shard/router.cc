@@ -186,7 +186,7 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
 
 void Shard::Route(const RequestMeta& meta, const wire::Frame* f, std::span<const uint8_t> payload,
                   ShardId owner) {
-  if (owner == id_) return HandleOwned(meta, f, payload);
+  if (owner == id_) return HandleOwned(meta, f);
   ForwardedRequest req;
   req.from = meta.from;
   req.request_id = meta.request_id;
@@ -229,6 +229,7 @@ void Shard::OnReply(Reply reply) {
     }
     s->user = login->user_id;
     s->display_name = login->display_name;
+    s->login_pending = true;
     user_sessions_[s->user].push_back(slot);
     return StartUserQuery(reply.to, reply.request_id, s->user, UserQueryKind::kSubscribeChannels);
   }
@@ -254,24 +255,25 @@ void Shard::StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId us
   }
 }
 
-// Runs once this shard's applied memberships are durable (see IsRead in owner.cc).
+// Computed on arrival, sent once what it observed is durable (see Shard::Answer).
 void Shard::OnUserQuery(const UserQuery& query) {
-  if (!Settled()) return AfterDurable([this, query] { OnUserQuery(query); });
   UserQueryPart part;
   part.query_id = query.query_id;
   if (query.kind == UserQueryKind::kSubscribeChannels) {
     for (ChannelId id : state_.ChannelsOf(query.user_id)) {
       const ChannelState* channel = state_.FindChannel(id);
       OnInterest(Interest{id, query.from, +1});
-      part.channels.push_back({id, channel->workspace_id, VisibleSeq(*channel)});
+      part.channels.push_back({id, channel->workspace_id, channel->last_seq()});
     }
   } else {
     for (WorkspaceId id : state_.WorkspacesOf(query.user_id)) {
       part.workspaces.push_back(WorkspaceInfoOf(*state_.FindWorkspace(id)));
     }
   }
-  if (query.from == id_) return OnUserQueryPart(std::move(part));
-  Send(query.from, std::move(part));
+  AfterDurable([this, from = query.from, part = std::move(part)]() mutable {
+    if (from == id_) return OnUserQueryPart(std::move(part));
+    Send(from, std::move(part));
+  });
 }
 
 void Shard::OnUserQueryPart(UserQueryPart part) {
@@ -294,11 +296,14 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   PendingQuery done = std::move(q);
   queries_.erase(it);
   if (!s) return;
-  Enqueue(*s, done.session.slot,
-          done.kind == UserQueryKind::kWorkspaces ? EncodeWorkspaceList(done)
-                                                  : EncodeLoginOk(*s, done));
+  uint32_t slot = done.session.slot;
+  if (done.kind == UserQueryKind::kWorkspaces) return Enqueue(*s, slot, EncodeWorkspaceList(done));
+  Enqueue(*s, slot, EncodeLoginOk(*s, done));
+  s->login_pending = false;
+  for (auto& frame : s->held) Enqueue(*s, slot, std::move(frame));
+  s->held.clear();
+  s->held_bytes = 0;
 }
-
 wire::Bytes Shard::EncodeWorkspaceList(PendingQuery& done) {
   auto& list = done.merged.workspaces;
   std::sort(list.begin(), list.end(), [](auto& a, auto& b) { return a.id < b.id; });
@@ -365,9 +370,28 @@ void Shard::OnInterest(const Interest& interest) {
 void Shard::OnDeliver(const Deliver& deliver) {
   auto it = local_subs_.find(deliver.channel_id);
   if (it == local_subs_.end()) return;
-  // Enqueue never closes a session (a lagging one closes after its flush), so the list is stable.
-  for (uint32_t slot : it->second) Enqueue(sessions_[slot], slot, deliver.frame);
+  // Neither path closes a session (a lagging one closes after its flush): the list is stable.
+  for (uint32_t slot : it->second) {
+    Session& s = sessions_[slot];
+    if (s.login_pending) {
+      Hold(s, slot, deliver.frame);
+    } else {
+      Enqueue(s, slot, deliver.frame);
+    }
+  }
   counters_.deliveries += it->second.size();
+}
+
+void Shard::Hold(Session& s, uint32_t slot, const wire::SharedBytes& frame) {
+  if (s.held_bytes + frame->size() > config_.max_outbound_bytes) {
+    counters_.sessions_lagged++;
+    s.held.clear();
+    s.held_bytes = 0;
+    s.login_pending = false;
+    return FailSession(s, slot, MakeError(ErrorCode::kLagged, "too many events during login"));
+  }
+  s.held_bytes += frame->size();
+  s.held.push_back(frame);
 }
 
 void Shard::OnMembershipChanged(const MembershipChanged& change) {

@@ -166,7 +166,8 @@ void Server::Stop() {
     uint64_t activity = 0;
     bool idle = true;
     for (auto& shard : shards_) {
-      idle = idle && shard->idle();
+      // A shard's own flag can be a turn old: its mailbox depth is read here, now.
+      idle = idle && shard->idle() && mailboxes_->DepthApprox(shard->id()) == 0;
       activity += shard->activity();
     }
     quiet_looks = idle && activity == last_activity ? quiet_looks + 1 : 0;

@@ -40,6 +40,12 @@ struct Session {
   msghdr msg{};
 
   std::unordered_set<ChannelId> subscriptions;
+
+  // Between a login's acceptance and its LoginOk, events are held back and follow LoginOk, so
+  // the client sees its channel list first and every later event in order after it.
+  bool login_pending = false;
+  std::vector<wire::SharedBytes> held;
+  size_t held_bytes = 0;
 };
 
 }  // namespace parley::shard

@@ -134,9 +134,7 @@ void Shard::RunLoop() {
     if (rc < 0 && rc != -EINTR) {
       LogJson("error", "io_uring submit failed", {{"errno", std::to_string(-rc)}});
     }
-    if (ring_->DrainCompletions([this](const Completion& c) { OnCompletion(c); }) > 0) {
-      activity_.fetch_add(1, std::memory_order_relaxed);
-    }
+    ring_->DrainCompletions([this](const Completion& c) { OnCompletion(c); });
   }
 }
 
@@ -452,16 +450,17 @@ bool Shard::FlushOutbox() {
   return all;
 }
 
+// Work between shards is what a stop must wait for; client I/O alone is not, so only this
+// and durable waiters count as activity.
 void Shard::DrainMailboxes() {
-  activity_.fetch_add(1, std::memory_order_relaxed);
-  mailboxes_->Drain(id_, [this](ShardId, ShardMessage& m) {
+  size_t n = mailboxes_->Drain(id_, [this](ShardId, ShardMessage& m) {
     std::visit(
         [this](auto& msg) {
           using T = std::decay_t<decltype(msg)>;
           if constexpr (std::is_same_v<T, ForwardedRequest>) {
             auto frame = flatbuffers::GetRoot<wire::Frame>(msg.payload.data());
             HandleOwned(RequestMeta{msg.from, msg.request_id, msg.actor, msg.already_subscribed},
-                        frame, msg.payload);
+                        frame);
           } else if constexpr (std::is_same_v<T, Reply>) {
             OnReply(std::move(msg));
           } else if constexpr (std::is_same_v<T, UserQuery>) {
@@ -478,10 +477,13 @@ void Shard::DrainMailboxes() {
         },
         m);
   });
+  if (n > 0) activity_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Shard::FireDurable() {
   Lsn durable = committer_->durable_lsn();
+  if (durable_waiters_.empty() || durable_waiters_.front().first > durable) return;
+  activity_.fetch_add(1, std::memory_order_relaxed);
   while (!durable_waiters_.empty() && durable_waiters_.front().first <= durable) {
     auto fn = std::move(durable_waiters_.front().second);
     durable_waiters_.pop_front();

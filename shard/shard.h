@@ -136,6 +136,7 @@ class Shard {
   wire::Bytes EncodeLoginOk(const Session& s, PendingQuery& done);
   void OnReply(Reply reply);
   void OnDeliver(const Deliver& deliver);
+  void Hold(Session& s, uint32_t slot, const wire::SharedBytes& frame);
   void OnMembershipChanged(const MembershipChanged& change);
   void OnInterest(const Interest& interest);
   void SubscribeLocal(Session& s, uint32_t slot, ChannelId channel);
@@ -144,9 +145,7 @@ class Shard {
   void RespondError(const RequestMeta& meta, const Error& error);
 
   // --- requests on the owner (owner.cc) ---
-  // REQUIRES: frame lies in payload (a read may keep a copy of it until it runs).
-  void HandleOwned(const RequestMeta& meta, const wire::Frame* frame,
-                   std::span<const uint8_t> payload);
+  void HandleOwned(const RequestMeta& meta, const wire::Frame* frame);
   void OwnedRegister(const RequestMeta& meta, const wire::Register* req);
   void OwnedLogin(const RequestMeta& meta, const wire::Login* req);
   void OwnedCreateWorkspace(const RequestMeta& meta, const wire::CreateWorkspace* req);
@@ -159,12 +158,12 @@ class Shard {
   void OwnedHistory(const RequestMeta& meta, ChannelId channel, const HistoryQuery& query,
                     bool subscribe);
   void OwnedSubscribe(const RequestMeta& meta, const wire::Subscribe* req);
-  // Decides `command`; on an event applies and logs it and runs on_durable(event) once durable;
-  // on a no-op runs on_durable(nullopt) once everything before it is durable; else replies.
-  void Execute(const RequestMeta& meta, const Command& command,
-               std::function<void(const std::optional<Event>&)> on_durable);
+  // Decides `command`; an event is applied and appended to the log at once (durable later).
+  // Returns the event, nullopt for an idempotent no-op, or the rule it breaks.
+  Result<std::optional<Event>> Execute(const Command& command);
   void AfterDurable(std::function<void()> fn);
   bool Settled() const;  // every appended event is durable and its waiters have run
+  void Answer(const RequestMeta& meta, wire::Bytes frame, ReplyEffect effect = {});
   void AnswerError(const RequestMeta& meta, const Error& error);
   // A user joined channels: count the requesting session's shard as subscribed, tell every
   // shard (other sessions of the user follow), and show the join to the channel's subscribers.
@@ -172,7 +171,6 @@ class Shard {
   void BroadcastMembership(const MembershipChanged& change);
   void FanOut(ChannelId channel, wire::SharedBytes frame);
   void AddInterest(ChannelId channel, ShardId shard, int32_t delta);
-  Seq VisibleSeq(const ChannelState& channel) const;
   TimeMs Now() const;
 
   ShardId id_;
@@ -183,7 +181,6 @@ class Shard {
   IdMinter ids_;
   std::unique_ptr<persist::LogStore> store_;  // replayed, then handed to committer_
   std::unique_ptr<persist::GroupCommitter> committer_;
-  std::unique_ptr<Ring> ring_;
   ShardCounters counters_;
 
   int listen_fd_ = -1;
@@ -202,14 +199,15 @@ class Shard {
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> dirty_;    // sessions with frames to send this turn
   std::vector<uint64_t> aligned_;  // scratch for payloads not 8-byte aligned in a receive buffer
+  // Declared after the sessions so it is destroyed first: no operation it still holds can point
+  // at a session's freed buffers.
+  std::unique_ptr<Ring> ring_;
 
   // Subscriber side: local sessions per channel and per user.
   std::unordered_map<ChannelId, std::vector<uint32_t>> local_subs_;
   std::unordered_map<UserId, std::vector<uint32_t>> user_sessions_;
   // Owner side: per channel, how many sessions of each shard are subscribed.
   std::unordered_map<ChannelId, std::vector<uint32_t>> interest_;
-  // Owner side: channels with messages applied but not yet durable -> newest durable seq.
-  std::unordered_map<ChannelId, Seq> visible_;
 
   std::deque<std::pair<Lsn, std::function<void()>>> durable_waiters_;
   std::vector<std::vector<ShardMessage>> outbox_;  // per destination shard

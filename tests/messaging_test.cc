@@ -189,6 +189,53 @@ TEST_F(MessagingTest, UnsubscribeStopsDeliveryAndSubscribeResumesIt) {
   EXPECT_EQ(denied.error().code, ErrorCode::kForbidden);
 }
 
+// Pipelined reads and writes on one connection are answered in the order sent, and each read
+// sees exactly the writes sent before it, even while those are still being committed.
+TEST_F(MessagingTest, PipelinedReadsKeepTheirPlaceAmongWrites) {
+  auto owner = server_->SignedIn(Email("owner"));
+  auto ws = owner->CreateWorkspace("Pipeline");
+  const uint64_t ch = ws->general_channel_id;
+  auto side = owner->CreateChannel(ws->id, "side");
+  auto frame = [](uint64_t id, auto body) {
+    wire::BodyUnion u;
+    u.Set(std::move(body));
+    return wire::EncodeFrame(id, u);
+  };
+  auto post = [&](uint64_t id, uint64_t channel, const std::string& text) {
+    wire::PostMessageT p;
+    p.channel_id = channel;
+    p.text = text;
+    return frame(id, std::move(p));
+  };
+  wire::HistoryT history;
+  history.channel_id = ch;
+  wire::SubscribeT subscribe;
+  subscribe.channel_id = side->id;
+  wire::LeaveChannelT leave;
+  leave.channel_id = side->id;
+  std::vector<wire::Bytes> frames = {post(100, ch, "A"), frame(101, history), frame(102, history),
+                                     post(103, ch, "B"), frame(104, subscribe),
+                                     frame(105, leave)};
+  wire::Bytes all;
+  for (auto& f : frames) all.insert(all.end(), f.begin(), f.end());
+  ASSERT_TRUE(owner->SendRaw(all.data(), all.size()).ok());
+  std::vector<uint64_t> order;
+  while (order.size() < frames.size()) {
+    auto f = owner->ReadFrame(10000);
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    if (f->request_id == 0) continue;  // events
+    order.push_back(f->request_id);
+    ASSERT_EQ(f->body.AsError(), nullptr) << f->request_id << ": " << f->body.AsError()->message;
+    if (f->request_id == 101 || f->request_id == 102) {
+      auto* page = f->body.AsMessagePage();
+      ASSERT_NE(page, nullptr);
+      ASSERT_EQ(page->messages.size(), 1u);
+      EXPECT_EQ(page->messages[0]->text, "A");
+    }
+  }
+  EXPECT_EQ(order, (std::vector<uint64_t>{100, 101, 102, 103, 104, 105}));
+}
+
 TEST_F(MessagingTest, HistoryPagesBackwardAndForward) {
   auto owner = server_->SignedIn(Email("owner"));
   auto ws = owner->CreateWorkspace("Pages");
