@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <utility>
 
 namespace parley {
@@ -292,10 +293,24 @@ Result<std::string> NormaliseEmail(std::string_view raw) {
 }
 
 bool IsValidUtf8(std::string_view text) {
-  while (!text.empty()) {
-    size_t len = Utf8SequenceLength(text);
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    // Most chat text is ASCII: skip it eight bytes at a time.
+    uint64_t word;
+    while (i + 8 <= n) {
+      std::memcpy(&word, text.data() + i, 8);
+      if (word & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i == n) break;
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = Utf8SequenceLength(text.substr(i));
     if (len == 0) return false;
-    text.remove_prefix(len);
+    i += len;
   }
   return true;
 }
