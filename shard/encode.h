@@ -11,9 +11,7 @@ namespace parley::shard {
 
 template <class T>
 wire::Bytes EncodeBody(uint64_t request_id, T body) {
-  wire::BodyUnion u;
-  u.Set(std::move(body));
-  return wire::EncodeFrame(request_id, u);
+  return wire::EncodeFrame(request_id, wire::MakeBody(std::move(body)));
 }
 
 wire::Bytes EncodeOk(uint64_t request_id);

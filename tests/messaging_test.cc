@@ -197,9 +197,7 @@ TEST_F(MessagingTest, PipelinedReadsKeepTheirPlaceAmongWrites) {
   const uint64_t ch = ws->general_channel_id;
   auto side = owner->CreateChannel(ws->id, "side");
   auto frame = [](uint64_t id, auto body) {
-    wire::BodyUnion u;
-    u.Set(std::move(body));
-    return wire::EncodeFrame(id, u);
+    return wire::EncodeFrame(id, wire::MakeBody(std::move(body)));
   };
   auto post = [&](uint64_t id, uint64_t channel, const std::string& text) {
     wire::PostMessageT p;
@@ -213,9 +211,8 @@ TEST_F(MessagingTest, PipelinedReadsKeepTheirPlaceAmongWrites) {
   subscribe.channel_id = side->id;
   wire::LeaveChannelT leave;
   leave.channel_id = side->id;
-  std::vector<wire::Bytes> frames = {post(100, ch, "A"), frame(101, history), frame(102, history),
-                                     post(103, ch, "B"), frame(104, subscribe),
-                                     frame(105, leave)};
+  std::vector<wire::Bytes> frames = {post(100, ch, "A"), frame(101, history),   frame(102, history),
+                                     post(103, ch, "B"), frame(104, subscribe), frame(105, leave)};
   wire::Bytes all;
   for (auto& f : frames) all.insert(all.end(), f.begin(), f.end());
   ASSERT_TRUE(owner->SendRaw(all.data(), all.size()).ok());

@@ -33,9 +33,7 @@ class ProtocolTest : public ::testing::Test {
     hello.min_version = lo;
     hello.max_version = hi;
     hello.client = "protocol-test";
-    wire::BodyUnion u;
-    u.Set(std::move(hello));
-    return wire::EncodeFrame(1, u);
+    return wire::EncodeFrame(1, wire::MakeBody(std::move(hello)));
   }
 
   // Another client, on whatever shard, still gets served.
@@ -47,9 +45,7 @@ class ProtocolTest : public ::testing::Test {
   static wire::Bytes PingFrame(uint64_t request_id, uint64_t nonce) {
     wire::PingT ping;
     ping.nonce = nonce;
-    wire::BodyUnion u;
-    u.Set(std::move(ping));
-    return wire::EncodeFrame(request_id, u);
+    return wire::EncodeFrame(request_id, wire::MakeBody(std::move(ping)));
   }
 
   static ErrorCode ErrorOf(const Result<wire::FrameT>& f) {
@@ -150,9 +146,7 @@ TEST_F(ProtocolTest, UnknownUnionTypeIsMalformed) {
 
 TEST_F(ProtocolTest, ServerOnlyBodyIsBadRequest) {
   auto c = server_->Connect();
-  wire::BodyUnion u;
-  u.Set(wire::PostAckT{});
-  auto reply = c->Call(u);
+  auto reply = c->Call(wire::MakeBody(wire::PostAckT{}));
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.error().code, ErrorCode::kBadRequest);
 }

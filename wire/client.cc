@@ -110,13 +110,6 @@ std::string BodyName(Body type) {
   return *name ? name : std::to_string(static_cast<unsigned>(type));
 }
 
-template <class T>
-BodyUnion MakeBody(T value) {
-  BodyUnion body;
-  body.Set(std::move(value));
-  return body;
-}
-
 // Takes the answer's body out of `frame` if it is a T: the typed helpers' one check.
 template <class T>
 Result<T> Expect(Result<FrameT> frame) {

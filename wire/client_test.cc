@@ -16,13 +16,6 @@
 namespace parley::wire {
 namespace {
 
-template <class T>
-BodyUnion MakeBody(T value) {
-  BodyUnion body;
-  body.Set(std::move(value));
-  return body;
-}
-
 // The server end of one connection, blocking with a 5 s receive timeout so a broken test fails
 // instead of hanging.
 class Peer {

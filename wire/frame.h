@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -56,6 +57,14 @@ Bytes FinishFrame(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id, Body
 
 // Packs an object-API body (FrameT-style union) into a prefixed frame.
 Bytes EncodeFrame(uint64_t request_id, const BodyUnion& body);
+
+// An object-API body as the union that EncodeFrame and Client::Call take: MakeBody(PingT{...}).
+template <class T>
+BodyUnion MakeBody(T value) {
+  BodyUnion body;
+  body.Set(std::move(value));
+  return body;
+}
 
 Bytes EncodeError(uint64_t request_id, const parley::Error& error);
 

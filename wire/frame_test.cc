@@ -11,13 +11,6 @@
 namespace parley::wire {
 namespace {
 
-template <class T>
-BodyUnion MakeBody(T value) {
-  BodyUnion body;
-  body.Set(std::move(value));
-  return body;
-}
-
 std::span<const uint8_t> PayloadOf(const Bytes& frame) {
   return std::span<const uint8_t>(frame).subspan(kLengthPrefixBytes);
 }
