@@ -128,6 +128,11 @@ int Ring::SubmitAndWait(int64_t timeout_us) {
   return rc < 0 ? rc : 0;
 }
 
+int Ring::SubmitAndPoll() {
+  int rc = io_uring_submit_and_get_events(ring_.get());
+  return rc < 0 && rc != -EBUSY ? rc : 0;
+}
+
 bool Ring::PeekCompletion(Completion* out) {
   io_uring_cqe* cqe = nullptr;
   if (io_uring_peek_cqe(ring_.get(), &cqe) != 0 || cqe == nullptr) return false;

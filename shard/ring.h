@@ -56,6 +56,8 @@ class Ring {
   // Always enters the kernel asking for events, which is what runs DEFER_TASKRUN work.
   // Returns 0 (a completion or the timeout) or a negative errno (-EINTR: just loop again).
   int SubmitAndWait(int64_t timeout_us);
+  // Submits queued entries and collects ready completions without waiting (busy polling).
+  int SubmitAndPoll();
 
   // Calls fn(const Completion&) for every ready completion and marks them seen.
   template <class F>

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what parley needs to build, test and run, from Debian 12 packages. Idempotent: it
-# only calls apt-get when something is missing. Run as root (or with sudo available).
+# only calls apt-get when something is missing. Run as root (or with sudo available). Extra
+# package names as arguments are installed too (bench/run-peers.sh adds its peers that way).
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +15,7 @@ PACKAGES=(
   libgtest-dev            # tests
   libbenchmark-dev        # micro-benchmarks
 )
+PACKAGES+=("$@")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

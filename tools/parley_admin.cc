@@ -20,6 +20,9 @@ DEFINE_string(data_dir, "", "the data directory");
 DEFINE_int32(shards, 0, "init: shard count, fixed for the directory's life (0 = cores)");
 DEFINE_bool(seed, false, "init: also write the demo workspace");
 DEFINE_string(demo_password, "parley-demo", "seed: password of the demo users");
+DEFINE_int64(messages, 0, "seed: write a benchmark workspace with this many posts instead");
+DEFINE_string(bench_tag, "replay", "seed --messages: names the account and workspace");
+DEFINE_int32(bytes, 100, "seed --messages: size of each post");
 
 namespace {
 
@@ -28,6 +31,9 @@ using namespace parley;
 constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR
   init --data_dir DIR [--shards N] [--seed]   create a data directory
   seed --data_dir DIR                         add the demo workspace (parleyd stopped)
+  seed --data_dir DIR --messages N [--bench_tag T]
+                                              add parley-bench's workspace bench-T with N
+                                              posts by p0.T@bench.test (replay benchmark)
 )";
 
 int Die(const Error& e) {
@@ -40,6 +46,7 @@ struct OfflineShard {
   std::unique_ptr<persist::LmdbLogStore> store;
   std::unique_ptr<ShardState> state;
   std::unique_ptr<IdMinter> ids;
+  std::vector<persist::LogRecord> staged;
 };
 
 class Seeder {
@@ -64,16 +71,32 @@ class Seeder {
 
   // Decides and applies on `shard`, appends to its log (durable on return).
   Result<std::optional<Event>> Run(ShardId shard, const Command& command) {
+    auto decided = Stage(shard, command);
+    if (!decided.ok()) return decided;
+    if (Status s = CommitStaged(shard); !s.ok()) return s.error();
+    return decided;
+  }
+
+  // Decides and applies on `shard`; the event reaches the log with the next CommitStaged().
+  Result<std::optional<Event>> Stage(ShardId shard, const Command& command) {
     OfflineShard& s = shards_[shard];
     auto now = std::chrono::system_clock::now().time_since_epoch();
     Context ctx{std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), s.ids.get()};
     Result<std::optional<Event>> decided = Decide(*s.state, command, ctx);
     if (!decided.ok() || !*decided) return decided;
     s.state->Apply(**decided);
-    Status appended = s.store->AppendBatch(
-        {persist::LogRecord{s.store->last_lsn() + 1, persist::EncodeEvent(**decided)}});
-    if (!appended.ok()) return appended.error();
+    Lsn lsn = s.store->last_lsn() + 1 + s.staged.size();
+    s.staged.push_back(persist::LogRecord{lsn, persist::EncodeEvent(**decided)});
     return decided;
+  }
+
+  // Appends everything staged on `shard` as one transaction.
+  Status CommitStaged(ShardId shard) {
+    OfflineShard& s = shards_[shard];
+    if (s.staged.empty()) return OkStatus();
+    Status appended = s.store->AppendBatch(s.staged);
+    s.staged.clear();
+    return appended;
   }
 
   ShardState& state(ShardId shard) { return *shards_[shard].state; }
@@ -141,6 +164,41 @@ int Seed(const std::string& dir) {
   return 0;
 }
 
+// parley-bench's replay scenario: the account, password and workspace names are the ones its
+// parley adapter (bench/parley_bench/parley_adapter.cc) uses for publisher 0 of tag T.
+int SeedBench(const std::string& dir, int64_t messages) {
+  Result<persist::DataDirInfo> info = persist::CheckDataDir(dir, 0);
+  if (!info.ok()) return Die(info.error());
+  Seeder seeder;
+  if (Status opened = seeder.Open(dir, info->shard_count); !opened.ok()) return Die(opened.error());
+  const std::string email = "p0." + FLAGS_bench_tag + "@bench.test";
+  const std::string password = "bench-password-1";
+  std::string salt = shard::RandomSalt();
+  ShardId owner = ShardOfEmail(email, seeder.count());
+  auto reg = seeder.Run(owner, RegisterUser{email, "p0", password, salt,
+                                            shard::HashPassword(password, salt)});
+  if (!reg.ok()) return Die(reg.error());
+  UserId user = std::get<UserRegistered>(**reg).user_id;
+  const ShardId home = 0;
+  auto ws = seeder.Run(home, CreateWorkspace{user, "bench-" + FLAGS_bench_tag});
+  if (!ws.ok()) return Die(ws.error());
+  ChannelId general = std::get<WorkspaceCreated>(**ws).general_id;
+  std::string text(static_cast<size_t>(std::max(FLAGS_bytes, 18)), 'x');
+  auto t0 = std::chrono::steady_clock::now();
+  constexpr int64_t kBatch = 8192;
+  for (int64_t i = 0; i < messages; ++i) {
+    auto posted = seeder.Stage(home, PostMessage{user, general, "", text});
+    if (!posted.ok()) return Die(posted.error());
+    if ((i + 1) % kBatch == 0 || i + 1 == messages) {
+      if (Status s = seeder.CommitStaged(home); !s.ok()) return Die(s.error());
+    }
+  }
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("seeded workspace bench-%s with %lld posts in %.1fs\n", FLAGS_bench_tag.c_str(),
+              static_cast<long long>(messages), s);
+  return 0;
+}
+
 int Init(const std::string& dir) {
   uint32_t n = FLAGS_shards > 0 ? static_cast<uint32_t>(FLAGS_shards)
                                 : std::max(1u, std::thread::hardware_concurrency());
@@ -161,7 +219,9 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "init") return Init(FLAGS_data_dir);
-  if (cmd == "seed") return Seed(FLAGS_data_dir);
+  if (cmd == "seed") {
+    return FLAGS_messages > 0 ? SeedBench(FLAGS_data_dir, FLAGS_messages) : Seed(FLAGS_data_dir);
+  }
   std::fputs(kUsage, stderr);
   return 2;
 }

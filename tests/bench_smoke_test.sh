@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# parley-bench against a real parleyd, every scenario for about a second at toy sizes: the load
+# generator, its parley adapter and the offline fill keep working (figures are not checked; the
+# benchmark itself is bench/run-peers.sh). Usage: bench_smoke_test.sh BUILD_DIR
+set -euo pipefail
+BUILD=$1
+BENCH=$BUILD/bench/parley-bench
+WORK=$(mktemp -d /tmp/parley-bench-smoke-XXXXXX)
+PID=""
+cleanup() {
+  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; echo "--- parleyd log" >&2; cat "$WORK"/*.log >&2 || true; exit 1; }
+
+"$BUILD/tools/parley-admin" init --data_dir "$WORK/data" --shards 2 > /dev/null
+"$BUILD/server/parleyd" --data_dir "$WORK/data" --port 0 --ready_file "$WORK/ready" \
+  --pin_threads=false 2> "$WORK/parleyd.log" &
+PID=$!
+for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
+[ -s "$WORK/ready" ] || fail "parleyd did not become ready"
+PORT=$(cat "$WORK/ready")
+RUN=("$BENCH" --target parley --port "$PORT" --server_pid "$PID" --threads 2 --seconds 1 --spin=false
+     --warmup 0.2 --users 50 --json_out "$WORK/results.jsonl")
+
+# Each scenario must end with one JSON line, no failures and no dropped connections.
+check() {  # scenario, then a pattern its JSON line must contain
+  local line
+  line=$(grep "\"scenario\":\"$1\"" "$WORK/results.jsonl" | tail -1)
+  [ -n "$line" ] || fail "$1: no JSON line"
+  echo "$line" | grep -q "\"failures\":[1-9]" && fail "$1: failures: $line"
+  echo "$line" | grep -q "\"disconnects\":[1-9]" && fail "$1: disconnects: $line"
+  echo "$line" | grep -q "$2" || fail "$1: expected $2 in $line"
+}
+
+"${RUN[@]}" --scenario fanout --subscribers 1,20 > "$WORK/fanout.out" || fail "fanout"
+check fanout '"delivered_per_s":[1-9]'
+"${RUN[@]}" --scenario rooms --connections 200 --channels 20 --per_connection 2 \
+  --publishers 4 --rates 2000,4000 > "$WORK/rooms.out" || fail "rooms"
+check rooms '"rate":4000'
+grep -q '"delivered_per_s":[1-9]' "$WORK/results.jsonl" || fail "rooms delivered nothing"
+"${RUN[@]}" --scenario durable --windows 1,8 > "$WORK/durable.out" || fail "durable"
+check durable '"acked_per_s":[1-9]'
+"${RUN[@]}" --scenario idle --idle 300 --idle_settle 0.2 > "$WORK/idle.out" || fail "idle"
+check idle '"bytes_per_connection":'
+
+# replay owns its server: stop the shared one and reuse its (now free) port.
+kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+SERVER="$BUILD/server/parleyd --data_dir $WORK/replay --port $PORT --pin_threads=false"
+INIT="rm -rf $WORK/replay && $BUILD/tools/parley-admin init --data_dir $WORK/replay --shards 1"
+"$BENCH" --target parley --port "$PORT" --scenario replay --messages 3000 \
+  --server_cmd "$SERVER" --server_log "$WORK/replay-net.log" --reset_cmd "$INIT >/dev/null" \
+  --json_out "$WORK/results.jsonl" > "$WORK/replay.out" || fail "replay (network fill)"
+check replay '"messages":3000'
+"$BENCH" --target parley --port "$PORT" --scenario replay --messages 20000 \
+  --server_cmd "$SERVER" --server_log "$WORK/replay-seed.log" \
+  --fill_cmd "$INIT >/dev/null && $BUILD/tools/parley-admin seed --data_dir $WORK/replay \
+--messages {n} >/dev/null" --json_out "$WORK/results.jsonl" > "$WORK/replay2.out" \
+  || fail "replay (offline fill)"
+check replay '"messages":20000'
+echo "bench smoke: every scenario ran"
