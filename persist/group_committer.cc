@@ -56,6 +56,7 @@ void GroupCommitter::Flush() {
 void GroupCommitter::Run() {
   pthread_setname_np(pthread_self(), "persist");
   bool failed = false;
+  Lsn unsynced = 0;  // committed, not yet covered by a flush
   for (;;) {
     // Read both before popping: a Flush that lands after the pop bumps handed_ past `seen`, so
     // the wait below returns at once; and every batch pushed before Stop() set stopping_ is
@@ -74,7 +75,11 @@ void GroupCommitter::Run() {
     if (!batch.empty()) {
       // After a failure the log can no longer follow the shard's state; batches are still
       // drained (so Stop() can hand over the rest) but dropped.
-      if (!failed) failed = !Commit(batch);
+      if (!failed) failed = !Commit(batch, &unsynced);
+      continue;
+    }
+    if (unsynced != 0 && !failed) {  // nothing more to commit: flush the last one on its own
+      failed = !SyncCommitted(&unsynced);
       continue;
     }
     if (stopping) return;
@@ -82,7 +87,7 @@ void GroupCommitter::Run() {
   }
 }
 
-bool GroupCommitter::Commit(const std::vector<LogRecord>& batch) {
+bool GroupCommitter::Commit(const std::vector<LogRecord>& batch, Lsn* unsynced) {
   Status status = store_->AppendBatch(batch);
   if (!status.ok()) {
     if (on_fatal_) on_fatal_(status.error());
@@ -93,9 +98,29 @@ bool GroupCommitter::Commit(const std::vector<LogRecord>& batch) {
   if (batch.size() > stats_.max_batch.load(std::memory_order_relaxed)) {
     stats_.max_batch.store(batch.size(), std::memory_order_relaxed);  // only this thread writes
   }
-  durable_lsn_.store(batch.back().lsn, std::memory_order_release);
-  if (on_durable_) on_durable_();
+  Lsn durable = batch.back().lsn;
+  if (!store_->durable_on_commit()) {
+    // This commit's flush covered the previous commit; this one waits for the next flush.
+    std::swap(durable, *unsynced);
+    if (durable == 0) return true;
+  }
+  PublishDurable(durable);
   return true;
+}
+
+bool GroupCommitter::SyncCommitted(Lsn* unsynced) {
+  Status status = store_->Sync();
+  if (!status.ok()) {
+    if (on_fatal_) on_fatal_(status.error());
+    return false;
+  }
+  PublishDurable(std::exchange(*unsynced, 0));
+  return true;
+}
+
+void GroupCommitter::PublishDurable(Lsn lsn) {
+  durable_lsn_.store(lsn, std::memory_order_release);
+  if (on_durable_) on_durable_();
 }
 
 }  // namespace parley::persist

@@ -2,7 +2,9 @@
 // and hands the batch over with Flush(); the persist thread commits everything handed over since
 // its last commit as one transaction, publishes durable_lsn(), then calls on_durable so the shard
 // wakes and acknowledges. While one batch commits the next one fills. The shard never waits on
-// the disk.
+// the disk. With a store whose commit is made durable by the following flush (LmdbLogStore under
+// kSync), a batch is published once the next commit's flush covers it, or, when nothing else
+// is waiting, after an explicit Sync(): one flush per commit while busy.
 #pragma once
 
 #include <atomic>
@@ -53,7 +55,11 @@ class GroupCommitter {
  private:
   void Run();
   // Persist thread. One AppendBatch for the whole batch; false (after on_fatal) if it failed.
-  bool Commit(const std::vector<LogRecord>& batch);
+  // With a store that is not durable_on_commit(), the batch's last LSN waits in *unsynced until
+  // the next commit's flush or SyncCommitted() covers it.
+  bool Commit(const std::vector<LogRecord>& batch, Lsn* unsynced);
+  bool SyncCommitted(Lsn* unsynced);
+  void PublishDurable(Lsn lsn);
 
   std::unique_ptr<LogStore> store_;
   std::function<void()> on_durable_;

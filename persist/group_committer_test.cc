@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "persist/data_dir.h"
@@ -174,6 +175,71 @@ TEST_F(GroupCommitterTest, FullQueueKeepsRecordsPendingUntilThereIsRoom) {
   committer->Stop();
   EXPECT_EQ(committer->durable_lsn(), 1101u);
   ExpectLog(*store_, 1101);
+}
+
+// A store like LmdbLogStore under kSync: a commit becomes durable when the next commit's flush
+// or a Sync() covers it. Tracks what a power loss would keep.
+class DeferredFlushStore : public MemoryLogStore {
+ public:
+  Status AppendBatch(const std::vector<LogRecord>& records) override {
+    Status s = MemoryLogStore::AppendBatch(records);
+    flushed_.store(committed_);  // this commit's flush covers the previous commit
+    committed_ = last_lsn();
+    return s;
+  }
+  bool durable_on_commit() const override { return false; }
+  Status Sync() override {
+    syncs_.fetch_add(1);
+    flushed_.store(committed_);
+    return OkStatus();
+  }
+  Lsn flushed() const { return flushed_.load(); }
+  int syncs() const { return syncs_.load(); }
+
+ private:
+  Lsn committed_ = 0;  // persist thread only
+  std::atomic<Lsn> flushed_{0};
+  std::atomic<int> syncs_{0};
+};
+
+// Commits through a DeferredFlushStore; counts publications of an LSN no flush covered yet.
+struct DeferredFixture {
+  DeferredFlushStore* store = new DeferredFlushStore();
+  std::atomic<int> early{0};
+  GroupCommitter* self = nullptr;
+  GroupCommitter committer{std::unique_ptr<LogStore>(store),
+                           [this] {
+                             if (self->durable_lsn() > store->flushed()) early.fetch_add(1);
+                           },
+                           [](const Error&) {}};
+  DeferredFixture() { self = &committer; }
+};
+
+TEST_F(GroupCommitterTest, DeferredFlushPublishesOnlyWhatAFlushCovered) {
+  DeferredFixture f;
+  f.committer.Start();
+  AppendAndFlush(f.committer, 5000, 7);
+  for (int i = 0; i < 3000 && f.committer.durable_lsn() < 5000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(f.committer.durable_lsn(), 5000u);
+  EXPECT_EQ(f.early.load(), 0);
+  EXPECT_GE(f.store->syncs(), 1);  // the last commit had nothing after it
+  f.committer.Stop();
+  ExpectLog(*f.store, 5000);
+}
+
+TEST_F(GroupCommitterTest, DeferredFlushSyncsALoneCommit) {
+  DeferredFixture f;
+  f.committer.Start();
+  AppendAndFlush(f.committer, 1, 1);
+  for (int i = 0; i < 3000 && f.committer.durable_lsn() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(f.committer.durable_lsn(), 1u);
+  EXPECT_EQ(f.store->syncs(), 1);
+  EXPECT_EQ(f.early.load(), 0);
+  f.committer.Stop();
 }
 
 TEST_F(GroupCommitterTest, FailedCommitCallsOnFatalAndStopsCommitting) {

@@ -178,7 +178,16 @@ struct LmdbLogStore::Env {
 };
 
 LmdbLogStore::LmdbLogStore(std::unique_ptr<Env> env) : env_(std::move(env)) {}
-LmdbLogStore::~LmdbLogStore() = default;
+// A writable store flushes on close, so an offline writer's last commit is durable too.
+LmdbLogStore::~LmdbLogStore() {
+  if (env_ && env_->env && !env_->read_only) (void)Sync();
+}
+
+Status LmdbLogStore::Sync() {
+  if (env_->read_only) return OkStatus();
+  int rc = mdb_env_sync(env_->env.get(), 1);
+  return rc == 0 ? OkStatus() : LmdbError("log sync failed", "mdb_env_sync", rc);
+}
 
 Result<std::unique_ptr<LmdbLogStore>> LmdbLogStore::Open(const std::string& dir,
                                                          const LmdbOptions& options) {
@@ -190,8 +199,9 @@ Result<std::unique_ptr<LmdbLogStore>> LmdbLogStore::Open(const std::string& dir,
   if (!claim.ok()) return claim.error();
   auto env = std::make_unique<Env>(std::move(claim).value());
   env->read_only = options.read_only;
-  unsigned flags = 0;
-  if (options.durability == Durability::kAsync) flags |= MDB_NOMETASYNC;
+  // Both modes leave the meta page's flush to the next commit (see Durability); kSync
+  // acknowledges only after that flush.
+  unsigned flags = MDB_NOMETASYNC;
   if (options.read_only) flags |= MDB_RDONLY;
   Result<EnvPtr> opened = OpenEnv(dir, flags, options.map_size_bytes);
   if (!opened.ok()) return opened.error();
@@ -220,6 +230,7 @@ Result<std::unique_ptr<LmdbLogStore>> LmdbLogStore::Open(const std::string& dir,
   if ((rc = txn.Commit()) != 0) return LmdbError("cannot open " + dir, "mdb_txn_commit", rc);
 
   std::unique_ptr<LmdbLogStore> store(new LmdbLogStore(std::move(env)));
+  store->durability_ = options.durability;
   store->last_lsn_ = *last;
   return store;
 }
@@ -333,7 +344,7 @@ Status LmdbLogStore::WriteMeta(const std::string& key, const std::string& value)
     return LmdbError("cannot write meta " + key, "mdb_put", rc);
   }
   if ((rc = txn.Commit()) != 0) return LmdbError("cannot write meta " + key, "mdb_txn_commit", rc);
-  return OkStatus();
+  return Sync();
 }
 
 }  // namespace parley::persist

@@ -12,8 +12,15 @@
 namespace parley::persist {
 
 enum class Durability {
-  kSync,   // every commit fsyncs data and meta pages: an acknowledged write survives power loss
-  kAsync,  // MDB_NOMETASYNC: survives a process crash; a power loss may undo the last commit
+  // An acknowledged write survives power loss. LMDB's own sync flushes twice per commit (data,
+  // then the meta page that points at it); here the env runs with MDB_NOMETASYNC, so a commit
+  // flushes its data and leaves its meta page to the next commit's flush or to Sync(). Every
+  // meta page on disk still points only at flushed data; the committer acknowledges a commit
+  // once a later flush covered it: one flush per commit under load, two for a lone commit.
+  kSync,
+  // MDB_NOMETASYNC, acknowledged at commit: survives a process crash; a power loss may undo the
+  // last commit.
+  kAsync,
 };
 
 struct LmdbOptions {
@@ -40,6 +47,9 @@ class LmdbLogStore : public LogStore {
   ~LmdbLogStore() override;
 
   Status AppendBatch(const std::vector<LogRecord>& records) override;
+  bool durable_on_commit() const override { return durability_ != Durability::kSync; }
+  // mdb_env_sync(force): one flush covering every commit's meta page.
+  Status Sync() override;
   Lsn last_lsn() const override { return last_lsn_; }
   // The string_view handed to fn points into the memory map and is valid only during the call.
   // Holds one read transaction for the whole replay (fine at startup, not on a live server with a
@@ -48,13 +58,15 @@ class LmdbLogStore : public LogStore {
 
   // Reads a `meta` value ("" if absent).
   Result<std::string> ReadMeta(const std::string& key);
-  // Writes a `meta` value in its own synced transaction. kInternal on a read-only store.
+  // Writes a `meta` value in its own transaction, synced before return. kInternal on a
+  // read-only store.
   Status WriteMeta(const std::string& key, const std::string& value);
 
  private:
   struct Env;
   explicit LmdbLogStore(std::unique_ptr<Env> env);
   std::unique_ptr<Env> env_;
+  Durability durability_ = Durability::kSync;
   Lsn last_lsn_ = 0;
 };
 

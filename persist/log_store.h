@@ -24,9 +24,17 @@ class LogStore {
  public:
   virtual ~LogStore() = default;
 
-  // Appends the records in one transaction; durable on return (per the store's durability mode).
-  // REQUIRES: records[0].lsn == last_lsn() + 1 and LSNs contiguous. On error nothing is appended.
+  // Appends the records in one transaction. Durable on return if durable_on_commit(); otherwise
+  // once the next AppendBatch or Sync() returns. REQUIRES: records[0].lsn == last_lsn() + 1 and
+  // LSNs contiguous. On error nothing is appended.
   virtual Status AppendBatch(const std::vector<LogRecord>& records) = 0;
+
+  // False for a store that defers part of a commit's flush to the next one (LmdbLogStore under
+  // Durability::kSync: one disk flush per commit instead of two); its writer must call Sync()
+  // before treating the last commit as durable.
+  virtual bool durable_on_commit() const { return true; }
+  // Makes every commit so far durable.
+  virtual Status Sync() { return OkStatus(); }
 
   // The highest LSN appended, 0 for an empty log.
   virtual Lsn last_lsn() const = 0;
