@@ -213,16 +213,21 @@ struct DeferredFixture {
                            },
                            [](const Error&) {}};
   DeferredFixture() { self = &committer; }
+
+  // Waits (at most 3 s) for `lsn` to be published; returns the durable LSN then.
+  Lsn AwaitDurable(Lsn lsn) {
+    for (int i = 0; i < 3000 && committer.durable_lsn() < lsn; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return committer.durable_lsn();
+  }
 };
 
 TEST_F(GroupCommitterTest, DeferredFlushPublishesOnlyWhatAFlushCovered) {
   DeferredFixture f;
   f.committer.Start();
   AppendAndFlush(f.committer, 5000, 7);
-  for (int i = 0; i < 3000 && f.committer.durable_lsn() < 5000; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  EXPECT_EQ(f.committer.durable_lsn(), 5000u);
+  EXPECT_EQ(f.AwaitDurable(5000), 5000u);
   EXPECT_EQ(f.early.load(), 0);
   EXPECT_GE(f.store->syncs(), 1);  // the last commit had nothing after it
   f.committer.Stop();
@@ -233,10 +238,7 @@ TEST_F(GroupCommitterTest, DeferredFlushSyncsALoneCommit) {
   DeferredFixture f;
   f.committer.Start();
   AppendAndFlush(f.committer, 1, 1);
-  for (int i = 0; i < 3000 && f.committer.durable_lsn() < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  EXPECT_EQ(f.committer.durable_lsn(), 1u);
+  EXPECT_EQ(f.AwaitDurable(1), 1u);
   EXPECT_EQ(f.store->syncs(), 1);
   EXPECT_EQ(f.early.load(), 0);
   f.committer.Stop();
