@@ -28,8 +28,9 @@ std::vector<Id> SortedIds(const std::unordered_map<UserId, std::unordered_set<Id
 
 // The creator is the first member of every channel.
 ChannelState NewChannel(ChannelId id, WorkspaceId workspace, std::string_view name, bool is_private,
-                        UserId creator, TimeMs at) {
+                        UserId creator, TimeMs at, std::pmr::memory_resource* message_memory) {
   ChannelState channel;
+  channel.messages = ChunkedVector<StoredMessage>(message_memory);
   channel.id = id;
   channel.workspace_id = workspace;
   channel.name = std::string(name);
@@ -76,6 +77,10 @@ void ShardState::Apply(const Event& event) {
   std::visit([this](const auto& e) { ApplyEvent(e); }, event);
 }
 
+void ShardState::Apply(Event&& event) {
+  std::visit([this](auto&& e) { ApplyEvent(std::move(e)); }, std::move(event));
+}
+
 // Ids owned by other shards (authors, members) never reach here with our residue, and ids of
 // ours are only ever minted upwards, so the running max is where a restarted IdMinter resumes.
 void ShardState::NoteMinted(uint64_t id) {
@@ -112,10 +117,15 @@ void ShardState::RemoveChannelMember(ChannelState& channel, UserId user) {
   if (it->second.empty()) channels_by_user_.erase(it);
 }
 
-void ShardState::ApplyEvent(const UserRegistered& e) {
-  UserState user{e.user_id, e.email, e.display_name, e.password_salt, e.password_hash, e.at};
+void ShardState::ApplyEvent(UserRegistered&& e) {
   user_by_email_.emplace(e.email, e.user_id);
-  users_.emplace(e.user_id, std::move(user));
+  UserState user{e.user_id,
+                 std::move(e.email),
+                 std::move(e.display_name),
+                 std::move(e.password_salt),
+                 std::move(e.password_hash),
+                 e.at};
+  users_.emplace(user.id, std::move(user));
   NoteMinted(e.user_id);
 }
 
@@ -132,8 +142,10 @@ void ShardState::ApplyEvent(const WorkspaceCreated& e) {
   workspaces_by_user_[e.owner_id].insert(e.workspace_id);
   NoteMinted(e.workspace_id);
   // #general first: WorkspaceState::channels lists channels in creation order.
-  AddChannel(NewChannel(e.general_id, e.workspace_id, kGeneralChannel, false, e.owner_id, e.at));
-  AddChannel(NewChannel(e.random_id, e.workspace_id, kRandomChannel, false, e.owner_id, e.at));
+  AddChannel(NewChannel(e.general_id, e.workspace_id, kGeneralChannel, false, e.owner_id, e.at,
+                        message_memory_.resource));
+  AddChannel(NewChannel(e.random_id, e.workspace_id, kRandomChannel, false, e.owner_id, e.at,
+                        message_memory_.resource));
 }
 
 void ShardState::ApplyEvent(const WorkspaceJoined& e) {
@@ -149,7 +161,8 @@ void ShardState::ApplyEvent(const WorkspaceJoined& e) {
 }
 
 void ShardState::ApplyEvent(const ChannelCreated& e) {
-  AddChannel(NewChannel(e.channel_id, e.workspace_id, e.name, e.is_private, e.creator_id, e.at));
+  AddChannel(NewChannel(e.channel_id, e.workspace_id, e.name, e.is_private, e.creator_id, e.at,
+                        message_memory_.resource));
 }
 
 void ShardState::ApplyEvent(const ChannelJoined& e) {
@@ -164,18 +177,18 @@ void ShardState::ApplyEvent(const ChannelLeft& e) {
   if (it != channels_.end()) RemoveChannelMember(it->second, e.user_id);
 }
 
-void ShardState::ApplyEvent(const MessagePosted& e) {
+void ShardState::ApplyEvent(MessagePosted&& e) {
   auto it = channels_.find(e.channel_id);
   assert(it != channels_.end());
   if (it == channels_.end()) return;
   ChannelState& channel = it->second;
   // Seqs are dense so that history reads index messages[seq - 1] directly.
   assert(e.seq == channel.last_seq() + 1);
-  channel.messages.push_back(
-      StoredMessage{e.message_id, e.seq, e.author_id, e.client_msg_id, e.text, e.at});
   if (!e.client_msg_id.empty()) {
     channel.seq_by_client_id.emplace(ClientIdKey(e.author_id, e.client_msg_id), e.seq);
   }
+  channel.messages.emplace_back(e.message_id, e.seq, e.author_id, std::move(e.client_msg_id),
+                                std::move(e.text), e.at);
   NoteMinted(e.message_id);
 }
 

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "core/chunked_vector.h"
 #include "core/events.h"
 #include "core/ids.h"
 
@@ -47,7 +49,7 @@ struct ChannelState {
   UserId creator_id = 0;
   TimeMs created_at = 0;
   std::unordered_set<UserId> members;
-  std::vector<StoredMessage> messages;  // messages[i].seq == i + 1
+  ChunkedVector<StoredMessage> messages;  // messages[i].seq == i + 1; never moved once stored
   // (author, client_msg_id) -> seq, for deduplicating retried posts; rebuilt by replay.
   std::unordered_map<std::string, Seq> seq_by_client_id;
 
@@ -73,7 +75,11 @@ struct WorkspaceState {
 
 class ShardState {
  public:
-  ShardState(ShardId shard, uint32_t shard_count) : shard_(shard), shard_count_(shard_count) {}
+  // `message_memory` supplies the chunks channels keep their messages in (see ChunkedVector) and
+  // must outlive the state; by default they come from new/delete.
+  ShardState(ShardId shard, uint32_t shard_count,
+             std::pmr::memory_resource* message_memory = std::pmr::get_default_resource())
+      : shard_(shard), shard_count_(shard_count), message_memory_{message_memory} {}
 
   ShardId shard() const { return shard_; }
   uint32_t shard_count() const { return shard_count_; }
@@ -98,6 +104,8 @@ class ShardState {
   // Mutation: the only entry point. REQUIRES: the event was produced by Decide() on this state
   // (or read back from this shard's log), so its invariants hold.
   void Apply(const Event& event);
+  // The same, moving the event's strings into the state instead of copying them (replay).
+  void Apply(Event&& event);
 
   // Equal when every entity, membership, index and max_minted() match: replaying a shard's log
   // into a fresh state must yield a state equal to the live one.
@@ -108,16 +116,27 @@ class ShardState {
   void AddChannel(ChannelState channel);
   void AddChannelMember(ChannelState& channel, UserId user);
   void RemoveChannelMember(ChannelState& channel, UserId user);
-  void ApplyEvent(const UserRegistered& e);
+  // Events whose strings end up in the state take them by rvalue: Apply(Event&&) moves them in,
+  // Apply(const Event&) copies the event first.
+  void ApplyEvent(UserRegistered&& e);
+  void ApplyEvent(const UserRegistered& e) { ApplyEvent(UserRegistered(e)); }
   void ApplyEvent(const WorkspaceCreated& e);
   void ApplyEvent(const WorkspaceJoined& e);
   void ApplyEvent(const ChannelCreated& e);
   void ApplyEvent(const ChannelJoined& e);
   void ApplyEvent(const ChannelLeft& e);
-  void ApplyEvent(const MessagePosted& e);
+  void ApplyEvent(MessagePosted&& e);
+  void ApplyEvent(const MessagePosted& e) { ApplyEvent(MessagePosted(e)); }
+
+  // Where the memory comes from is not part of the state's value: any two compare equal.
+  struct MessageMemory {
+    std::pmr::memory_resource* resource;
+    bool operator==(const MessageMemory&) const { return true; }
+  };
 
   ShardId shard_;
   uint32_t shard_count_;
+  MessageMemory message_memory_;
   uint64_t max_minted_ = 0;
   std::unordered_map<UserId, UserState> users_;
   std::unordered_map<std::string, UserId> user_by_email_;

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory_resource>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/decide.h"
@@ -310,6 +312,42 @@ TEST_F(ReplayTest, RestartedMinterContinuesWhereLiveOneStopped) {
   RunScenario();
   IdMinter restarted(kShard, kShards, Replay(log_).max_minted());
   EXPECT_EQ(restarted.Next(), ids_.Next());
+}
+
+// Shard::Replay moves each decoded event into the state; it must end where copying does.
+TEST_F(ReplayTest, ApplyingMovedEventsEqualsApplyingCopies) {
+  RunScenario();
+  ShardState moved(kShard, kShards);
+  for (Event e : log_) moved.Apply(std::move(e));
+  EXPECT_TRUE(moved == Replay(log_));
+  EXPECT_TRUE(moved == live_);
+}
+
+// Counts what it hands out, to show where a state's message chunks come from.
+class CountingMemory : public std::pmr::memory_resource {
+ public:
+  size_t allocations = 0;
+
+ private:
+  void* do_allocate(size_t bytes, size_t alignment) override {
+    ++allocations;
+    return std::pmr::new_delete_resource()->allocate(bytes, alignment);
+  }
+  void do_deallocate(void* p, size_t bytes, size_t alignment) override {
+    std::pmr::new_delete_resource()->deallocate(p, bytes, alignment);
+  }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+    return this == &other;
+  }
+};
+
+TEST_F(ReplayTest, MessagesLiveInTheGivenMemoryWhichIsNotPartOfTheValue) {
+  RunScenario();
+  CountingMemory memory;
+  ShardState state(kShard, kShards, &memory);
+  for (const Event& e : log_) state.Apply(e);
+  EXPECT_GT(memory.allocations, 0u);
+  EXPECT_TRUE(state == live_);
 }
 
 TEST_F(ReplayTest, ReplayingAPrefixGivesADifferentState) {

@@ -1,7 +1,9 @@
 #include "persist/codec.h"
 
+#include <bit>
 #include <concepts>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <msgpack.hpp>
@@ -269,6 +271,173 @@ class FieldReader {
   std::string problem_;
 };
 
+// Reads a record straight from its bytes, without msgpack's object tree: no zone to allocate,
+// and each string is copied once, into the event. It takes any encoding of a field's value, not
+// only the shortest one EncodeEvent writes, but gives up (ok() turns false) at the first thing it
+// does not expect, and never says why: the record then goes to the unpacker, which decodes it or
+// names the problem. So it must never accept what the unpacker rejects, nor read a value
+// differently; codec_test compares the two.
+class DirectReader {
+ public:
+  explicit DirectReader(std::string_view bytes)
+      : p_(reinterpret_cast<const unsigned char*>(bytes.data())), end_(p_ + bytes.size()) {}
+
+  // Elements of the fixarray (at most 15 elements) that must open the record.
+  size_t ArrayHeader() {
+    if (!Has(1) || (*p_ & 0xf0) != 0x90) {
+      Fail();
+      return 0;
+    }
+    return *p_++ & 0x0f;
+  }
+  void Uint(const char*, uint64_t& out) {
+    const Int value = ReadInt();
+    if (value.negative) Fail();
+    out = value.bits;
+  }
+  void Time(const char*, int64_t& out) {
+    const Int value = ReadInt();
+    if (!value.negative && value.bits > uint64_t{std::numeric_limits<int64_t>::max()}) Fail();
+    out = static_cast<int64_t>(value.bits);
+  }
+  void Bool(const char*, bool& out) {
+    if (!Has(1) || (*p_ != 0xc2 && *p_ != 0xc3)) return Fail();
+    out = *p_++ == 0xc3;
+  }
+  void Text(const char*, std::string& out) {
+    if (!Has(1)) return Fail();
+    const unsigned char head = *p_++;
+    if ((head & 0xe0) == 0xa0) return ReadBody(head & 0x1f, out);  // fixstr
+    if (head < 0xd9 || head > 0xdb) return Fail();
+    ReadSizedBody(size_t{1} << (head - 0xd9), out);  // str 8 / 16 / 32
+  }
+  void Bytes(const char*, std::string& out) {
+    if (!Has(1)) return Fail();
+    const unsigned char head = *p_++;
+    if (head < 0xc4 || head > 0xc6) return Fail();
+    ReadSizedBody(size_t{1} << (head - 0xc4), out);  // bin 8 / 16 / 32
+  }
+
+  bool ok() const { return ok_; }
+  bool at_end() const { return p_ == end_; }
+
+ private:
+  // An integer as the unpacker types it: negative only if its value is below zero, whichever
+  // encoding carries it (int 8..64 may hold non-negative values). `bits` holds it as uint64.
+  struct Int {
+    uint64_t bits = 0;
+    bool negative = false;
+  };
+  static Int Signed(int64_t value) { return Int{static_cast<uint64_t>(value), value < 0}; }
+
+  // Every later read fails too.
+  void Fail() {
+    ok_ = false;
+    p_ = end_;
+  }
+  Int Failed() {
+    Fail();
+    return Int{};
+  }
+  bool Has(size_t n) const { return static_cast<size_t>(end_ - p_) >= n; }
+
+  // REQUIRES: Has(width); width is 1, 2, 4 or 8.
+  uint64_t LoadBigEndian(size_t width) {
+    uint64_t value = 0;
+    switch (width) {
+      case 1:
+        value = p_[0];
+        break;
+      case 2:
+        value = FromBigEndian<uint16_t>(p_);
+        break;
+      case 4:
+        value = FromBigEndian<uint32_t>(p_);
+        break;
+      default:
+        value = FromBigEndian<uint64_t>(p_);
+        break;
+    }
+    p_ += width;
+    return value;
+  }
+
+  // One unaligned load (and a byte swap on little-endian hosts) instead of a byte-by-byte loop.
+  template <class U>
+  static U FromBigEndian(const unsigned char* bytes) {
+    U value;
+    std::memcpy(&value, bytes, sizeof(U));
+    if constexpr (std::endian::native == std::endian::little) {
+      if constexpr (sizeof(U) == 2) value = __builtin_bswap16(value);
+      if constexpr (sizeof(U) == 4) value = __builtin_bswap32(value);
+      if constexpr (sizeof(U) == 8) value = __builtin_bswap64(value);
+    }
+    return value;
+  }
+
+  Int ReadInt() {
+    if (!Has(1)) return Failed();
+    const unsigned char head = *p_++;
+    if (head <= 0x7f) return Int{head, false};                   // positive fixint
+    if (head >= 0xe0) return Signed(static_cast<int8_t>(head));  // negative fixint
+    if (head < 0xcc || head > 0xd3) return Failed();
+    // 0xcc..0xcf: uint 8, 16, 32, 64; 0xd0..0xd3: int 8, 16, 32, 64.
+    const size_t width = size_t{1} << ((head - 0xcc) & 3);
+    if (!Has(width)) return Failed();
+    const uint64_t bits = LoadBigEndian(width);
+    if (head <= 0xcf) return Int{bits, false};
+    const auto shift = static_cast<unsigned>(64 - 8 * width);  // sign-extends the value
+    return Signed(static_cast<int64_t>(bits << shift) >> shift);
+  }
+
+  // A str or bin body preceded by its size in `width` big-endian bytes.
+  void ReadSizedBody(size_t width, std::string& out) {
+    if (!Has(width)) return Fail();
+    ReadBody(static_cast<size_t>(LoadBigEndian(width)), out);
+  }
+  void ReadBody(size_t size, std::string& out) {
+    if (size > kMaxStringBytes || !Has(size)) return Fail();
+    out = std::string(reinterpret_cast<const char*>(p_), size);  // cheaper than assign()
+    p_ += size;
+  }
+
+  const unsigned char* p_;
+  const unsigned char* end_;
+  bool ok_ = true;
+};
+
+// Fills `out` with the record's event of type T if DirectReader takes all of it.
+template <class T>
+bool ReadDirect(DirectReader& reader, size_t elements, Event& out) {
+  if (elements != kHeaderElements + FieldCount<T>()) return false;
+  T& event = out.emplace<T>();
+  Fields(reader, event);
+  return reader.ok() && reader.at_end();
+}
+
+// Walks Event's alternatives like DecoderFor below.
+template <size_t I = 0>
+bool ReadDirectAs(uint64_t tag, DirectReader& reader, size_t elements, Event& out) {
+  if constexpr (I == std::variant_size_v<Event>) {
+    return false;
+  } else {
+    using T = std::variant_alternative_t<I, Event>;
+    if (static_cast<uint64_t>(kTagOf<T>) == tag) return ReadDirect<T>(reader, elements, out);
+    return ReadDirectAs<I + 1>(tag, reader, elements, out);
+  }
+}
+
+// True if DirectReader decoded the whole record into `out`; false sends it to the unpacker.
+bool TryDecodeDirect(std::string_view bytes, Event& out) {
+  DirectReader reader(bytes);
+  const size_t elements = reader.ArrayHeader();
+  uint64_t tag = 0, version = 0;
+  reader.Uint("tag", tag);
+  reader.Uint("schema_version", version);
+  if (!reader.ok() || version != kEventSchemaVersion) return false;
+  return ReadDirectAs(tag, reader, elements, out);
+}
+
 template <class T>
 Result<Event> DecodeAs(const msgpack::object_array& array) {
   const size_t want = kHeaderElements + FieldCount<T>();
@@ -339,6 +508,22 @@ std::string EncodeEvent(const Event& event) {
 }
 
 Result<Event> DecodeEvent(std::string_view bytes) {
+  Event event;
+  if (Status decoded = DecodeEventInto(bytes, event); !decoded.ok()) return decoded.error();
+  return event;
+}
+
+Status DecodeEventInto(std::string_view bytes, Event& event) {
+  // Nearly every record takes the direct path; anything it does not take, the unpacker decodes
+  // or diagnoses, so both paths give the same answer.
+  if (TryDecodeDirect(bytes, event)) return OkStatus();
+  Result<Event> decoded = DecodeEventWithUnpacker(bytes);
+  if (!decoded.ok()) return decoded.error();
+  event = std::move(decoded).value();
+  return OkStatus();
+}
+
+Result<Event> DecodeEventWithUnpacker(std::string_view bytes) {
   if (bytes.empty()) return Corrupt("truncated");
   const msgpack::unpack_limit limit(kMaxElements, kMaxElements, kMaxStringBytes, kMaxStringBytes,
                                     kMaxStringBytes, kMaxDepth);

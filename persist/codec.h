@@ -19,4 +19,13 @@ std::string EncodeEvent(const Event& event);
 // for bytes that are not an event this build understands. Never throws.
 Result<Event> DecodeEvent(std::string_view bytes);
 
+// The same, decoding into `event` (unspecified after an error). For replay's loop: one Event
+// reused for every record, instead of a new one moved out of each Result.
+Status DecodeEventInto(std::string_view bytes, Event& event);
+
+// The same decoder through msgpack-c's object unpacker only. DecodeEvent reads records straight
+// from their bytes and falls back to this for any it does not take (so it names every problem
+// the same way); tests check that the two agree. Slower: use DecodeEvent.
+Result<Event> DecodeEventWithUnpacker(std::string_view bytes);
+
 }  // namespace parley::persist

@@ -241,5 +241,106 @@ TEST(CodecTest, RandomMutationsOfValidEventsNeverCrash) {
   }
 }
 
+// DecodeEvent reads records directly and leaves the rest to msgpack's unpacker: both paths must
+// give the same event, or the same error, for any input.
+void ExpectSameAsUnpacker(const std::string& bytes) {
+  Result<Event> fast = DecodeEvent(bytes);
+  Result<Event> reference = DecodeEventWithUnpacker(bytes);
+  ASSERT_EQ(fast.ok(), reference.ok()) << (fast.ok() ? reference : fast).error().details;
+  if (!fast.ok()) {
+    EXPECT_EQ(fast.error().details, reference.error().details);
+    return;
+  }
+  ASSERT_EQ(fast->index(), reference->index());
+  std::visit(
+      [&](const auto& want) {
+        using T = std::decay_t<decltype(want)>;
+        EXPECT_EQ(Tie(std::get<T>(*fast)), Tie(want));
+      },
+      *reference);
+}
+
+TEST(CodecTest, DecodeEventIntoReusesOneEventForEveryKind) {
+  Event event = MessagePosted{1, 2, 3, 4, "stale client id", "stale text", 5};
+  for (const Event& want : SampleEvents()) {
+    Status decoded = DecodeEventInto(EncodeEvent(want), event);
+    ASSERT_TRUE(decoded.ok()) << decoded.error().details;
+    ASSERT_EQ(event.index(), want.index());
+    std::visit(
+        [&](const auto& w) {
+          using T = std::decay_t<decltype(w)>;
+          EXPECT_EQ(Tie(std::get<T>(event)), Tie(w));
+        },
+        want);
+  }
+  Status bad = DecodeEventInto("\x95\x05\x01\x05\xa1x\x09"s, event);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "corrupt event");
+  EXPECT_EQ(bad.error().details, "field 3 user_id: expected uint, got str");
+}
+
+TEST(CodecTest, DirectReaderTakesEveryIntegerAndStringWidth) {
+  // ChannelJoined{5, 7, 9} with each value in a wider form than the shortest: uint 8, int 8
+  // holding a positive value, int 64.
+  const std::string wide = "\x95\x05\x01\xcc\x05\xd0\x07\xd3\x00\x00\x00\x00\x00\x00\x00\x09"s;
+  ExpectSameAsUnpacker(wide);
+  Result<Event> decoded = DecodeEvent(wide);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().details;
+  EXPECT_EQ(Tie(std::get<ChannelJoined>(*decoded)), Tie(ChannelJoined{5, 7, 9}));
+  // MessagePosted with str 8 / str 16 / str 32 text and negative int 16 / int 32 times.
+  for (const std::string& text : {"\xd9\x02hi"s, "\xda\x00\x02hi"s, "\xdb\x00\x00\x00\x02hi"s}) {
+    for (const std::string& at : {"\xd1\xff\x00"s, "\xd2\xff\xff\xff\x00"s, "\xd0\x05"s}) {
+      ExpectSameAsUnpacker("\x99\x07\x01\x0c\x02\x03\x03\xa0"s + text + at);
+    }
+  }
+  // bin 16 / bin 32 password material.
+  ExpectSameAsUnpacker("\x98\x01\x01\x2a\xa1x\xa1y\xc5\x00\x01z\xc6\x00\x00\x00\x01z\x00"s);
+}
+
+TEST(CodecTest, DirectReaderAgreesWithTheUnpackerOnCorruptRecords) {
+  std::mt19937 rng(11);
+  for (const Event& event : SampleEvents()) {
+    const std::string bytes = EncodeEvent(event);
+    ExpectSameAsUnpacker(bytes);
+    const size_t step = bytes.size() > 4096 ? 997 : 1;
+    for (size_t len = 0; len < bytes.size(); len += step) {
+      ExpectSameAsUnpacker(bytes.substr(0, len));
+    }
+    ExpectSameAsUnpacker(bytes + "\x00"s);
+    const size_t positions = std::min<size_t>(bytes.size(), 256);
+    for (size_t i = 0; i < positions; ++i) {
+      for (unsigned char mask : {0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff}) {
+        std::string flipped = bytes;
+        flipped[i] = static_cast<char>(flipped[i] ^ mask);
+        ExpectSameAsUnpacker(flipped);
+      }
+      for (int k = 0; k < 8; ++k) {
+        std::string changed = bytes;
+        changed[i] = static_cast<char>(rng());
+        ExpectSameAsUnpacker(changed);
+      }
+    }
+  }
+}
+
+TEST(CodecTest, DirectReaderAgreesWithTheUnpackerOnRandomBytes) {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<size_t> length(0, 40);
+  const std::vector<std::string> prefixes = {"",
+                                             "\x95\x05\x01"s,
+                                             "\x95\x06\x01"s,
+                                             "\x95\x03\x01"s,
+                                             "\x96\x02\x01"s,
+                                             "\x98\x01\x01"s,
+                                             "\x98\x04\x01"s,
+                                             "\x99\x07\x01"s};
+  for (int i = 0; i < 50000; ++i) {
+    std::string bytes = prefixes[static_cast<size_t>(i) % prefixes.size()];
+    for (size_t n = length(rng); n > 0; --n) bytes.push_back(static_cast<char>(byte(rng)));
+    ExpectSameAsUnpacker(bytes);
+  }
+}
+
 }  // namespace
 }  // namespace parley::persist

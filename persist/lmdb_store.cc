@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -39,10 +40,9 @@ Result<Lsn> DecodeKey(const MDB_val& key) {
     return MakeError(ErrorCode::kInternal, "corrupt log key",
                      "key of " + std::to_string(key.mv_size) + " bytes");
   }
-  const auto* bytes = static_cast<const unsigned char*>(key.mv_data);
-  Lsn lsn = 0;
-  for (size_t i = 0; i < kKeyBytes; ++i) lsn = (lsn << 8) | bytes[i];
-  return lsn;
+  uint64_t big_endian;
+  std::memcpy(&big_endian, key.mv_data, kKeyBytes);  // one load: replay decodes every key
+  return std::endian::native == std::endian::big ? big_endian : __builtin_bswap64(big_endian);
 }
 
 MDB_val ValOf(std::string_view bytes) {

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
           {{"port", std::to_string(port)},
            {"shards", std::to_string((*server)->shard_count())},
            {"replayed_events", std::to_string((*server)->replayed_events())},
+           {"replay_ms", std::to_string((*server)->replay_ms())},
            {"durability", FLAGS_durability}});
   if (!FLAGS_ready_file.empty()) {
     std::string tmp = FLAGS_ready_file + ".tmp";

@@ -113,6 +113,7 @@ Status Server::Start() {
   const size_t n = shards_.size();
   replayed_ = std::make_unique<std::latch>(static_cast<ptrdiff_t>(n));
   replay_results_.assign(n, OkStatus());
+  const auto replay_start = std::chrono::steady_clock::now();
   for (size_t k = 0; k < n; ++k) {
     threads_.emplace_back([this, k] {
       std::string name = "shard-" + std::to_string(k);
@@ -133,6 +134,9 @@ Status Server::Start() {
     });
   }
   replayed_->wait();
+  replay_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - replay_start)
+                   .count();
   for (const Status& r : replay_results_) {
     if (!r.ok()) {
       abort_start_ = true;

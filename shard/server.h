@@ -47,6 +47,8 @@ class Server {
   uint16_t port() const { return port_; }
   uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
   uint64_t replayed_events() const;
+  // Wall time Start() spent replaying every shard's log (they replay in parallel).
+  int64_t replay_ms() const { return replay_ms_; }
 
  private:
   Server() = default;
@@ -62,6 +64,7 @@ class Server {
   std::vector<Status> replay_results_;
   std::latch go_{1};  // opened once every shard has replayed
   std::atomic<bool> abort_start_{false};
+  int64_t replay_ms_ = 0;
 };
 
 }  // namespace parley::shard

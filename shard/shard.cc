@@ -38,7 +38,7 @@ Shard::Shard(ShardId id, const ShardConfig& config, MailboxMatrix* mailboxes,
     : id_(id),
       config_(config),
       mailboxes_(mailboxes),
-      state_(id, config.shard_count),
+      state_(id, config.shard_count, &message_memory_),
       ids_(id, config.shard_count, 0),
       store_(std::move(store)),
       outbox_(config.shard_count) {}
@@ -54,14 +54,14 @@ Shard::~Shard() {
 Status Shard::Replay() {
   thread_ = std::this_thread::get_id();
   uint64_t n = 0;
+  Event event;  // each record is decoded into it, then moved into the state
   Status st = store_->Replay(1, [&](Lsn lsn, std::string_view bytes) -> Status {
-    Result<Event> event = persist::DecodeEvent(bytes);
-    if (!event.ok()) {
-      Error e = event.error();
+    if (Status decoded = persist::DecodeEventInto(bytes, event); !decoded.ok()) {
+      Error e = decoded.error();
       e.details = "shard " + std::to_string(id_) + " lsn " + std::to_string(lsn) + ": " + e.details;
       return e;
     }
-    state_.Apply(*event);
+    state_.Apply(std::move(event));
     ++n;
     return OkStatus();
   });

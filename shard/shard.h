@@ -28,6 +28,7 @@
 #include "persist/log_store.h"
 #include "shard/mailbox.h"
 #include "shard/messages.h"
+#include "shard/populated_arena.h"
 #include "shard/ring.h"
 #include "shard/session.h"
 
@@ -177,6 +178,7 @@ class Shard {
   std::thread::id thread_;  // set by Replay/Serve; debug builds assert every entry runs on it
   ShardConfig config_;
   MailboxMatrix* mailboxes_;
+  PopulatedArena message_memory_;  // declared before state_, which allocates from it
   ShardState state_;
   IdMinter ids_;
   std::unique_ptr<persist::LogStore> store_;  // replayed, then handed to committer_
