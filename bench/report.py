@@ -26,7 +26,11 @@ def load(path):
                 key = r["scenario"]
                 if r["scenario"] == "durable" and r["params"].get("publishers", 1) > 1:
                     key = "durable-many"
-                runs.setdefault(key, {})[r["target"]] = r
+                by_target = runs.setdefault(key, {})
+                if r["target"] in by_target:  # one more point of the same scenario
+                    by_target[r["target"]]["points"] += r["points"]
+                else:
+                    by_target[r["target"]] = r
     return runs
 
 
@@ -180,6 +184,7 @@ def idle(runs, out, verdicts):
         if b["parley"] and b["nats"]:
             verdicts.append((f"bytes per idle connection <= NATS's ({n:,} connections)",
                              b["parley"] <= b["nats"], f"{num(b['parley'])} vs {num(b['nats'])}"))
+    out.append("")
     out.append("(ratios here: how many times less memory parley uses)\n")
 
 
