@@ -25,25 +25,27 @@ RUN=("$BENCH" --target parley --port "$PORT" --server_pid "$PID" --threads 2 --s
      --warmup 0.2 --users 50 --json_out "$WORK/results.jsonl")
 
 # Each scenario must end with one JSON line, no failures and no dropped connections.
-check() {  # scenario, then a pattern its JSON line must contain
-  local line
-  line=$(grep "\"scenario\":\"$1\"" "$WORK/results.jsonl" | tail -1)
-  [ -n "$line" ] || fail "$1: no JSON line"
-  echo "$line" | grep -q "\"failures\":[1-9]" && fail "$1: failures: $line"
-  echo "$line" | grep -q "\"disconnects\":[1-9]" && fail "$1: disconnects: $line"
-  echo "$line" | grep -q "$2" || fail "$1: expected $2 in $line"
+check() {  # scenario, then patterns its (latest) JSON line must contain
+  local scenario=$1 line pattern
+  shift
+  line=$(grep "\"scenario\":\"$scenario\"" "$WORK/results.jsonl" | tail -1)
+  [ -n "$line" ] || fail "$scenario: no JSON line"
+  echo "$line" | grep -q "\"failures\":[1-9]" && fail "$scenario: failures: $line"
+  echo "$line" | grep -q "\"disconnects\":[1-9]" && fail "$scenario: disconnects: $line"
+  for pattern in "$@"; do
+    echo "$line" | grep -q "$pattern" || fail "$scenario: expected $pattern in $line"
+  done
 }
 
 "${RUN[@]}" --scenario fanout --subscribers 1,20 > "$WORK/fanout.out" || fail "fanout"
-check fanout '"delivered_per_s":[1-9]'
+check fanout '"delivered_per_s":[1-9]' '"latency_us":{"count":[1-9]' '"subscribers":20'
 "${RUN[@]}" --scenario rooms --connections 200 --channels 20 --per_connection 2 \
   --publishers 4 --rates 2000,4000 > "$WORK/rooms.out" || fail "rooms"
-check rooms '"rate":4000'
-grep -q '"delivered_per_s":[1-9]' "$WORK/results.jsonl" || fail "rooms delivered nothing"
+check rooms '"rate":4000' '"delivered_per_s":[1-9]' '"latency_us":{"count":[1-9]'
 "${RUN[@]}" --scenario durable --windows 1,8 > "$WORK/durable.out" || fail "durable"
-check durable '"acked_per_s":[1-9]'
+check durable '"window":8' '"acked_per_s":[1-9]' '"ack_latency_us":{"count":[1-9]'
 "${RUN[@]}" --scenario idle --idle 300 --idle_settle 0.2 > "$WORK/idle.out" || fail "idle"
-check idle '"bytes_per_connection":'
+check idle '"connections":300' '"bytes_per_connection":[1-9]'
 
 # replay owns its server: stop the shared one and reuse its (now free) port.
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""

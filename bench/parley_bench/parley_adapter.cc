@@ -126,20 +126,19 @@ class ParleyAdapter final : public Adapter {
     }
     std::string out;
     uint64_t id = 3;
-    for (uint64_t c : subscribed) {
-      if (std::find(want.begin(), want.end(), c) != want.end()) continue;
-      wire::UnsubscribeT u;
-      u.channel_id = c;
-      wire::Bytes f = wire::EncodeFrame(id++, wire::MakeBody(u));
-      out.append(f.begin(), f.end());
-    }
-    for (uint64_t c : want) {
-      if (std::find(subscribed.begin(), subscribed.end(), c) != subscribed.end()) continue;
-      wire::SubscribeT sub;
-      sub.channel_id = c;
-      wire::Bytes f = wire::EncodeFrame(id++, wire::MakeBody(sub));
-      out.append(f.begin(), f.end());
-    }
+    // Appends a request of type T (Subscribe or Unsubscribe) for every channel of `from` that
+    // is not in `other`.
+    auto requests = [&]<class T>(T request, const std::vector<uint64_t>& from,
+                                 const std::vector<uint64_t>& other) {
+      for (uint64_t c : from) {
+        if (std::find(other.begin(), other.end(), c) != other.end()) continue;
+        request.channel_id = c;
+        wire::Bytes f = wire::EncodeFrame(id++, wire::MakeBody(request));
+        out.append(f.begin(), f.end());
+      }
+    };
+    requests(wire::UnsubscribeT{}, subscribed, want);
+    requests(wire::SubscribeT{}, want, subscribed);
     if (out.empty()) return OkStatus();
     if (Status w = WriteAll(h.fd, out); !w.ok()) return w;
     return Await(h, 3, id - 3, [](const wire::Frame*) {});
