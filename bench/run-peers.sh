@@ -69,10 +69,14 @@ echo "run-peers: servers on CPUs $SERVER_CPUS, generator on CPUs $GEN_CPUS, scra
 
 # --- servers: configs written here, started on loopback under taskset, stopped by pid ------
 # mode: pubsub (no persistence) or durable (fsync before the acknowledgement where possible).
+# The peers have no rate limits and no password hashing on their path: parley runs without
+# limits, and with the cheapest scrypt cost, so that setting up 10,000 accounts measures nothing
+# but the scenario.
+PARLEY_BENCH_FLAGS="--rate_per_connection=0 --rate_per_user=0 --rate_signin_per_address=0 --scrypt_log2n=10"
 parley_cmd() {  # data_dir mode
   local durability=sync
   echo "taskset -c $SERVER_CPUS $BUILD/server/parleyd --data_dir $1 --host 127.0.0.1" \
-       "--port $P_PORT --durability $durability --pin_threads=false"
+       "--port $P_PORT --durability $durability --pin_threads=false $PARLEY_BENCH_FLAGS"
 }
 redis_conf() {  # dir mode -> config file path
   local conf=$1/redis.conf

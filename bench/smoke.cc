@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
   auto ws = publisher->CreateWorkspace("smoke");
   if (!ws.ok()) return 1;
   const uint64_t channel = ws->general_channel_id;
+  wire::WorkspaceSettingsT open;  // the subscribers join without invites
+  open.join_open = true;
+  if (!publisher->UpdateWorkspaceSettings(ws->id, open).ok()) return 1;
   std::vector<std::unique_ptr<wire::Client>> subs;
   for (int i = 0; i < FLAGS_subscribers; ++i) {
     subs.push_back(SignIn("sub" + std::to_string(i) + "-" + run + "@smoke.test"));

@@ -2,21 +2,26 @@
 // decide() turns one into an event or an error; it never mutates state.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "core/ids.h"
 
 namespace parley {
 
 // The password has been hashed by the caller (off the core, which does no cryptography); the
-// plain password is passed only so decide() can apply the password policy.
+// plain password is passed only so decide() can apply the password policy. An OpenID Connect
+// account has no password: `oidc` set, password and hash empty.
 struct RegisterUser {
   std::string email;  // as typed; decide() normalises it
   std::string display_name;
   std::string password;
-  std::string password_salt;
+  std::string password_salt;  // legacy format only; empty for scrypt hashes
   std::string password_hash;
+  bool oidc = false;
 };
 
 struct CreateWorkspace {
@@ -53,7 +58,182 @@ struct PostMessage {
   std::string text;
 };
 
-using Command = std::variant<RegisterUser, CreateWorkspace, JoinWorkspace, CreateChannel,
-                             JoinChannel, LeaveChannel, PostMessage>;
+// ---- Identity: the user's shard. Cryptography (hashing, token checks, TOTP) is done by the
+// caller; a command carries its outcome (a hash, a matched step).
+
+struct UpdateProfile {
+  UserId actor = 0;
+  std::optional<std::string> display_name, title, avatar_url;  // nullopt: unchanged
+};
+
+// The caller verified the current password (or is re-hashing after a sign-in: `rehash`).
+struct ChangePassword {
+  UserId actor = 0;
+  std::string new_password;  // for the policy; empty when rehashing
+  std::string new_hash;
+  bool rehash = false;
+};
+
+struct StartSession {
+  UserId user_id = 0;
+  std::string refresh_hash;
+  std::string device;
+  std::string address;
+  uint8_t method = 0;       // SignInMethod
+  TimeMs lifetime_ms = 0;   // of the refresh token
+};
+
+// presented_hash: SHA-256 of the refresh token presented; new_hash: of its replacement.
+struct RefreshSession {
+  UserId user_id = 0;
+  uint64_t session_id = 0;
+  std::string presented_hash;
+  std::string new_hash;
+  TimeMs lifetime_ms = 0;
+};
+
+struct RevokeSession {
+  UserId user_id = 0;  // whose session
+  uint64_t session_id = 0;
+  uint8_t reason = 0;  // RevokeReason
+  UserId by = 0;
+};
+
+struct RecordSignInFailure {
+  UserId user_id = 0;
+  std::string address;
+  bool second_factor = false;
+};
+
+struct StartMfaEnrollment {
+  UserId actor = 0;
+  std::string secret;  // fresh random bytes
+};
+
+// totp_step: the step the code matched against the pending secret, 0 if it matched none.
+struct ConfirmMfa {
+  UserId actor = 0;
+  uint64_t totp_step = 0;
+  std::vector<std::string> recovery_hashes;
+};
+
+// A second factor presented at sign-in or to disable MFA: the TOTP step it matched (0 = none)
+// or the SHA-256 of a recovery code (empty = none).
+struct UseSecondFactor {
+  UserId user_id = 0;
+  uint64_t totp_step = 0;
+  std::string recovery_hash;
+};
+
+struct DisableMfa {
+  UserId actor = 0;
+};
+
+struct CreateApiKey {
+  UserId actor = 0;
+  std::string name;
+  uint32_t scopes = 0;
+  std::string key_hash;
+  TimeMs expires_at = 0;  // 0 = never
+};
+
+struct RevokeApiKey {
+  UserId actor = 0;
+  uint64_t key_id = 0;
+};
+
+struct LinkOidc {
+  UserId user_id = 0;
+  std::string issuer;
+  std::string subject;
+};
+
+// ---- Workspace administration: the workspace's shard ------------------------------------------
+
+struct UpdateWorkspaceSettings {
+  UserId actor = 0;
+  WorkspaceId workspace_id = 0;
+  bool join_open = false;
+  bool members_create_private = true;
+  bool members_post_announcements = false;
+};
+
+struct CreateInvite {
+  UserId actor = 0;
+  WorkspaceId workspace_id = 0;
+  std::string email;  // as typed
+  uint8_t role = 0;   // WorkspaceRole: member or guest
+  std::vector<uint64_t> channel_ids;
+  std::string token_hash;
+  TimeMs lifetime_ms = 0;  // 0 = kDefaultInviteLifetimeMs
+};
+
+struct RevokeInvite {
+  UserId actor = 0;
+  WorkspaceId workspace_id = 0;
+  uint64_t invite_id = 0;
+};
+
+struct AcceptInvite {
+  UserId actor = 0;
+  std::string actor_email;  // normalised, from the signed-in session
+  WorkspaceId workspace_id = 0;
+  uint64_t invite_id = 0;
+  std::string token_hash;
+};
+
+struct SetMemberRole {
+  UserId actor = 0;
+  WorkspaceId workspace_id = 0;
+  UserId user_id = 0;
+  uint8_t role = 0;
+};
+
+struct TransferOwnership {
+  UserId actor = 0;
+  WorkspaceId workspace_id = 0;
+  UserId user_id = 0;
+};
+
+struct SetMemberActive {
+  UserId actor = 0;
+  WorkspaceId workspace_id = 0;
+  UserId user_id = 0;
+  bool active = false;
+};
+
+struct AddChannelMember {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  UserId user_id = 0;
+};
+
+struct UpdateChannel {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  std::optional<bool> archived, announcement;
+};
+
+struct EditMessage {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  std::string text;
+};
+
+struct DeleteMessage {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+};
+
+using Command =
+    std::variant<RegisterUser, CreateWorkspace, JoinWorkspace, CreateChannel, JoinChannel,
+                 LeaveChannel, PostMessage, UpdateProfile, ChangePassword, StartSession,
+                 RefreshSession, RevokeSession, RecordSignInFailure, StartMfaEnrollment, ConfirmMfa,
+                 UseSecondFactor, DisableMfa, CreateApiKey, RevokeApiKey, LinkOidc,
+                 UpdateWorkspaceSettings, CreateInvite, RevokeInvite, AcceptInvite, SetMemberRole,
+                 TransferOwnership, SetMemberActive, AddChannelMember, UpdateChannel, EditMessage,
+                 DeleteMessage>;
 
 }  // namespace parley

@@ -1,23 +1,26 @@
 #include "core/decide.h"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cstring>
 #include <utility>
 
+#include "core/decide_rules.h"
+
 namespace parley {
-
-namespace {
-
-using Decision = Result<std::optional<Event>>;
-
-Decision Emit(Event event) { return std::optional<Event>(std::move(event)); }
-Decision NoOp() { return std::optional<Event>(); }
+namespace rules {
 
 uint64_t NextId(Context& ctx) {
   assert(ctx.ids != nullptr);
   return ctx.ids->Next();
 }
+
+}  // namespace rules
+
+using namespace rules;
+
+namespace {
 
 // ---- Text rules -------------------------------------------------------------------------------
 
@@ -25,11 +28,15 @@ bool IsAsciiSpace(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-std::string_view TrimAscii(std::string_view s) {
+}  // namespace
+
+std::string_view rules::TrimAscii(std::string_view s) {
   while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
   return s;
 }
+
+namespace {
 
 bool IsOnlyAsciiSpace(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return IsAsciiSpace(c); });
@@ -76,18 +83,20 @@ size_t Utf8SequenceLength(std::string_view s) {
   return (cp < min || cp > 0x10ffff || surrogate) ? 0 : len;
 }
 
-Error Invalid(std::string message, std::string field) {
+}  // namespace
+
+Error rules::Invalid(std::string message, std::string field) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(message), std::move(field));
 }
 
-std::string TooLong(std::string_view what, size_t max) {
+std::string rules::TooLong(std::string_view what, size_t max) {
   return std::string(what) + " is longer than " + std::to_string(max) + " bytes";
 }
 
-// Display names and workspace names: trimmed, 1..max bytes, valid UTF-8, no control characters.
-// Returns the trimmed text.
-Result<std::string> ValidateName(std::string_view raw, size_t max, std::string_view what,
-                                 std::string field) {
+bool rules::HasControlCharacters(std::string_view s) { return HasControlChars(s); }
+
+Result<std::string> rules::ValidateName(std::string_view raw, size_t max, std::string_view what,
+                                        std::string field) {
   std::string_view name = TrimAscii(raw);
   if (name.empty()) return Invalid(std::string(what) + " is empty", field);
   if (name.size() > max) return Invalid(TooLong(what, max), field);
@@ -97,6 +106,8 @@ Result<std::string> ValidateName(std::string_view raw, size_t max, std::string_v
   }
   return std::string(name);
 }
+
+namespace {
 
 // REQUIRES: `name` is already trimmed.
 Status ValidateChannelName(std::string_view name) {
@@ -114,55 +125,72 @@ Status ValidateChannelName(std::string_view name) {
   return OkStatus();
 }
 
-Status ValidatePassword(const RegisterUser& c) {
-  if (c.password.size() < kMinPasswordBytes) {
-    return Invalid("password is shorter than " + std::to_string(kMinPasswordBytes) + " bytes",
-                   "password");
+}  // namespace
+
+Status rules::ValidateText(std::string_view text) {
+  if (text.empty()) return Invalid("message text is empty", "text");
+  if (text.size() > kMaxMessageBytes) {
+    return Invalid(TooLong("message text", kMaxMessageBytes), "text");
   }
-  if (c.password.size() > kMaxPasswordBytes) {
-    return Invalid(TooLong("password", kMaxPasswordBytes), "password");
+  if (!IsValidUtf8(text)) return Invalid("message text is not valid UTF-8", "text");
+  if (IsOnlyAsciiSpace(text)) return Invalid("message text is only whitespace", "text");
+  return OkStatus();
+}
+
+namespace {
+
+Status ValidatePassword(const RegisterUser& c, std::string_view email) {
+  if (c.oidc) {
+    if (!c.password.empty() || !c.password_hash.empty()) {
+      return Invalid("an OpenID account has no password", "password");
+    }
+    return OkStatus();
   }
-  // The caller hashes before deciding; an empty salt or hash is its bug, but still an error.
-  if (c.password_salt.empty()) return Invalid("password salt is empty", "password_salt");
+  if (Status s = CheckPasswordPolicy(c.password, email); !s) return s;
+  // The caller hashes before deciding; an empty hash is its bug, but still an error.
   if (c.password_hash.empty()) return Invalid("password hash is empty", "password_hash");
   return OkStatus();
 }
 
 Status ValidateMessage(const PostMessage& c) {
-  if (c.text.empty()) return Invalid("message text is empty", "text");
-  if (c.text.size() > kMaxMessageBytes) {
-    return Invalid(TooLong("message text", kMaxMessageBytes), "text");
-  }
-  if (!IsValidUtf8(c.text)) return Invalid("message text is not valid UTF-8", "text");
-  if (IsOnlyAsciiSpace(c.text)) return Invalid("message text is only whitespace", "text");
+  if (Status s = ValidateText(c.text); !s) return s;
   if (c.client_msg_id.size() > kMaxClientMsgIdBytes) {
     return Invalid(TooLong("client_msg_id", kMaxClientMsgIdBytes), "client_msg_id");
   }
   return OkStatus();
 }
 
+}  // namespace
+
 // ---- Access rules -----------------------------------------------------------------------------
 
-Status RequireActor(UserId actor) {
+Status rules::RequireActor(UserId actor) {
   if (actor == kNoId) return MakeError(ErrorCode::kUnauthenticated, "sign in first", "actor");
   return OkStatus();
 }
 
-Error ChannelNotFound() {
+Error rules::ChannelNotFound() {
   return MakeError(ErrorCode::kNotFound, "channel not found", "channel_id");
 }
 
-Error WorkspaceNotFound() {
+Error rules::WorkspaceNotFound() {
   return MakeError(ErrorCode::kNotFound, "workspace not found", "workspace_id");
 }
 
-// The channel if `actor` may know it exists: every public channel, and private ones they are in.
-// Answering a private channel's non-members exactly as for a missing channel reveals nothing.
-const ChannelState* FindVisibleChannel(const ShardState& state, UserId actor, ChannelId id) {
+// Answering those who may not know a channel exactly as for a missing channel reveals nothing.
+rules::ChannelAccess rules::FindVisibleChannel(const ShardState& state, UserId actor,
+                                               ChannelId id) {
   const ChannelState* channel = state.FindChannel(id);
-  if (channel == nullptr || (channel->is_private && !channel->IsMember(actor))) return nullptr;
-  return channel;
+  if (channel == nullptr) return {};
+  const WorkspaceState* ws = state.FindWorkspace(channel->workspace_id);
+  std::optional<WorkspaceRole> role = ws ? ws->RoleOf(actor) : std::nullopt;
+  if (!role) return {};
+  bool member = channel->IsMember(actor);
+  if (!member && (channel->is_private || *role == WorkspaceRole::kGuest)) return {};
+  return {channel, ws, *role};
 }
+
+namespace {
 
 // ---- One decision per command -----------------------------------------------------------------
 
@@ -175,7 +203,7 @@ Decision DecideOn(const ShardState& state, const RegisterUser& c, Context& ctx) 
   Result<std::string> name =
       ValidateName(c.display_name, kMaxDisplayNameBytes, "display name", "display_name");
   if (!name) return name.error();
-  if (Status s = ValidatePassword(c); !s) return s.error();
+  if (Status s = ValidatePassword(c, *email); !s) return s.error();
   if (state.FindUserByEmail(*email) != nullptr) {
     return MakeError(ErrorCode::kAlreadyExists, "this email is already registered", "email");
   }
@@ -198,61 +226,80 @@ Decision DecideOn(const ShardState& /*state*/, const CreateWorkspace& c, Context
   return Emit(std::move(e));
 }
 
+// Only open workspaces take members without an invite; an invite-only one is not revealed.
 Decision DecideOn(const ShardState& state, const JoinWorkspace& c, Context& ctx) {
   if (Status s = RequireActor(c.actor); !s) return s.error();
   const WorkspaceState* ws = state.FindWorkspace(c.workspace_id);
   if (ws == nullptr) return WorkspaceNotFound();
   if (ws->IsMember(c.actor)) return NoOp();
+  if (ws->members.count(c.actor) != 0) {
+    return MakeError(ErrorCode::kForbidden, "your account is deactivated in this workspace",
+                     "workspace_id");
+  }
+  if (!ws->settings.join_open) return WorkspaceNotFound();
   return Emit(WorkspaceJoined{ws->id, c.actor, ctx.now});
 }
 
 Decision DecideOn(const ShardState& state, const CreateChannel& c, Context& ctx) {
   if (Status s = RequireActor(c.actor); !s) return s.error();
-  const WorkspaceState* ws = state.FindWorkspace(c.workspace_id);
-  if (ws == nullptr) return WorkspaceNotFound();
-  if (!ws->IsMember(c.actor)) {
-    return MakeError(ErrorCode::kForbidden, "only workspace members can create channels",
-                     "workspace_id");
+  Result<const WorkspaceState*> ws = FindMemberWorkspace(state, c.actor, c.workspace_id);
+  if (!ws) return ws.error();
+  std::optional<WorkspaceRole> role = (*ws)->RoleOf(c.actor);
+  if (role == WorkspaceRole::kGuest) {
+    return MakeError(ErrorCode::kForbidden, "guests cannot create channels", "workspace_id");
+  }
+  if (c.is_private && !(*ws)->settings.members_create_private && !(*ws)->IsAdmin(c.actor)) {
+    return MakeError(ErrorCode::kForbidden,
+                     "only admins create private channels in this workspace", "is_private");
   }
   std::string_view name = TrimAscii(c.name);
   if (Status s = ValidateChannelName(name); !s) return s.error();
-  if (ws->channel_by_name.count(std::string(name)) != 0) {
+  if ((*ws)->channel_by_name.count(std::string(name)) != 0) {
     return MakeError(ErrorCode::kAlreadyExists, "a channel with this name already exists", "name");
   }
   return Emit(
-      ChannelCreated{ws->id, NextId(ctx), std::string(name), c.is_private, c.actor, ctx.now});
+      ChannelCreated{(*ws)->id, NextId(ctx), std::string(name), c.is_private, c.actor, ctx.now});
 }
 
 Decision DecideOn(const ShardState& state, const JoinChannel& c, Context& ctx) {
   if (Status s = RequireActor(c.actor); !s) return s.error();
-  const ChannelState* channel = FindVisibleChannel(state, c.actor, c.channel_id);
-  if (channel == nullptr) return ChannelNotFound();
-  if (channel->IsMember(c.actor)) return NoOp();
-  const WorkspaceState* ws = state.FindWorkspace(channel->workspace_id);
-  if (ws == nullptr || !ws->IsMember(c.actor)) {
-    return MakeError(ErrorCode::kForbidden, "join the channel's workspace first", "channel_id");
+  ChannelAccess access = FindVisibleChannel(state, c.actor, c.channel_id);
+  if (access.channel == nullptr) return ChannelNotFound();
+  if (access.channel->IsMember(c.actor)) return NoOp();
+  if (access.channel->archived) {
+    return MakeError(ErrorCode::kForbidden, "the channel is archived", "channel_id");
   }
-  return Emit(ChannelJoined{channel->id, c.actor, ctx.now});
+  return Emit(ChannelJoined{access.channel->id, c.actor, ctx.now});
 }
 
 Decision DecideOn(const ShardState& state, const LeaveChannel& c, Context& ctx) {
   if (Status s = RequireActor(c.actor); !s) return s.error();
-  const ChannelState* channel = FindVisibleChannel(state, c.actor, c.channel_id);
-  if (channel == nullptr) return ChannelNotFound();
-  if (!channel->IsMember(c.actor)) return NoOp();
-  const WorkspaceState* ws = state.FindWorkspace(channel->workspace_id);
-  if (ws != nullptr && ws->general_id == channel->id) {
+  ChannelAccess access = FindVisibleChannel(state, c.actor, c.channel_id);
+  if (access.channel == nullptr) return ChannelNotFound();
+  if (!access.channel->IsMember(c.actor)) return NoOp();
+  if (access.workspace->general_id == access.channel->id &&
+      access.role != WorkspaceRole::kGuest) {
     return MakeError(ErrorCode::kForbidden, "everyone stays in #general", "channel_id");
   }
-  return Emit(ChannelLeft{channel->id, c.actor, ctx.now});
+  return Emit(ChannelLeft{access.channel->id, c.actor, ctx.now});
 }
 
 Decision DecideOn(const ShardState& state, const PostMessage& c, Context& ctx) {
   if (Status s = RequireActor(c.actor); !s) return s.error();
-  const ChannelState* channel = FindVisibleChannel(state, c.actor, c.channel_id);
+  ChannelAccess access = FindVisibleChannel(state, c.actor, c.channel_id);
+  const ChannelState* channel = access.channel;
   if (channel == nullptr) return ChannelNotFound();
   if (!channel->IsMember(c.actor)) {
     return MakeError(ErrorCode::kForbidden, "join the channel to post in it", "channel_id");
+  }
+  if (channel->archived) {
+    return MakeError(ErrorCode::kForbidden, "the channel is archived: it is read-only",
+                     "channel_id");
+  }
+  if (channel->announcement && !access.is_admin() &&
+      !access.workspace->settings.members_post_announcements) {
+    return MakeError(ErrorCode::kForbidden, "only admins post in this announcement channel",
+                     "channel_id");
   }
   if (Status s = ValidateMessage(c); !s) return s.error();
   // Callers answer retries from FindPosted before deciding; this only stops a duplicate append.
@@ -317,10 +364,41 @@ bool IsValidUtf8(std::string_view text) {
 
 Status CheckCanRead(const ShardState& state, UserId actor, ChannelId channel_id) {
   if (Status s = RequireActor(actor); !s) return s;
-  const ChannelState* channel = FindVisibleChannel(state, actor, channel_id);
-  if (channel == nullptr) return ChannelNotFound();
-  if (!channel->IsMember(actor)) {
+  ChannelAccess access = FindVisibleChannel(state, actor, channel_id);
+  if (access.channel == nullptr) return ChannelNotFound();
+  if (!access.channel->IsMember(actor)) {
     return MakeError(ErrorCode::kForbidden, "join the channel to read it", "channel_id");
+  }
+  return OkStatus();
+}
+
+Status CheckPasswordPolicy(std::string_view password, std::string_view email) {
+  if (password.size() < kMinPasswordBytes) {
+    return Invalid("password is shorter than " + std::to_string(kMinPasswordBytes) + " bytes",
+                   "password");
+  }
+  if (password.size() > kMaxPasswordBytes) {
+    return Invalid(TooLong("password", kMaxPasswordBytes), "password");
+  }
+  std::string lower(password);
+  for (char& ch : lower) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  std::string_view local = email.substr(0, email.find('@'));
+  if (lower == email || lower == local) {
+    return Invalid("password must not be your email address", "password");
+  }
+  // The most common passwords of at least kMinPasswordBytes in public breach lists.
+  static constexpr std::array<std::string_view, 40> kCommon = {
+      "1234567890", "12345678910", "123456789a", "1234567890a", "0123456789", "1111111111",
+      "0000000000", "1q2w3e4r5t", "qwertyuiop", "qwertyuiop1", "asdfghjkl1", "zxcvbnm123",
+      "password1", "password12", "password123", "password1234", "passw0rd12", "iloveyou12",
+      "iloveyou123", "princess12", "sunshine12", "football12", "baseball12", "welcome123",
+      "letmein123", "abc1234567", "abcdefghij", "qazwsxedc1", "1qaz2wsx3edc", "monkey1234",
+      "dragon1234", "superman12", "trustno1234", "changeme123", "administrator",
+      "qwerty1234", "qwerty12345", "987654321a", "9876543210", "correcthorsebatterystaple"};
+  for (std::string_view common : kCommon) {
+    if (lower == common) return Invalid("password is too common", "password");
   }
   return OkStatus();
 }

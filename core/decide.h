@@ -21,13 +21,31 @@ inline constexpr size_t kMaxMessageBytes = 4000;
 inline constexpr size_t kMaxNameBytes = 80;  // workspace and channel names
 inline constexpr size_t kMaxDisplayNameBytes = 80;
 inline constexpr size_t kMaxEmailBytes = 254;
-inline constexpr size_t kMinPasswordBytes = 8;
+inline constexpr size_t kMinPasswordBytes = 10;
 inline constexpr size_t kMaxPasswordBytes = 1024;
 inline constexpr size_t kMaxClientMsgIdBytes = 64;
 inline constexpr uint32_t kDefaultHistoryLimit = 50;
 inline constexpr uint32_t kMaxHistoryLimit = 200;
 inline constexpr std::string_view kGeneralChannel = "general";
 inline constexpr std::string_view kRandomChannel = "random";
+
+// Identity and access (seed 001/004 and the identity issue).
+inline constexpr TimeMs kMinuteMs = 60'000;
+inline constexpr TimeMs kDayMs = 24 * 60 * kMinuteMs;
+inline constexpr TimeMs kEditWindowMs = 5 * kMinuteMs;
+inline constexpr size_t kLockoutFailures = 5;  // failed sign-ins within the window lock...
+inline constexpr TimeMs kLockoutWindowMs = 15 * kMinuteMs;
+inline constexpr TimeMs kLockoutMs = 15 * kMinuteMs;  // ...for this long
+inline constexpr TimeMs kDefaultInviteLifetimeMs = 7 * kDayMs;
+inline constexpr TimeMs kMaxInviteLifetimeMs = 30 * kDayMs;
+inline constexpr size_t kMaxInviteChannels = 32;
+inline constexpr size_t kMaxOpenInvites = 1000;  // per workspace
+inline constexpr size_t kRecoveryCodeCount = 10;
+inline constexpr size_t kMaxApiKeysPerUser = 50;  // live (not revoked) ones
+inline constexpr size_t kMaxRotatedHashes = 64;
+inline constexpr size_t kMaxTitleBytes = 120;
+inline constexpr size_t kMaxAvatarUrlBytes = 1024;
+inline constexpr size_t kMaxDeviceBytes = 128;
 
 // Mints ids owned by one shard: n-th call returns MintId(start + n, shard, count).
 class IdMinter {
@@ -47,6 +65,9 @@ struct Context {
   IdMinter* ids = nullptr;  // REQUIRES: mints for the shard that owns the state
 };
 
+// A RefreshSession decided with a rotated token yields SessionRevoked (reason kRefreshReuse):
+// the caller appends it and then refuses the request.
+
 // Returns the event to append, std::nullopt when the command is an idempotent no-op (joining a
 // channel one is already in), or the rule it breaks.
 Result<std::optional<Event>> Decide(const ShardState& state, const Command& command, Context& ctx);
@@ -56,8 +77,41 @@ Result<std::string> NormaliseEmail(std::string_view email);
 
 bool IsValidUtf8(std::string_view text);
 
-// Reads. Both require the actor to be a member of the channel (private or public) and answer
-// kNotFound for a channel this shard does not hold, kForbidden for a non-member.
+// Equal strings, in a time that depends only on their lengths (hashes of secrets).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+// Password policy: kMinPasswordBytes..kMaxPasswordBytes, not the email (or its local part), not a
+// well-known common password; compared case-insensitively. `email` is normalised.
+Status CheckPasswordPolicy(std::string_view password, std::string_view email);
+
+// ---- Access queries (no event) ----------------------------------------------------------------
+
+// kAccountLocked with retry_after_ms while the user is locked out at `now`.
+Status CheckNotLocked(const UserState& user, TimeMs now);
+// The live session, or nullptr if it never existed, was revoked, or its refresh token expired.
+const SessionState* FindLiveSession(const UserState& user, uint64_t session_id, TimeMs now);
+// With max_sessions live sessions already, the one a new sign-in replaces: the least recently
+// refreshed. nullopt while there is room.
+std::optional<uint64_t> SessionToEvict(const UserState& user, size_t max_sessions, TimeMs now);
+// The scopes of a live API key whose hash matches; kInvalidCredentials otherwise (unknown,
+// revoked, expired and wrong keys all look the same).
+Result<uint32_t> CheckApiKey(const UserState& user, uint64_t key_id, std::string_view key_hash,
+                             TimeMs now);
+// Owner or admin of the workspace; kNotFound for non-members (the workspace is not revealed),
+// kForbidden for members.
+Status CheckWorkspaceAdmin(const ShardState& state, UserId actor, WorkspaceId workspace);
+// The workspace if the actor is an active member; kNotFound otherwise.
+Result<const WorkspaceState*> FindMemberWorkspace(const ShardState& state, UserId actor,
+                                                  WorkspaceId workspace);
+// Channels of the workspace the actor can see, in creation order: public ones (not to guests)
+// and those the actor is a member of.
+Result<std::vector<const ChannelState*>> VisibleChannels(const ShardState& state, UserId actor,
+                                                         WorkspaceId workspace);
+
+// Reads require an active member of the channel's workspace who is a member of the channel;
+// kNotFound when the actor may not know the channel exists (no such channel, not in its
+// workspace, a private channel they are not in, a public one hidden from a guest), kForbidden
+// for a workspace member not in a public channel.
 Status CheckCanRead(const ShardState& state, UserId actor, ChannelId channel);
 
 struct HistoryQuery {

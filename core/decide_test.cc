@@ -61,10 +61,16 @@ class DecideTest : public ::testing::Test {
     return e;
   }
 
-  // Alice's workspace "Acme", which Bob has joined.
+  // Opens `ws` to anyone signed in (workspaces are invite-only when created). Mints no id.
+  void OpenWorkspace(WorkspaceId ws) {
+    Do<WorkspaceSettingsChanged>(UpdateWorkspaceSettings{kAlice, ws, /*join_open=*/true});
+  }
+
+  // Alice's workspace "Acme", opened, which Bob has joined.
   const WorkspaceCreated& Acme() {
     if (acme_.workspace_id == 0) {
       acme_ = Do<WorkspaceCreated>(CreateWorkspace{kAlice, "Acme"});
+      OpenWorkspace(acme_.workspace_id);
       Do<WorkspaceJoined>(JoinWorkspace{kBob, acme_.workspace_id});
     }
     return acme_;
@@ -82,7 +88,8 @@ class DecideTest : public ::testing::Test {
 };
 
 RegisterUser ValidRegistration() {
-  return RegisterUser{"alice@example.com", "Alice", "correct horse", "salt", "hash"};
+  // The hash names its algorithm and parameters; only the legacy format had a salt beside it.
+  return RegisterUser{"alice@example.com", "Alice", "correct horse", "", "scrypt$hash"};
 }
 
 // ---- Text helpers -----------------------------------------------------------------------------
@@ -190,8 +197,8 @@ TEST_F(DecideTest, RegisterUserEmitsNormalisedUser) {
   EXPECT_EQ(e.user_id, MintId(1, 0, 1));
   EXPECT_EQ(e.email, "alice@example.com");
   EXPECT_EQ(e.display_name, "Alice Liddell");
-  EXPECT_EQ(e.password_salt, "salt");
-  EXPECT_EQ(e.password_hash, "hash");
+  EXPECT_EQ(e.password_salt, "");
+  EXPECT_EQ(e.password_hash, "scrypt$hash");
   EXPECT_EQ(e.at, kNow);
 }
 
@@ -250,13 +257,41 @@ TEST_F(DecideTest, RegisterUserAppliesPasswordLengthPolicy) {
   }
 }
 
-TEST_F(DecideTest, RegisterUserRejectsMissingSaltOrHash) {
-  RegisterUser no_salt = ValidRegistration();
-  no_salt.password_salt.clear();
-  EXPECT_TRUE(IsError(Try(no_salt), ErrorCode::kInvalidArgument, "password_salt"));
+TEST_F(DecideTest, RegisterUserNeedsAHashButNoSalt) {
+  EXPECT_TRUE(Try(ValidRegistration()).ok());  // no salt
   RegisterUser no_hash = ValidRegistration();
   no_hash.password_hash.clear();
   EXPECT_TRUE(IsError(Try(no_hash), ErrorCode::kInvalidArgument, "password_hash"));
+}
+
+TEST_F(DecideTest, RegisterUserKeepsALegacySalt) {
+  RegisterUser legacy = ValidRegistration();
+  legacy.password_salt = "salt";
+  legacy.password_hash = "pbkdf2-hash";
+  UserRegistered e = EventOf<UserRegistered>(Try(legacy));
+  EXPECT_EQ(e.password_salt, "salt");
+  EXPECT_EQ(e.password_hash, "pbkdf2-hash");
+}
+
+TEST_F(DecideTest, RegisterUserAppliesPasswordPolicy) {
+  for (std::string password : {"alice@example.com", "ALICE@EXAMPLE.COM", "qwertyuiop"}) {
+    RegisterUser c = ValidRegistration();
+    c.password = password;
+    EXPECT_TRUE(IsError(Try(c), ErrorCode::kInvalidArgument, "password")) << password;
+  }
+}
+
+TEST_F(DecideTest, RegisterUserWithOpenIdHasNoPassword) {
+  RegisterUser oidc{"alice@example.com", "Alice", "", "", "", /*oidc=*/true};
+  UserRegistered e = EventOf<UserRegistered>(Try(oidc));
+  EXPECT_EQ(e.password_hash, "");
+  EXPECT_EQ(e.password_salt, "");
+  RegisterUser with_password = ValidRegistration();
+  with_password.oidc = true;
+  EXPECT_TRUE(IsError(Try(with_password), ErrorCode::kInvalidArgument, "password"));
+  RegisterUser with_hash = oidc;
+  with_hash.password_hash = "scrypt$hash";
+  EXPECT_TRUE(IsError(Try(with_hash), ErrorCode::kInvalidArgument, "password"));
 }
 
 TEST_F(DecideTest, RejectedCommandMintsNoId) {
@@ -300,6 +335,7 @@ TEST_F(DecideTest, CreateWorkspaceAcceptsMaxLengthName) {
 
 TEST_F(DecideTest, JoinWorkspaceEmitsJoin) {
   WorkspaceId ws = Do<WorkspaceCreated>(CreateWorkspace{kAlice, "Acme"}).workspace_id;
+  OpenWorkspace(ws);
   WorkspaceJoined e = EventOf<WorkspaceJoined>(Try(JoinWorkspace{kBob, ws}));
   EXPECT_EQ(e.workspace_id, ws);
   EXPECT_EQ(e.user_id, kBob);
@@ -313,6 +349,21 @@ TEST_F(DecideTest, JoinWorkspaceIsIdempotent) {
 
 TEST_F(DecideTest, JoinWorkspaceRejectsUnknownWorkspace) {
   EXPECT_TRUE(IsError(Try(JoinWorkspace{kBob, 999}), ErrorCode::kNotFound, "workspace_id"));
+}
+
+TEST_F(DecideTest, JoinWorkspaceHidesInviteOnlyWorkspace) {
+  WorkspaceId ws = Do<WorkspaceCreated>(CreateWorkspace{kAlice, "Acme"}).workspace_id;
+  Decision unknown = Try(JoinWorkspace{kBob, 999});
+  Decision closed = Try(JoinWorkspace{kBob, ws});
+  ASSERT_TRUE(IsError(closed, ErrorCode::kNotFound, "workspace_id"));
+  EXPECT_EQ(closed.error().message, unknown.error().message);  // no hint that it exists
+  EXPECT_TRUE(IsNoOp(Try(JoinWorkspace{kAlice, ws})));         // the owner is in it
+}
+
+TEST_F(DecideTest, JoinWorkspaceRefusesDeactivatedMember) {
+  WorkspaceId ws = Acme().workspace_id;
+  Do<MemberActiveChanged>(SetMemberActive{kAlice, ws, kBob, false});
+  EXPECT_TRUE(IsError(Try(JoinWorkspace{kBob, ws}), ErrorCode::kForbidden, "workspace_id"));
 }
 
 // ---- CreateChannel ----------------------------------------------------------------------------
@@ -362,7 +413,8 @@ TEST_F(DecideTest, CreateChannelRejectsUnknownWorkspace) {
 }
 
 TEST_F(DecideTest, CreateChannelRequiresWorkspaceMembership) {
-  EXPECT_TRUE(IsError(Try(CreateChannel{kCarol, Acme().workspace_id, "dev"}), ErrorCode::kForbidden,
+  // An outsider is told what they would be told about a workspace that does not exist.
+  EXPECT_TRUE(IsError(Try(CreateChannel{kCarol, Acme().workspace_id, "dev"}), ErrorCode::kNotFound,
                       "workspace_id"));
 }
 
@@ -388,7 +440,7 @@ TEST_F(DecideTest, JoinChannelRejectsUnknownChannel) {
 
 TEST_F(DecideTest, JoinChannelRequiresWorkspaceMembership) {
   EXPECT_TRUE(
-      IsError(Try(JoinChannel{kCarol, Acme().random_id}), ErrorCode::kForbidden, "channel_id"));
+      IsError(Try(JoinChannel{kCarol, Acme().random_id}), ErrorCode::kNotFound, "channel_id"));
 }
 
 TEST_F(DecideTest, JoinChannelHidesPrivateChannels) {
@@ -408,7 +460,11 @@ TEST_F(DecideTest, LeaveChannelEmitsLeave) {
 
 TEST_F(DecideTest, LeaveChannelIsIdempotent) {
   EXPECT_TRUE(IsNoOp(Try(LeaveChannel{kBob, Acme().random_id})));
-  EXPECT_TRUE(IsNoOp(Try(LeaveChannel{kCarol, Acme().random_id})));
+}
+
+TEST_F(DecideTest, LeaveChannelHidesChannelsFromOutsiders) {
+  EXPECT_TRUE(
+      IsError(Try(LeaveChannel{kCarol, Acme().random_id}), ErrorCode::kNotFound, "channel_id"));
 }
 
 TEST_F(DecideTest, LeaveChannelKeepsEveryoneInGeneral) {
@@ -510,7 +566,8 @@ TEST_F(PostMessageTest, RejectsUnknownChannel) {
 TEST_F(PostMessageTest, RequiresChannelMembership) {
   EXPECT_TRUE(IsError(Try(PostMessage{kBob, Acme().random_id, "", "hi"}), ErrorCode::kForbidden,
                       "channel_id"));
-  EXPECT_TRUE(IsError(Post("hi", "", kCarol), ErrorCode::kForbidden, "channel_id"));
+  // Not in the workspace: the channel is not revealed.
+  EXPECT_TRUE(IsError(Post("hi", "", kCarol), ErrorCode::kNotFound, "channel_id"));
 }
 
 TEST_F(PostMessageTest, HidesPrivateChannelFromNonMembers) {
@@ -522,7 +579,9 @@ TEST_F(PostMessageTest, HidesPrivateChannelFromNonMembers) {
 
 TEST_F(PostMessageTest, ChecksAccessBeforeText) {
   // An outsider learns nothing about the channel from a text error.
-  EXPECT_TRUE(IsError(Post("", "", kCarol), ErrorCode::kForbidden, "channel_id"));
+  EXPECT_TRUE(IsError(Post("", "", kCarol), ErrorCode::kNotFound, "channel_id"));
+  EXPECT_TRUE(IsError(Try(PostMessage{kBob, Acme().random_id, "", ""}), ErrorCode::kForbidden,
+                      "channel_id"));
 }
 
 TEST_F(DecideTest, FindPostedFindsOwnPostsOnly) {
@@ -543,8 +602,8 @@ TEST_F(DecideTest, CheckCanReadFollowsMembership) {
   EXPECT_TRUE(CheckCanRead(state_, kAlice, secret).ok());
   EXPECT_TRUE(
       IsError(CheckCanRead(state_, kBob, Acme().random_id), ErrorCode::kForbidden, "channel_id"));
-  EXPECT_TRUE(IsError(CheckCanRead(state_, kCarol, Acme().general_id), ErrorCode::kForbidden,
-                      "channel_id"));
+  EXPECT_TRUE(
+      IsError(CheckCanRead(state_, kCarol, Acme().general_id), ErrorCode::kNotFound, "channel_id"));
   EXPECT_TRUE(IsError(CheckCanRead(state_, kBob, secret), ErrorCode::kNotFound, "channel_id"));
   EXPECT_TRUE(IsError(CheckCanRead(state_, kBob, 999), ErrorCode::kNotFound, "channel_id"));
   EXPECT_TRUE(IsError(CheckCanRead(state_, kNoId, Acme().general_id), ErrorCode::kUnauthenticated,

@@ -35,6 +35,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "internal";
     case ErrorCode::kUnavailable:
       return "unavailable";
+    case ErrorCode::kRateLimited:
+      return "rate_limited";
+    case ErrorCode::kAccountLocked:
+      return "account_locked";
   }
   // A value outside the enum (e.g. decoded from a newer peer) still gets a printable name.
   return "unknown";

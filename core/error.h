@@ -26,6 +26,8 @@ enum class ErrorCode : uint16_t {
   kLagged = 12,  // the session's outbound queue overflowed; resume with Sync
   kInternal = 13,
   kUnavailable = 14,  // shutting down or not ready
+  kRateLimited = 15,  // too many requests; Error.retry_after_ms says when to try again
+  kAccountLocked = 16,  // too many failed sign-ins; retry_after_ms says until when
 };
 
 // Stable lower_snake name of a code, for logs and people ("not_found").
@@ -35,10 +37,11 @@ struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;  // for people
   std::string details;  // machine-usable detail (a field name, a limit), may be empty
+  uint32_t retry_after_ms = 0;  // kRateLimited, kAccountLocked
 };
 
 inline Error MakeError(ErrorCode code, std::string message, std::string details = {}) {
-  return Error{code, std::move(message), std::move(details)};
+  return Error{code, std::move(message), std::move(details), 0};
 }
 
 // Holds a T or an Error. No exceptions cross layer or thread boundaries; fallible calls return

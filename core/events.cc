@@ -6,50 +6,29 @@ namespace parley {
 
 namespace {
 
-// A new Event alternative without a tag fails to compile here rather than logging tag 0.
 template <class E>
-constexpr EventTag TagOfType() {
-  if constexpr (std::is_same_v<E, UserRegistered>) {
-    return EventTag::kUserRegistered;
-  } else if constexpr (std::is_same_v<E, WorkspaceCreated>) {
-    return EventTag::kWorkspaceCreated;
-  } else if constexpr (std::is_same_v<E, WorkspaceJoined>) {
-    return EventTag::kWorkspaceJoined;
-  } else if constexpr (std::is_same_v<E, ChannelCreated>) {
-    return EventTag::kChannelCreated;
-  } else if constexpr (std::is_same_v<E, ChannelJoined>) {
-    return EventTag::kChannelJoined;
-  } else if constexpr (std::is_same_v<E, ChannelLeft>) {
-    return EventTag::kChannelLeft;
-  } else if constexpr (std::is_same_v<E, MessagePosted>) {
-    return EventTag::kMessagePosted;
-  } else {
-    static_assert(!std::is_same_v<E, E>, "give the new event a stable EventTag");
-  }
-}
+constexpr EventTag TagOfType() = delete;
+#define PARLEY_TAG_OF(Type) \
+  template <>               \
+  constexpr EventTag TagOfType<Type>() { return EventTag::k##Type; }
+PARLEY_EVENT_TYPES(PARLEY_TAG_OF)
+#undef PARLEY_TAG_OF
 
 }  // namespace
 
+// A new Event alternative missing from PARLEY_EVENT_TYPES fails to compile here (deleted
+// template) rather than logging tag 0.
 EventTag TagOf(const Event& event) {
   return std::visit([](const auto& e) { return TagOfType<std::decay_t<decltype(e)>>(); }, event);
 }
 
 std::string_view EventName(EventTag tag) {
   switch (tag) {
-    case EventTag::kUserRegistered:
-      return "UserRegistered";
-    case EventTag::kWorkspaceCreated:
-      return "WorkspaceCreated";
-    case EventTag::kWorkspaceJoined:
-      return "WorkspaceJoined";
-    case EventTag::kChannelCreated:
-      return "ChannelCreated";
-    case EventTag::kChannelJoined:
-      return "ChannelJoined";
-    case EventTag::kChannelLeft:
-      return "ChannelLeft";
-    case EventTag::kMessagePosted:
-      return "MessagePosted";
+#define PARLEY_EVENT_NAME(Type) \
+  case EventTag::k##Type:       \
+    return #Type;
+    PARLEY_EVENT_TYPES(PARLEY_EVENT_NAME)
+#undef PARLEY_EVENT_NAME
   }
   // Tags come back from the log, so an unknown one (newer writer) must still print.
   return "Unknown";

@@ -3,8 +3,10 @@
 // with a schema version); a field is never reinterpreted, only added under a new version.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "core/ids.h"
 
@@ -14,8 +16,11 @@ struct UserRegistered {
   UserId user_id = 0;
   std::string email;  // normalised
   std::string display_name;
-  std::string password_salt;  // raw bytes
-  std::string password_hash;  // raw bytes, see shard/credentials.h
+  // password_hash names its algorithm and parameters (auth/password.h); empty for accounts that
+  // sign in only through OpenID Connect. password_salt is set only by the first format
+  // (PBKDF2, raw bytes), which is re-hashed at the next sign-in.
+  std::string password_salt;
+  std::string password_hash;
   TimeMs at = 0;
 };
 
@@ -68,8 +73,234 @@ struct MessagePosted {
   TimeMs at = 0;
 };
 
-using Event = std::variant<UserRegistered, WorkspaceCreated, WorkspaceJoined, ChannelCreated,
-                           ChannelJoined, ChannelLeft, MessagePosted>;
+// ---- Identity (owned by the user's shard) -----------------------------------------------------
+
+// How a session was signed in.
+enum class SignInMethod : uint8_t { kPassword = 1, kPasswordAndMfa = 2, kOidc = 3 };
+
+// Why a session ended. Values are stored: never renumber.
+enum class RevokeReason : uint8_t {
+  kLogout = 1,          // the session itself signed out
+  kRevokedByUser = 2,   // revoked from another session of the user
+  kRefreshReuse = 3,    // an already-rotated refresh token was presented: assume theft
+  kSessionLimit = 4,    // the oldest session made room for a new one
+  kPasswordChanged = 5, // every other session ends when the password changes
+  kDeactivated = 6,     // a workspace admin deactivated the user
+};
+
+struct ProfileUpdated {
+  UserId user_id = 0;
+  std::string display_name;
+  std::string title;
+  std::string avatar_url;
+  TimeMs at = 0;
+};
+
+// The password's hash changed: a new password, or the same one re-hashed with stronger
+// parameters. The hash string names its own algorithm and parameters (see auth/password.h).
+struct PasswordChanged {
+  UserId user_id = 0;
+  std::string password_hash;
+  bool rehash = false;  // same password, new parameters: no other session ends
+  TimeMs at = 0;
+};
+
+// A sign-in succeeded and a session began. The refresh token itself is never stored, only its
+// SHA-256.
+struct SessionStarted {
+  UserId user_id = 0;
+  uint64_t session_id = 0;  // minted on the user's shard
+  std::string refresh_hash;
+  std::string device;
+  std::string address;
+  uint8_t method = 0;  // SignInMethod
+  TimeMs at = 0;
+  TimeMs expires_at = 0;  // of the refresh token
+};
+
+// The refresh token was used and replaced; the old hash is remembered to detect its reuse.
+struct SessionRefreshed {
+  UserId user_id = 0;
+  uint64_t session_id = 0;
+  std::string refresh_hash;
+  TimeMs at = 0;
+  TimeMs expires_at = 0;
+};
+
+struct SessionRevoked {
+  UserId user_id = 0;
+  uint64_t session_id = 0;
+  uint8_t reason = 0;  // RevokeReason
+  UserId by = 0;       // who asked (the user, an admin); 0 = the server
+  TimeMs at = 0;
+};
+
+// A failed sign-in against an existing account (wrong password or second factor).
+// locked_until > 0 when this failure locked the account.
+struct SignInFailed {
+  UserId user_id = 0;
+  std::string address;
+  bool second_factor = false;
+  TimeMs at = 0;
+  TimeMs locked_until = 0;
+};
+
+// TOTP enrolment began; MFA is on only after MfaEnabled confirms a code from this secret.
+struct MfaEnrollStarted {
+  UserId user_id = 0;
+  std::string secret;  // raw bytes
+  TimeMs at = 0;
+};
+
+struct MfaEnabled {
+  UserId user_id = 0;
+  std::vector<std::string> recovery_hashes;  // SHA-256 of each single-use recovery code
+  uint64_t totp_step = 0;                    // the confirming code's step: not usable again
+  TimeMs at = 0;
+};
+
+struct MfaDisabled {
+  UserId user_id = 0;
+  TimeMs at = 0;
+};
+
+// A second factor was used: a TOTP step (never accepted twice) or a recovery code (burnt).
+struct MfaCodeUsed {
+  UserId user_id = 0;
+  uint64_t totp_step = 0;       // 0 when a recovery code was used
+  uint64_t recovery_index = 0;  // 1-based index of the burnt recovery code; 0 = none
+  TimeMs at = 0;
+};
+
+struct ApiKeyCreated {
+  UserId user_id = 0;
+  uint64_t key_id = 0;
+  std::string name;
+  uint32_t scopes = 0;  // Scope bits
+  std::string key_hash;
+  TimeMs expires_at = 0;  // 0 = never
+  TimeMs at = 0;
+};
+
+struct ApiKeyRevoked {
+  UserId user_id = 0;
+  uint64_t key_id = 0;
+  TimeMs at = 0;
+};
+
+// An OpenID Connect identity (issuer + subject) now signs in as this user.
+struct OidcLinked {
+  UserId user_id = 0;
+  std::string issuer;
+  std::string subject;
+  TimeMs at = 0;
+};
+
+// ---- Workspace administration (owned by the workspace's shard) ---------------------------------
+
+struct WorkspaceSettingsChanged {
+  WorkspaceId workspace_id = 0;
+  bool join_open = false;                   // any signed-in user may join (no invite)
+  bool members_create_private = true;       // false: only admins create private channels
+  bool members_post_announcements = false;  // false: only admins post in announcement channels
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+struct InviteCreated {
+  WorkspaceId workspace_id = 0;
+  uint64_t invite_id = 0;
+  std::string email;  // normalised; only this account may accept
+  uint8_t role = 0;   // WorkspaceRole: member or guest
+  std::vector<uint64_t> channel_ids;  // joined on acceptance (a guest's only channels)
+  std::string token_hash;
+  UserId by = 0;
+  TimeMs at = 0;
+  TimeMs expires_at = 0;
+};
+
+struct InviteRevoked {
+  WorkspaceId workspace_id = 0;
+  uint64_t invite_id = 0;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// The invitee joined with the invite's role: a member joins #general and the invite's channels,
+// a guest only the invite's channels.
+struct InviteAccepted {
+  WorkspaceId workspace_id = 0;
+  uint64_t invite_id = 0;
+  UserId user_id = 0;
+  TimeMs at = 0;
+};
+
+// Admin granted or removed (role is WorkspaceRole admin or member).
+struct RoleChanged {
+  WorkspaceId workspace_id = 0;
+  UserId user_id = 0;
+  uint8_t role = 0;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// The owner hands the workspace to another member and becomes an admin.
+struct OwnershipTransferred {
+  WorkspaceId workspace_id = 0;
+  UserId from_user = 0;
+  UserId to_user = 0;
+  TimeMs at = 0;
+};
+
+// Deactivated members keep their history but lose all access to the workspace.
+struct MemberActiveChanged {
+  WorkspaceId workspace_id = 0;
+  UserId user_id = 0;
+  bool active = false;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+struct ChannelUpdated {
+  ChannelId channel_id = 0;
+  bool archived = false;      // read-only
+  bool announcement = false;  // who may post is the workspace's members_post_announcements
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// A member added someone else to a channel (they join it).
+struct ChannelMemberAdded {
+  ChannelId channel_id = 0;
+  UserId user_id = 0;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+struct MessageEdited {
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  std::string text;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// The text is dropped; the seq stays (as a tombstone) so that seqs keep no gaps.
+struct MessageDeleted {
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+using Event =
+    std::variant<UserRegistered, WorkspaceCreated, WorkspaceJoined, ChannelCreated, ChannelJoined,
+                 ChannelLeft, MessagePosted, ProfileUpdated, PasswordChanged, SessionStarted,
+                 SessionRefreshed, SessionRevoked, SignInFailed, MfaEnrollStarted, MfaEnabled,
+                 MfaDisabled, MfaCodeUsed, ApiKeyCreated, ApiKeyRevoked, OidcLinked,
+                 WorkspaceSettingsChanged, InviteCreated, InviteRevoked, InviteAccepted,
+                 RoleChanged, OwnershipTransferred, MemberActiveChanged, ChannelUpdated,
+                 ChannelMemberAdded, MessageEdited, MessageDeleted>;
 
 // Stable type tags, written to the log. Never reuse a retired number.
 enum class EventTag : uint16_t {
@@ -80,7 +311,42 @@ enum class EventTag : uint16_t {
   kChannelJoined = 5,
   kChannelLeft = 6,
   kMessagePosted = 7,
+  kProfileUpdated = 8,
+  kPasswordChanged = 9,
+  kSessionStarted = 10,
+  kSessionRefreshed = 11,
+  kSessionRevoked = 12,
+  kSignInFailed = 13,
+  kMfaEnrollStarted = 14,
+  kMfaEnabled = 15,
+  kMfaDisabled = 16,
+  kMfaCodeUsed = 17,
+  kApiKeyCreated = 18,
+  kApiKeyRevoked = 19,
+  kOidcLinked = 20,
+  kWorkspaceSettingsChanged = 21,
+  kInviteCreated = 22,
+  kInviteRevoked = 23,
+  kInviteAccepted = 24,
+  kRoleChanged = 25,
+  kOwnershipTransferred = 26,
+  kMemberActiveChanged = 27,
+  kChannelUpdated = 28,
+  kChannelMemberAdded = 29,
+  kMessageEdited = 30,
+  kMessageDeleted = 31,
 };
+
+// Every event type, for code that must handle each one (tags, names, the codec). X(Type) names
+// the struct; its tag is EventTag::k##Type.
+#define PARLEY_EVENT_TYPES(X)                                                                    \
+  X(UserRegistered) X(WorkspaceCreated) X(WorkspaceJoined) X(ChannelCreated) X(ChannelJoined)   \
+  X(ChannelLeft) X(MessagePosted) X(ProfileUpdated) X(PasswordChanged) X(SessionStarted)        \
+  X(SessionRefreshed) X(SessionRevoked) X(SignInFailed) X(MfaEnrollStarted) X(MfaEnabled)       \
+  X(MfaDisabled) X(MfaCodeUsed) X(ApiKeyCreated) X(ApiKeyRevoked) X(OidcLinked)                 \
+  X(WorkspaceSettingsChanged) X(InviteCreated) X(InviteRevoked) X(InviteAccepted)               \
+  X(RoleChanged) X(OwnershipTransferred) X(MemberActiveChanged) X(ChannelUpdated)               \
+  X(ChannelMemberAdded) X(MessageEdited) X(MessageDeleted)
 
 EventTag TagOf(const Event& event);
 std::string_view EventName(EventTag tag);  // "MessagePosted"

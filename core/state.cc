@@ -65,12 +65,75 @@ const WorkspaceState* ShardState::FindWorkspace(WorkspaceId id) const {
 
 const ChannelState* ShardState::FindChannel(ChannelId id) const { return FindIn(channels_, id); }
 
+const UserState* ShardState::FindUserByOidc(std::string_view issuer,
+                                            std::string_view subject) const {
+  // Links are rare and looked up only at OpenID sign-in, after the email picked the user.
+  for (const auto& [id, user] : users_) {
+    for (const auto& [iss, sub] : user.oidc_links) {
+      if (iss == issuer && sub == subject) return &user;
+    }
+  }
+  return nullptr;
+}
+
+UserState* ShardState::MutableUser(UserId id) {
+  auto it = users_.find(id);
+  assert(it != users_.end());
+  return it == users_.end() ? nullptr : &it->second;
+}
+
+WorkspaceState* ShardState::MutableWorkspace(WorkspaceId id) {
+  auto it = workspaces_.find(id);
+  assert(it != workspaces_.end());
+  return it == workspaces_.end() ? nullptr : &it->second;
+}
+
+ChannelState* ShardState::MutableChannel(ChannelId id) {
+  auto it = channels_.find(id);
+  assert(it != channels_.end());
+  return it == channels_.end() ? nullptr : &it->second;
+}
+
+std::string_view AuditKindName(AuditKind kind) {
+  switch (kind) {
+    case AuditKind::kSignIn: return "sign_in";
+    case AuditKind::kSignInFailed: return "sign_in_failed";
+    case AuditKind::kAccountLocked: return "account_locked";
+    case AuditKind::kRefreshTokenReuse: return "refresh_token_reuse";
+    case AuditKind::kSessionRevoked: return "session_revoked";
+    case AuditKind::kPasswordChanged: return "password_changed";
+    case AuditKind::kMfaEnabled: return "mfa_enabled";
+    case AuditKind::kMfaDisabled: return "mfa_disabled";
+    case AuditKind::kRoleChanged: return "role_changed";
+    case AuditKind::kOwnershipTransferred: return "ownership_transferred";
+    case AuditKind::kMemberDeactivated: return "member_deactivated";
+    case AuditKind::kMemberReactivated: return "member_reactivated";
+    case AuditKind::kApiKeyCreated: return "api_key_created";
+    case AuditKind::kApiKeyRevoked: return "api_key_revoked";
+    case AuditKind::kInviteAccepted: return "invite_accepted";
+  }
+  return "unknown";
+}
+
+// A deactivated member keeps their index entries (their record and history stay, and they may be
+// reactivated) but has no access, so the queries leave out the workspaces that deactivated them.
 std::vector<WorkspaceId> ShardState::WorkspacesOf(UserId user) const {
-  return SortedIds(workspaces_by_user_, user);
+  std::vector<WorkspaceId> ids = SortedIds(workspaces_by_user_, user);
+  std::erase_if(ids, [&](WorkspaceId id) {
+    const WorkspaceState* ws = FindWorkspace(id);
+    return ws == nullptr || !ws->IsMember(user);
+  });
+  return ids;
 }
 
 std::vector<ChannelId> ShardState::ChannelsOf(UserId user) const {
-  return SortedIds(channels_by_user_, user);
+  std::vector<ChannelId> ids = SortedIds(channels_by_user_, user);
+  std::erase_if(ids, [&](ChannelId id) {
+    const ChannelState* channel = FindChannel(id);
+    const WorkspaceState* ws = channel ? FindWorkspace(channel->workspace_id) : nullptr;
+    return ws == nullptr || !ws->IsMember(user);
+  });
+  return ids;
 }
 
 void ShardState::Apply(const Event& event) {
@@ -119,12 +182,13 @@ void ShardState::RemoveChannelMember(ChannelState& channel, UserId user) {
 
 void ShardState::ApplyEvent(UserRegistered&& e) {
   user_by_email_.emplace(e.email, e.user_id);
-  UserState user{e.user_id,
-                 std::move(e.email),
-                 std::move(e.display_name),
-                 std::move(e.password_salt),
-                 std::move(e.password_hash),
-                 e.at};
+  UserState user;
+  user.id = e.user_id;
+  user.email = std::move(e.email);
+  user.display_name = std::move(e.display_name);
+  user.password_salt = std::move(e.password_salt);
+  user.password_hash = std::move(e.password_hash);
+  user.created_at = e.at;
   users_.emplace(user.id, std::move(user));
   NoteMinted(e.user_id);
 }
@@ -137,7 +201,7 @@ void ShardState::ApplyEvent(const WorkspaceCreated& e) {
   ws.created_at = e.at;
   ws.general_id = e.general_id;
   ws.random_id = e.random_id;
-  ws.members.emplace(e.owner_id, WorkspaceRole::kOwner);
+  ws.members.emplace(e.owner_id, MemberState{WorkspaceRole::kOwner, true});
   workspaces_.emplace(e.workspace_id, std::move(ws));
   workspaces_by_user_[e.owner_id].insert(e.workspace_id);
   NoteMinted(e.workspace_id);
@@ -152,12 +216,21 @@ void ShardState::ApplyEvent(const WorkspaceJoined& e) {
   auto ws = workspaces_.find(e.workspace_id);
   assert(ws != workspaces_.end());
   if (ws == workspaces_.end()) return;
-  // emplace, not assignment: a join never demotes the owner.
-  ws->second.members.emplace(e.user_id, WorkspaceRole::kMember);
-  workspaces_by_user_[e.user_id].insert(e.workspace_id);
+  AddWorkspaceMember(ws->second, e.user_id, WorkspaceRole::kMember);
   auto general = channels_.find(ws->second.general_id);
   assert(general != channels_.end());
   if (general != channels_.end()) AddChannelMember(general->second, e.user_id);
+}
+
+void ShardState::AddWorkspaceMember(WorkspaceState& ws, UserId user, WorkspaceRole role) {
+  // emplace, not assignment: a join never demotes the owner.
+  ws.members.emplace(user, MemberState{role, true});
+  workspaces_by_user_[user].insert(ws.id);
+}
+
+void ShardState::Audit(AuditEntry entry) {
+  audit_.push_back(std::move(entry));
+  if (audit_.size() > kMaxAuditEntries) audit_.pop_front();
 }
 
 void ShardState::ApplyEvent(const ChannelCreated& e) {
@@ -188,7 +261,7 @@ void ShardState::ApplyEvent(MessagePosted&& e) {
     channel.seq_by_client_id.emplace(ClientIdKey(e.author_id, e.client_msg_id), e.seq);
   }
   channel.messages.emplace_back(e.message_id, e.seq, e.author_id, std::move(e.client_msg_id),
-                                std::move(e.text), e.at);
+                                std::move(e.text), e.at, TimeMs{0}, false);
   NoteMinted(e.message_id);
 }
 

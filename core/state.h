@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory_resource>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -17,15 +20,66 @@
 
 namespace parley {
 
-enum class WorkspaceRole : uint8_t { kOwner = 1, kMember = 2 };
+// Values are stored in the log and sent on the wire (wire::Role): never renumber.
+enum class WorkspaceRole : uint8_t { kOwner = 1, kMember = 2, kAdmin = 3, kGuest = 4 };
+
+// What a signed-in connection may do (wire::Scope). Sessions started with a password, MFA or
+// OpenID hold all of them; an API key holds those it was created with.
+enum Scope : uint32_t { kScopeRead = 1, kScopeWrite = 2, kScopeAdmin = 4, kAllScopes = 7 };
+
+struct SessionState {
+  uint64_t id = 0;
+  std::string device;
+  std::string address;
+  uint8_t method = 0;  // SignInMethod
+  TimeMs created_at = 0;
+  TimeMs refreshed_at = 0;
+  TimeMs expires_at = 0;     // of the current refresh token
+  std::string refresh_hash;  // SHA-256 of the current refresh token
+  // Hashes of rotated refresh tokens (newest last, at most kMaxRotatedHashes): presenting one
+  // again is theft or a replay, and ends the session.
+  std::vector<std::string> rotated_hashes;
+
+  bool operator==(const SessionState&) const = default;
+};
+
+struct ApiKeyState {
+  uint64_t id = 0;
+  std::string name;
+  uint32_t scopes = 0;
+  std::string key_hash;
+  TimeMs created_at = 0;
+  TimeMs expires_at = 0;  // 0 = never
+  bool revoked = false;
+
+  bool operator==(const ApiKeyState&) const = default;
+};
+
+struct MfaState {
+  bool enabled = false;
+  std::string secret;          // TOTP secret, raw bytes, once enabled
+  std::string pending_secret;  // enrolment started, not yet confirmed
+  std::vector<std::string> recovery_hashes;  // a used code's hash is cleared (index stays)
+  uint64_t last_step = 0;                    // newest TOTP step accepted: never accepted twice
+
+  bool operator==(const MfaState&) const = default;
+};
 
 struct UserState {
   UserId id = 0;
   std::string email;
   std::string display_name;
-  std::string password_salt;
-  std::string password_hash;
+  std::string password_salt;  // legacy PBKDF2 hashes only
+  std::string password_hash;  // empty: no password (OpenID-only account)
   TimeMs created_at = 0;
+  std::string title;
+  std::string avatar_url;
+  std::map<uint64_t, SessionState> sessions;  // live ones; revoked or expired ones are removed
+  std::map<uint64_t, ApiKeyState> api_keys;
+  MfaState mfa;
+  std::vector<TimeMs> recent_failures;  // failed sign-ins inside the lockout window
+  TimeMs locked_until = 0;
+  std::vector<std::pair<std::string, std::string>> oidc_links;  // (issuer, subject)
 
   bool operator==(const UserState&) const = default;
 };
@@ -35,8 +89,10 @@ struct StoredMessage {
   Seq seq = 0;
   UserId author_id = 0;
   std::string client_msg_id;
-  std::string text;
+  std::string text;  // empty once deleted
   TimeMs at = 0;
+  TimeMs edited_at = 0;
+  bool deleted = false;
 
   bool operator==(const StoredMessage&) const = default;
 };
@@ -48,6 +104,8 @@ struct ChannelState {
   bool is_private = false;
   UserId creator_id = 0;
   TimeMs created_at = 0;
+  bool archived = false;
+  bool announcement = false;
   std::unordered_set<UserId> members;
   ChunkedVector<StoredMessage> messages;  // messages[i].seq == i + 1; never moved once stored
   // (author, client_msg_id) -> seq, for deduplicating retried posts; rebuilt by replay.
@@ -58,6 +116,34 @@ struct ChannelState {
   bool operator==(const ChannelState&) const = default;
 };
 
+struct MemberState {
+  WorkspaceRole role = WorkspaceRole::kMember;
+  bool active = true;  // deactivated members keep their record but have no access
+
+  bool operator==(const MemberState&) const = default;
+};
+
+struct WorkspaceSettings {
+  bool join_open = false;  // anyone signed in may JoinWorkspace; otherwise by invite only
+  bool members_create_private = true;
+  bool members_post_announcements = false;
+
+  bool operator==(const WorkspaceSettings&) const = default;
+};
+
+struct InviteState {
+  uint64_t id = 0;
+  std::string email;
+  WorkspaceRole role = WorkspaceRole::kMember;
+  std::vector<uint64_t> channel_ids;
+  std::string token_hash;
+  UserId created_by = 0;
+  TimeMs created_at = 0;
+  TimeMs expires_at = 0;
+
+  bool operator==(const InviteState&) const = default;
+};
+
 struct WorkspaceState {
   WorkspaceId id = 0;
   std::string name;
@@ -65,13 +151,48 @@ struct WorkspaceState {
   TimeMs created_at = 0;
   ChannelId general_id = 0;
   ChannelId random_id = 0;
-  std::unordered_map<UserId, WorkspaceRole> members;
+  std::unordered_map<UserId, MemberState> members;  // active and deactivated
   std::vector<ChannelId> channels;  // in creation order
   std::unordered_map<std::string, ChannelId> channel_by_name;
+  WorkspaceSettings settings;
+  std::map<uint64_t, InviteState> invites;  // open ones; accepted or revoked are removed
 
-  bool IsMember(UserId user) const { return members.count(user) != 0; }
+  // The role of an active member; nullopt for non-members and deactivated members.
+  std::optional<WorkspaceRole> RoleOf(UserId user) const {
+    auto it = members.find(user);
+    if (it == members.end() || !it->second.active) return std::nullopt;
+    return it->second.role;
+  }
+  bool IsMember(UserId user) const { return RoleOf(user).has_value(); }
+  bool IsAdmin(UserId user) const {
+    auto role = RoleOf(user);
+    return role == WorkspaceRole::kOwner || role == WorkspaceRole::kAdmin;
+  }
   bool operator==(const WorkspaceState&) const = default;
 };
+
+// One security event, for admins (ListAudit) and operators. Derived from the logged events, so
+// replay rebuilds it; the newest kMaxAuditEntries per shard are kept in memory (the log keeps
+// them all).
+enum class AuditKind : uint8_t {
+  kSignIn = 1, kSignInFailed, kAccountLocked, kRefreshTokenReuse, kSessionRevoked,
+  kPasswordChanged, kMfaEnabled, kMfaDisabled, kRoleChanged, kOwnershipTransferred,
+  kMemberDeactivated, kMemberReactivated, kApiKeyCreated, kApiKeyRevoked, kInviteAccepted,
+};
+std::string_view AuditKindName(AuditKind kind);  // "sign_in_failed"
+
+struct AuditEntry {
+  TimeMs at = 0;
+  AuditKind kind = AuditKind::kSignIn;
+  UserId user_id = 0;   // whom it concerns
+  UserId actor_id = 0;  // who did it (the user themselves for sign-ins)
+  WorkspaceId workspace_id = 0;  // 0 for account-level events
+  std::string address;
+  std::string detail;
+
+  bool operator==(const AuditEntry&) const = default;
+};
+inline constexpr size_t kMaxAuditEntries = 100'000;
 
 class ShardState {
  public:
@@ -88,8 +209,12 @@ class ShardState {
   const UserState* FindUserByEmail(std::string_view normalised_email) const;
   const WorkspaceState* FindWorkspace(WorkspaceId id) const;
   const ChannelState* FindChannel(ChannelId id) const;
+  // The user (held here) with this OpenID Connect identity, if linked.
+  const UserState* FindUserByOidc(std::string_view issuer, std::string_view subject) const;
+  const std::deque<AuditEntry>& audit() const { return audit_; }
 
-  // Workspaces / channels owned by this shard that `user` is a member of, ascending by id.
+  // Workspaces / channels owned by this shard that `user` is a member of, ascending by id. Those
+  // of a workspace that deactivated the user are left out: a deactivated member has no access.
   std::vector<WorkspaceId> WorkspacesOf(UserId user) const;
   std::vector<ChannelId> ChannelsOf(UserId user) const;
 
@@ -127,6 +252,35 @@ class ShardState {
   void ApplyEvent(const ChannelLeft& e);
   void ApplyEvent(MessagePosted&& e);
   void ApplyEvent(const MessagePosted& e) { ApplyEvent(MessagePosted(e)); }
+  void ApplyEvent(const ProfileUpdated& e);
+  void ApplyEvent(const PasswordChanged& e);
+  void ApplyEvent(const SessionStarted& e);
+  void ApplyEvent(const SessionRefreshed& e);
+  void ApplyEvent(const SessionRevoked& e);
+  void ApplyEvent(const SignInFailed& e);
+  void ApplyEvent(const MfaEnrollStarted& e);
+  void ApplyEvent(const MfaEnabled& e);
+  void ApplyEvent(const MfaDisabled& e);
+  void ApplyEvent(const MfaCodeUsed& e);
+  void ApplyEvent(const ApiKeyCreated& e);
+  void ApplyEvent(const ApiKeyRevoked& e);
+  void ApplyEvent(const OidcLinked& e);
+  void ApplyEvent(const WorkspaceSettingsChanged& e);
+  void ApplyEvent(const InviteCreated& e);
+  void ApplyEvent(const InviteRevoked& e);
+  void ApplyEvent(const InviteAccepted& e);
+  void ApplyEvent(const RoleChanged& e);
+  void ApplyEvent(const OwnershipTransferred& e);
+  void ApplyEvent(const MemberActiveChanged& e);
+  void ApplyEvent(const ChannelUpdated& e);
+  void ApplyEvent(const ChannelMemberAdded& e);
+  void ApplyEvent(const MessageEdited& e);
+  void ApplyEvent(const MessageDeleted& e);
+  UserState* MutableUser(UserId id);
+  WorkspaceState* MutableWorkspace(WorkspaceId id);
+  ChannelState* MutableChannel(ChannelId id);
+  void AddWorkspaceMember(WorkspaceState& ws, UserId user, WorkspaceRole role);
+  void Audit(AuditEntry entry);
 
   // Where the memory comes from is not part of the state's value: any two compare equal.
   struct MessageMemory {
@@ -144,6 +298,7 @@ class ShardState {
   std::unordered_map<ChannelId, ChannelState> channels_;
   std::unordered_map<UserId, std::unordered_set<WorkspaceId>> workspaces_by_user_;
   std::unordered_map<UserId, std::unordered_set<ChannelId>> channels_by_user_;
+  std::deque<AuditEntry> audit_;
 };
 
 // Key of ChannelState::seq_by_client_id.

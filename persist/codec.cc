@@ -1,8 +1,12 @@
 #include "persist/codec.h"
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <concepts>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -11,37 +15,39 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace parley::persist {
 namespace {
 
-// Stable tags (core/events.h). Kept here instead of calling core's TagOf so that the storage
-// format is readable in one file, next to the field lists below.
+// Stable tags: EventTag (core/events.h) numbers every event type, and the log stores that
+// number. A tag is never renumbered or reused (docs/log_format.md lists them). kTagOf is
+// generated from PARLEY_EVENT_TYPES, so a new type cannot be left without one.
 template <class T>
 constexpr EventTag kTagOf = EventTag{0};
-template <>
-constexpr EventTag kTagOf<UserRegistered> = EventTag::kUserRegistered;
-template <>
-constexpr EventTag kTagOf<WorkspaceCreated> = EventTag::kWorkspaceCreated;
-template <>
-constexpr EventTag kTagOf<WorkspaceJoined> = EventTag::kWorkspaceJoined;
-template <>
-constexpr EventTag kTagOf<ChannelCreated> = EventTag::kChannelCreated;
-template <>
-constexpr EventTag kTagOf<ChannelJoined> = EventTag::kChannelJoined;
-template <>
-constexpr EventTag kTagOf<ChannelLeft> = EventTag::kChannelLeft;
-template <>
-constexpr EventTag kTagOf<MessagePosted> = EventTag::kMessagePosted;
+#define PARLEY_PERSIST_TAG_OF(Type) \
+  template <>                       \
+  constexpr EventTag kTagOf<Type> = EventTag::k##Type;
+PARLEY_EVENT_TYPES(PARLEY_PERSIST_TAG_OF)
+#undef PARLEY_PERSIST_TAG_OF
+
+#define PARLEY_PERSIST_COUNT(Type) +1
+static_assert(0 PARLEY_EVENT_TYPES(PARLEY_PERSIST_COUNT) == std::variant_size_v<Event>,
+              "PARLEY_EVENT_TYPES and Event must list the same types");
+#undef PARLEY_PERSIST_COUNT
+
+template <size_t I>
+using Alternative = std::variant_alternative_t<I, Event>;
 
 // Elements before an event's own fields: [tag, schema_version, ...].
 constexpr size_t kHeaderElements = 2;
 
 // Bounds for msgpack's unpacker, which allocates an array's slots as soon as it reads the
 // header. Without them a 5-byte array32 header claiming 2^32 elements would ask for ~100 GB.
-// Depth 2 allows one level of nesting (none is used yet); every array is then at most
-// kMaxElements long, so decoding any input allocates at most ~100 KB beyond its strings.
-constexpr size_t kMaxElements = 64;
+// Depth 2 allows one level of nesting (the list fields); every array, the record's and each
+// list's, is then at most kMaxElements long, so decoding any input allocates at most ~100 KB
+// beyond its strings.
+constexpr size_t kMaxElements = kMaxListElements;
 constexpr size_t kMaxDepth = 2;
 constexpr size_t kMaxStringBytes = size_t{64} << 20;
 
@@ -49,9 +55,16 @@ constexpr size_t kMaxStringBytes = size_t{64} << 20;
 template <class E, class T>
 concept Is = std::same_as<std::remove_const_t<E>, T>;
 
-// Each event's fields in declaration order. This order IS the on-disk format
-// (docs/log_format.md): never reorder or reinterpret; add fields only at the end, under a new
-// schema version.
+// The unsigned widths a field may have. Each is stored as a msgpack uint; reading a value above
+// the field's maximum is a corrupt record.
+template <class U>
+concept StoredUint =
+    std::same_as<U, uint8_t> || std::same_as<U, uint32_t> || std::same_as<U, uint64_t>;
+
+// Each event's fields in declaration order, with the struct's names. This order IS the on-disk
+// format (docs/log_format.md): never reorder or reinterpret; add fields only at the end, under
+// a new schema version. Visitors: Uint (uint8/32/64), Time, Bool, Text (str), Bytes (bin),
+// UintList and BytesList (an array of at most kMaxElements uints or bins).
 template <class V, Is<UserRegistered> E>
 void Fields(V& v, E& e) {
   v.Uint("user_id", e.user_id);
@@ -114,13 +127,233 @@ void Fields(V& v, E& e) {
   v.Time("at", e.at);
 }
 
+// ---- Identity. Hashes, secrets and password material are bytes; what people type or read is
+// text.
+
+template <class V, Is<ProfileUpdated> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Text("display_name", e.display_name);
+  v.Text("title", e.title);
+  v.Text("avatar_url", e.avatar_url);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<PasswordChanged> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Bytes("password_hash", e.password_hash);
+  v.Bool("rehash", e.rehash);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<SessionStarted> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("session_id", e.session_id);
+  v.Bytes("refresh_hash", e.refresh_hash);
+  v.Text("device", e.device);
+  v.Text("address", e.address);
+  v.Uint("method", e.method);
+  v.Time("at", e.at);
+  v.Time("expires_at", e.expires_at);
+}
+
+template <class V, Is<SessionRefreshed> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("session_id", e.session_id);
+  v.Bytes("refresh_hash", e.refresh_hash);
+  v.Time("at", e.at);
+  v.Time("expires_at", e.expires_at);
+}
+
+template <class V, Is<SessionRevoked> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("session_id", e.session_id);
+  v.Uint("reason", e.reason);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<SignInFailed> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Text("address", e.address);
+  v.Bool("second_factor", e.second_factor);
+  v.Time("at", e.at);
+  v.Time("locked_until", e.locked_until);
+}
+
+template <class V, Is<MfaEnrollStarted> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Bytes("secret", e.secret);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<MfaEnabled> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.BytesList("recovery_hashes", e.recovery_hashes);
+  v.Uint("totp_step", e.totp_step);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<MfaDisabled> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<MfaCodeUsed> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("totp_step", e.totp_step);
+  v.Uint("recovery_index", e.recovery_index);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ApiKeyCreated> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("key_id", e.key_id);
+  v.Text("name", e.name);
+  v.Uint("scopes", e.scopes);
+  v.Bytes("key_hash", e.key_hash);
+  v.Time("expires_at", e.expires_at);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ApiKeyRevoked> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("key_id", e.key_id);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<OidcLinked> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Text("issuer", e.issuer);
+  v.Text("subject", e.subject);
+  v.Time("at", e.at);
+}
+
+// ---- Workspace administration.
+
+template <class V, Is<WorkspaceSettingsChanged> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Bool("join_open", e.join_open);
+  v.Bool("members_create_private", e.members_create_private);
+  v.Bool("members_post_announcements", e.members_post_announcements);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<InviteCreated> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("invite_id", e.invite_id);
+  v.Text("email", e.email);
+  v.Uint("role", e.role);
+  v.UintList("channel_ids", e.channel_ids);
+  v.Bytes("token_hash", e.token_hash);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+  v.Time("expires_at", e.expires_at);
+}
+
+template <class V, Is<InviteRevoked> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("invite_id", e.invite_id);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<InviteAccepted> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("invite_id", e.invite_id);
+  v.Uint("user_id", e.user_id);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<RoleChanged> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("user_id", e.user_id);
+  v.Uint("role", e.role);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<OwnershipTransferred> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("from_user", e.from_user);
+  v.Uint("to_user", e.to_user);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<MemberActiveChanged> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("user_id", e.user_id);
+  v.Bool("active", e.active);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ChannelUpdated> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Bool("archived", e.archived);
+  v.Bool("announcement", e.announcement);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ChannelMemberAdded> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("user_id", e.user_id);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<MessageEdited> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("seq", e.seq);
+  v.Text("text", e.text);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<MessageDeleted> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("seq", e.seq);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
 struct FieldCounter {
   size_t count = 0;
-  void Uint(const char*, const uint64_t&) { ++count; }
+  template <StoredUint U>
+  void Uint(const char*, const U&) {
+    ++count;
+  }
   void Time(const char*, const int64_t&) { ++count; }
   void Bool(const char*, const bool&) { ++count; }
   void Text(const char*, const std::string&) { ++count; }
   void Bytes(const char*, const std::string&) { ++count; }
+  void UintList(const char*, const std::vector<uint64_t>&) { ++count; }
+  void BytesList(const char*, const std::vector<std::string>&) { ++count; }
 };
 
 template <class T>
@@ -150,7 +383,10 @@ class FieldWriter {
     packer_.pack_uint64(static_cast<uint64_t>(tag));
     packer_.pack_uint64(kEventSchemaVersion);
   }
-  void Uint(const char*, uint64_t value) { packer_.pack_uint64(value); }
+  template <StoredUint U>
+  void Uint(const char*, U value) {
+    packer_.pack_uint64(value);
+  }
   void Time(const char*, int64_t value) { packer_.pack_int64(value); }
   void Bool(const char*, bool value) { value ? packer_.pack_true() : packer_.pack_false(); }
   void Text(const char*, const std::string& value) {
@@ -163,8 +399,28 @@ class FieldWriter {
     packer_.pack_bin(size);
     packer_.pack_bin_body(value.data(), size);
   }
+  void UintList(const char* name, const std::vector<uint64_t>& values) {
+    ListHeader(name, values.size());
+    for (const uint64_t value : values) packer_.pack_uint64(value);
+  }
+  void BytesList(const char* name, const std::vector<std::string>& values) {
+    ListHeader(name, values.size());
+    for (const std::string& value : values) Bytes(name, value);
+  }
 
  private:
+  // A longer list would make a record that the decoder refuses, and that would stop every later
+  // replay of the shard. It is a broken core invariant (core caps every list well below the
+  // bound), so fail loudly now, before the record can become durable, in every build type.
+  void ListHeader(const char* name, size_t size) {
+    if (size > kMaxElements) {
+      std::fprintf(stderr, "parley: EncodeEvent: list %s has %zu elements, more than %zu\n", name,
+                   size, kMaxElements);
+      std::abort();
+    }
+    packer_.pack_array(static_cast<uint32_t>(size));
+  }
+
   StringSink sink_;
   msgpack::packer<StringSink> packer_;
 };
@@ -206,68 +462,108 @@ class FieldReader {
  public:
   explicit FieldReader(const msgpack::object_array& array) : array_(array) {}
 
-  void Uint(const char* name, uint64_t& out) {
-    const msgpack::object* item = Next(name, msgpack::type::POSITIVE_INTEGER, "uint");
-    if (item != nullptr) out = item->via.u64;
+  template <StoredUint U>
+  void Uint(const char* name, U& out) {
+    const msgpack::object* item = Field(name);
+    if (item == nullptr || !Expect(*item, msgpack::type::POSITIVE_INTEGER, "uint", name)) return;
+    if (item->via.u64 > std::numeric_limits<U>::max()) {
+      return Fail(name, "uint" + std::to_string(std::numeric_limits<U>::digits) + " out of range");
+    }
+    out = static_cast<U>(item->via.u64);
   }
   void Time(const char* name, int64_t& out) {
-    const msgpack::object* item = Peek();
-    if (item != nullptr && item->type == msgpack::type::POSITIVE_INTEGER &&
-        item->via.u64 > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      Fail(name, "int64 out of range");
-      return;
-    }
-    if (item != nullptr && item->type == msgpack::type::NEGATIVE_INTEGER) {
+    const msgpack::object* item = Field(name);
+    if (item == nullptr) return;
+    if (item->type == msgpack::type::NEGATIVE_INTEGER) {
       out = item->via.i64;
-      ++index_;
       return;
     }
-    item = Next(name, msgpack::type::POSITIVE_INTEGER, "int");
-    if (item != nullptr) out = static_cast<int64_t>(item->via.u64);
+    if (!Expect(*item, msgpack::type::POSITIVE_INTEGER, "int", name)) return;
+    if (item->via.u64 > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Fail(name, "int64 out of range");
+    }
+    out = static_cast<int64_t>(item->via.u64);
   }
   void Bool(const char* name, bool& out) {
-    const msgpack::object* item = Next(name, msgpack::type::BOOLEAN, "bool");
-    if (item != nullptr) out = item->via.boolean;
+    const msgpack::object* item = Field(name);
+    if (item != nullptr && Expect(*item, msgpack::type::BOOLEAN, "bool", name)) {
+      out = item->via.boolean;
+    }
   }
   void Text(const char* name, std::string& out) {
-    const msgpack::object* item = Next(name, msgpack::type::STR, "str");
-    if (item != nullptr) out.assign(item->via.str.ptr, item->via.str.size);
+    const msgpack::object* item = Field(name);
+    if (item != nullptr && Expect(*item, msgpack::type::STR, "str", name)) {
+      out.assign(item->via.str.ptr, item->via.str.size);
+    }
   }
   void Bytes(const char* name, std::string& out) {
-    const msgpack::object* item = Next(name, msgpack::type::BIN, "bin");
-    if (item != nullptr) out.assign(item->via.bin.ptr, item->via.bin.size);
+    const msgpack::object* item = Field(name);
+    if (item != nullptr && Expect(*item, msgpack::type::BIN, "bin", name)) {
+      out.assign(item->via.bin.ptr, item->via.bin.size);
+    }
+  }
+  // The unpacker refused any array longer than kMaxElements, so resize() allocates little.
+  void UintList(const char* name, std::vector<uint64_t>& out) {
+    const msgpack::object_array* list = List(name);
+    out.resize(list == nullptr ? 0 : list->size);
+    for (size_t i = 0; i < out.size() && !failed(); ++i) {
+      const msgpack::object& item = list->ptr[i];
+      if (Expect(item, msgpack::type::POSITIVE_INTEGER, "uint", name, i)) out[i] = item.via.u64;
+    }
+  }
+  void BytesList(const char* name, std::vector<std::string>& out) {
+    const msgpack::object_array* list = List(name);
+    out.resize(list == nullptr ? 0 : list->size);
+    for (size_t i = 0; i < out.size() && !failed(); ++i) {
+      const msgpack::object& item = list->ptr[i];
+      if (Expect(item, msgpack::type::BIN, "bin", name, i)) {
+        out[i].assign(item.via.bin.ptr, item.via.bin.size);
+      }
+    }
   }
 
   bool failed() const { return !problem_.empty(); }
   const std::string& problem() const { return problem_; }
 
  private:
-  const msgpack::object* Peek() const {
-    return failed() || index_ >= array_.size ? nullptr : &array_.ptr[index_];
-  }
+  static constexpr size_t kWholeField = std::numeric_limits<size_t>::max();
 
-  // The next element if it has the wanted type; otherwise records the problem.
-  const msgpack::object* Next(const char* name, msgpack::type::object_type want,
-                              const char* want_name) {
-    const msgpack::object* item = Peek();
-    if (item == nullptr) {
-      if (!failed()) Fail(name, "missing");
+  // The next field's element, or nullptr if there is none or an earlier field failed.
+  const msgpack::object* Field(const char* name) {
+    if (failed()) return nullptr;
+    field_ = index_;
+    if (index_ >= array_.size) {
+      Fail(name, "missing");
       return nullptr;
     }
-    if (item->type != want) {
-      Fail(name, std::string("expected ") + want_name + ", got " + TypeName(item->type));
-      return nullptr;
-    }
-    ++index_;
-    return item;
+    return &array_.ptr[index_++];
   }
 
-  void Fail(const char* name, const std::string& what) {
-    problem_ = "field " + std::to_string(index_) + " " + name + ": " + what;
+  const msgpack::object_array* List(const char* name) {
+    const msgpack::object* item = Field(name);
+    if (item == nullptr || !Expect(*item, msgpack::type::ARRAY, "array", name)) return nullptr;
+    return &item->via.array;
+  }
+
+  // True if `item` (the current field, or its element-th list element) has the wanted type;
+  // otherwise records the problem.
+  bool Expect(const msgpack::object& item, msgpack::type::object_type want, const char* want_name,
+              const char* name, size_t element = kWholeField) {
+    if (item.type == want) return true;
+    Fail(name, std::string("expected ") + want_name + ", got " + TypeName(item.type), element);
+    return false;
+  }
+
+  // "field 6 channel_ids: what", or "field 6 channel_ids[2]: what" for a list element.
+  void Fail(const char* name, const std::string& what, size_t element = kWholeField) {
+    problem_ = "field " + std::to_string(field_) + " " + name;
+    if (element != kWholeField) problem_ += "[" + std::to_string(element) + "]";
+    problem_ += ": " + what;
   }
 
   const msgpack::object_array& array_;
   size_t index_ = kHeaderElements;
+  size_t field_ = kHeaderElements;
   std::string problem_;
 };
 
@@ -282,18 +578,26 @@ class DirectReader {
   explicit DirectReader(std::string_view bytes)
       : p_(reinterpret_cast<const unsigned char*>(bytes.data())), end_(p_ + bytes.size()) {}
 
-  // Elements of the fixarray (at most 15 elements) that must open the record.
+  // Elements of an array (fixarray, array 16 or array 32): the record, or a list field. Longer
+  // than kMaxElements fails, as the unpacker refuses it.
   size_t ArrayHeader() {
-    if (!Has(1) || (*p_ & 0xf0) != 0x90) {
-      Fail();
-      return 0;
-    }
-    return *p_++ & 0x0f;
+    if (!Has(1)) return FailedSize();
+    const unsigned char head = *p_++;
+    if ((head & 0xf0) == 0x90) return head & 0x0f;  // fixarray
+    if (head != 0xdc && head != 0xdd) return FailedSize();
+    const size_t width = head == 0xdc ? 2 : 4;  // array 16 / 32
+    if (!Has(width)) return FailedSize();
+    const auto elements = static_cast<size_t>(LoadBigEndian(width));
+    return elements > kMaxElements ? FailedSize() : elements;
   }
-  void Uint(const char*, uint64_t& out) {
+  template <StoredUint U>
+  void Uint(const char*, U& out) {
     const Int value = ReadInt();
     if (value.negative) Fail();
-    out = value.bits;
+    if constexpr (!std::same_as<U, uint64_t>) {
+      if (value.bits > std::numeric_limits<U>::max()) Fail();
+    }
+    out = static_cast<U>(value.bits);
   }
   void Time(const char*, int64_t& out) {
     const Int value = ReadInt();
@@ -317,6 +621,15 @@ class DirectReader {
     if (head < 0xc4 || head > 0xc6) return Fail();
     ReadSizedBody(size_t{1} << (head - 0xc4), out);  // bin 8 / 16 / 32
   }
+  // After a failure ArrayHeader gives 0 and every read fails at once, so these stay short.
+  void UintList(const char* name, std::vector<uint64_t>& out) {
+    out.resize(ArrayHeader());
+    for (uint64_t& value : out) Uint(name, value);
+  }
+  void BytesList(const char* name, std::vector<std::string>& out) {
+    out.resize(ArrayHeader());
+    for (std::string& value : out) Bytes(name, value);
+  }
 
   bool ok() const { return ok_; }
   bool at_end() const { return p_ == end_; }
@@ -338,6 +651,10 @@ class DirectReader {
   Int Failed() {
     Fail();
     return Int{};
+  }
+  size_t FailedSize() {
+    Fail();
+    return 0;
   }
   bool Has(size_t n) const { return static_cast<size_t>(end_ - p_) >= n; }
 
@@ -415,29 +732,6 @@ bool ReadDirect(DirectReader& reader, size_t elements, Event& out) {
   return reader.ok() && reader.at_end();
 }
 
-// Walks Event's alternatives like DecoderFor below.
-template <size_t I = 0>
-bool ReadDirectAs(uint64_t tag, DirectReader& reader, size_t elements, Event& out) {
-  if constexpr (I == std::variant_size_v<Event>) {
-    return false;
-  } else {
-    using T = std::variant_alternative_t<I, Event>;
-    if (static_cast<uint64_t>(kTagOf<T>) == tag) return ReadDirect<T>(reader, elements, out);
-    return ReadDirectAs<I + 1>(tag, reader, elements, out);
-  }
-}
-
-// True if DirectReader decoded the whole record into `out`; false sends it to the unpacker.
-bool TryDecodeDirect(std::string_view bytes, Event& out) {
-  DirectReader reader(bytes);
-  const size_t elements = reader.ArrayHeader();
-  uint64_t tag = 0, version = 0;
-  reader.Uint("tag", tag);
-  reader.Uint("schema_version", version);
-  if (!reader.ok() || version != kEventSchemaVersion) return false;
-  return ReadDirectAs(tag, reader, elements, out);
-}
-
 template <class T>
 Result<Event> DecodeAs(const msgpack::object_array& array) {
   const size_t want = kHeaderElements + FieldCount<T>();
@@ -452,19 +746,56 @@ Result<Event> DecodeAs(const msgpack::object_array& array) {
   return Event{std::move(event)};
 }
 
-using DecodeFn = Result<Event> (*)(const msgpack::object_array&);
+// Both decoders of one event type. The table below holds one per tag, built from Event's
+// alternatives, so a new alternative only needs a tag (core/events.h) and a Fields.
+struct TagDecoder {
+  bool (*direct)(DirectReader& reader, size_t elements, Event& out) = nullptr;
+  Result<Event> (*unpacked)(const msgpack::object_array& array) = nullptr;
+};
 
-// Walks Event's alternatives, so a new alternative only needs a kTagOf and a Fields.
-template <size_t I = 0>
-DecodeFn DecoderFor(uint64_t tag) {
-  if constexpr (I == std::variant_size_v<Event>) {
-    return nullptr;
-  } else {
-    using T = std::variant_alternative_t<I, Event>;
-    static_assert(kTagOf<T> != EventTag{0}, "every Event alternative needs a stable tag");
-    if (static_cast<uint64_t>(kTagOf<T>) == tag) return &DecodeAs<T>;
-    return DecoderFor<I + 1>(tag);
+template <size_t... I>
+constexpr bool TagsAreDistinctAndNonZero(std::index_sequence<I...>) {
+  const std::array<EventTag, sizeof...(I)> tags = {kTagOf<Alternative<I>>...};
+  for (size_t i = 0; i < tags.size(); ++i) {
+    if (tags[i] == EventTag{0}) return false;
+    for (size_t j = 0; j < i; ++j) {
+      if (tags[i] == tags[j]) return false;
+    }
   }
+  return true;
+}
+
+template <size_t... I>
+constexpr auto MakeTagDecoders(std::index_sequence<I...>) {
+  constexpr size_t kSlots = 1 + std::max({static_cast<size_t>(kTagOf<Alternative<I>>)...});
+  std::array<TagDecoder, kSlots> table{};
+  ((table[static_cast<size_t>(kTagOf<Alternative<I>>)] =
+        TagDecoder{&ReadDirect<Alternative<I>>, &DecodeAs<Alternative<I>>}),
+   ...);
+  return table;
+}
+
+constexpr auto kEventIndices = std::make_index_sequence<std::variant_size_v<Event>>{};
+static_assert(TagsAreDistinctAndNonZero(kEventIndices),
+              "every Event alternative needs its own stable tag");
+constexpr auto kTagDecoders = MakeTagDecoders(kEventIndices);
+
+// nullptr for a tag this build does not know.
+const TagDecoder* DecoderFor(uint64_t tag) {
+  if (tag >= kTagDecoders.size() || kTagDecoders[tag].unpacked == nullptr) return nullptr;
+  return &kTagDecoders[tag];
+}
+
+// True if DirectReader decoded the whole record into `out`; false sends it to the unpacker.
+bool TryDecodeDirect(std::string_view bytes, Event& out) {
+  DirectReader reader(bytes);
+  const size_t elements = reader.ArrayHeader();
+  uint64_t tag = 0, version = 0;
+  reader.Uint("tag", tag);
+  reader.Uint("schema_version", version);
+  if (!reader.ok() || version != kEventSchemaVersion) return false;
+  const TagDecoder* decoder = DecoderFor(tag);
+  return decoder != nullptr && decoder->direct(reader, elements, out);
 }
 
 Result<Event> DecodeObject(const msgpack::object& root) {
@@ -482,14 +813,14 @@ Result<Event> DecodeObject(const msgpack::object& root) {
     return Corrupt(std::string("field 1 schema_version: expected uint, got ") +
                    TypeName(version.type));
   }
-  const DecodeFn decode = DecoderFor(tag.via.u64);
-  if (decode == nullptr) return Corrupt("unknown tag " + std::to_string(tag.via.u64));
+  const TagDecoder* decoder = DecoderFor(tag.via.u64);
+  if (decoder == nullptr) return Corrupt("unknown tag " + std::to_string(tag.via.u64));
   // Only version 1 exists. A later build decodes every version up to its own; a record written
   // by a newer build is refused rather than misread.
   if (version.via.u64 != kEventSchemaVersion) {
     return Corrupt("unsupported schema version " + std::to_string(version.via.u64));
   }
-  return decode(array);
+  return decoder->unpacked(array);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // Pure functions, any thread.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,16 @@ namespace parley::persist {
 
 inline constexpr uint16_t kEventSchemaVersion = 1;
 
+// The most elements any msgpack array in a record may hold: the record itself and each list
+// field (MfaEnabled::recovery_hashes, InviteCreated::channel_ids). The decoder refuses longer
+// arrays before allocating for them. core caps its lists well below this (core/decide.h:
+// kRecoveryCodeCount = 10, kMaxInviteChannels = 32; codec_test checks that they fit).
+inline constexpr size_t kMaxListElements = 64;
+
+// REQUIRES: every list field of `event` holds at most kMaxListElements values. A longer list
+// would make a record that no build can decode (and so stop every later replay of its shard):
+// EncodeEvent aborts the process instead, in every build type, naming the field. Never fails
+// otherwise.
 std::string EncodeEvent(const Event& event);
 
 // kInternal with details naming the problem ("truncated", "unknown tag 99", "field 3 type")

@@ -275,7 +275,10 @@ Result<DataDirInfo> CheckDataDir(const std::string& data_dir, uint32_t expected_
 }
 
 Result<std::string> ReadSecretKey(const std::string& data_dir) {
-  const std::string path = SecretKeyPath(data_dir);
+  return ReadKeyFile(SecretKeyPath(data_dir));
+}
+
+Result<std::string> ReadKeyFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return MakeError(ErrorCode::kUnavailable, "cannot read " + path + ": " + std::strerror(errno),

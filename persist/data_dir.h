@@ -38,5 +38,7 @@ Status InitDataDir(const std::string& data_dir, uint32_t shard_count);
 Result<DataDirInfo> CheckDataDir(const std::string& data_dir, uint32_t expected_shards);
 
 Result<std::string> ReadSecretKey(const std::string& data_dir);
+// The same checks for a key file named by --signing_key_file: 32 bytes, mode 0600.
+Result<std::string> ReadKeyFile(const std::string& path);
 
 }  // namespace parley::persist

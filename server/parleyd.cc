@@ -2,6 +2,7 @@
 #include <gflags/gflags.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -22,6 +23,23 @@ DEFINE_int64(max_outbound_bytes, 8 << 20,
              "client is told it lagged and disconnected");
 DEFINE_bool(pin_threads, true, "pin each shard thread to one core");
 DEFINE_string(ready_file, "", "write the bound port here once serving (for scripts and tests)");
+DEFINE_string(signing_key_file, "",
+              "32-byte key (mode 0600) that signs access tokens; default DATA_DIR/secret.key, "
+              "written by parley-admin init");
+DEFINE_int32(access_token_ttl_s, 900, "lifetime of access tokens");
+DEFINE_int32(refresh_token_ttl_s, 7 * 24 * 3600, "lifetime of refresh tokens (rotated on use)");
+DEFINE_int32(max_sessions_per_user, 10, "concurrent sessions; a new one ends the oldest");
+DEFINE_int32(scrypt_log2n, 15, "scrypt cost: N = 2^this (r=8, p=1); recorded in each hash");
+DEFINE_int32(crypto_threads, 2, "worker threads for password hashing and ID token checks");
+DEFINE_string(oidc_jwks, "", "JWKS file of the OpenID Connect provider; empty: OIDC off");
+DEFINE_string(oidc_issuer, "", "expected iss of ID tokens");
+DEFINE_string(oidc_audience, "", "expected aud of ID tokens (this server's client id)");
+DEFINE_double(rate_per_connection, 200, "requests per second per connection (0: no limit)");
+DEFINE_double(burst_per_connection, 400, "burst per connection");
+DEFINE_double(rate_per_user, 400, "requests per second per user, per shard (0: no limit)");
+DEFINE_double(burst_per_user, 800, "burst per user");
+DEFINE_double(rate_signin_per_address, 5, "sign-in requests per second per IP address (0: none)");
+DEFINE_double(burst_signin_per_address, 20, "sign-in burst per IP address");
 
 namespace {
 
@@ -57,6 +75,42 @@ bool ValidateFlags(parley::shard::ServerOptions* o) {
   o->max_frame_bytes = static_cast<uint32_t>(FLAGS_max_frame_bytes);
   o->max_outbound_bytes = static_cast<size_t>(FLAGS_max_outbound_bytes);
   o->pin_threads = FLAGS_pin_threads;
+  if (FLAGS_access_token_ttl_s < 10 || FLAGS_refresh_token_ttl_s < FLAGS_access_token_ttl_s) {
+    return Fail("--access_token_ttl_s must be >= 10 and <= --refresh_token_ttl_s");
+  }
+  if (FLAGS_max_sessions_per_user < 1) return Fail("--max_sessions_per_user must be >= 1");
+  if (FLAGS_scrypt_log2n < 10 || FLAGS_scrypt_log2n > 20) {
+    return Fail("--scrypt_log2n must be 10..20");
+  }
+  if (FLAGS_crypto_threads < 1 || FLAGS_crypto_threads > 64) {
+    return Fail("--crypto_threads must be 1..64");
+  }
+  for (double v : {FLAGS_rate_per_connection, FLAGS_rate_per_user, FLAGS_rate_signin_per_address,
+                   FLAGS_burst_per_connection, FLAGS_burst_per_user,
+                   FLAGS_burst_signin_per_address}) {
+    if (v < 0) return Fail("rate limits and bursts must be >= 0");
+  }
+  parley::shard::IdentityConfig& id = o->identity;
+  o->signing_key_file = FLAGS_signing_key_file;
+  id.access_ttl_ms = int64_t{FLAGS_access_token_ttl_s} * 1000;
+  id.refresh_ttl_ms = int64_t{FLAGS_refresh_token_ttl_s} * 1000;
+  id.max_sessions_per_user = static_cast<size_t>(FLAGS_max_sessions_per_user);
+  id.scrypt.log2_n = static_cast<uint8_t>(FLAGS_scrypt_log2n);
+  o->crypto_threads = static_cast<size_t>(FLAGS_crypto_threads);
+  id.per_connection = {FLAGS_rate_per_connection, std::max(1.0, FLAGS_burst_per_connection)};
+  id.per_user = {FLAGS_rate_per_user, std::max(1.0, FLAGS_burst_per_user)};
+  id.signin_per_address = {FLAGS_rate_signin_per_address,
+                           std::max(1.0, FLAGS_burst_signin_per_address)};
+  if (!FLAGS_oidc_jwks.empty()) {
+    if (FLAGS_oidc_issuer.empty() || FLAGS_oidc_audience.empty()) {
+      return Fail("--oidc_jwks needs --oidc_issuer and --oidc_audience");
+    }
+    auto jwks = parley::auth::Jwks::Load(FLAGS_oidc_jwks);
+    if (!jwks.ok()) return Fail("--oidc_jwks: " + jwks.error().message);
+    id.oidc_jwks = std::make_shared<const parley::auth::Jwks>(std::move(*jwks));
+    id.oidc.issuer = FLAGS_oidc_issuer;
+    id.oidc.audience = FLAGS_oidc_audience;
+  }
   return true;
 }
 

@@ -1,5 +1,7 @@
 #include "shard/encode.h"
 
+#include <algorithm>
+
 namespace parley::shard {
 namespace {
 
@@ -7,7 +9,8 @@ flatbuffers::Offset<wire::Message> BuildMessage(flatbuffers::FlatBufferBuilder& 
                                                 ChannelId channel, const StoredMessage& m) {
   auto text = fbb.CreateString(m.text);
   auto client_id = fbb.CreateString(m.client_msg_id);
-  return wire::CreateMessage(fbb, m.id, channel, m.seq, m.author_id, text, m.at, client_id);
+  return wire::CreateMessage(fbb, m.id, channel, m.seq, m.author_id, text, m.at, client_id,
+                             m.edited_at, m.deleted);
 }
 
 }  // namespace
@@ -50,15 +53,58 @@ wire::Bytes EncodeMessagePage(uint64_t request_id, ChannelId channel,
   return wire::FinishFrame(fbb, request_id, wire::Body::MessagePage, page.Union());
 }
 
-wire::WorkspaceInfoT WorkspaceInfoOf(const WorkspaceState& ws) {
+wire::WorkspaceInfoT WorkspaceInfoOf(const WorkspaceState& ws, UserId viewer) {
   wire::WorkspaceInfoT info;
   info.id = ws.id;
   info.name = ws.name;
   info.owner_id = ws.owner_id;
-  info.member_count = static_cast<uint32_t>(ws.members.size());
+  info.member_count = static_cast<uint32_t>(
+      std::count_if(ws.members.begin(), ws.members.end(), [](auto& m) { return m.second.active; }));
   info.general_channel_id = ws.general_id;
   info.created_at_ms = ws.created_at;
+  std::optional<WorkspaceRole> role = ws.RoleOf(viewer);
+  info.role = role ? static_cast<wire::Role>(*role) : wire::Role::None;
+  info.settings = std::make_unique<wire::WorkspaceSettingsT>();
+  info.settings->join_open = ws.settings.join_open;
+  info.settings->members_create_private = ws.settings.members_create_private;
+  info.settings->members_post_announcements = ws.settings.members_post_announcements;
   return info;
+}
+
+wire::Bytes EncodeMessageEdited(ChannelId channel, Seq seq, const StoredMessage& m, UserId by) {
+  wire::MessageEditedT e;
+  e.channel_id = channel;
+  e.seq = seq;
+  e.text = m.text;
+  e.edited_at_ms = m.edited_at;
+  e.by = by;
+  return EncodeBody(0, std::move(e));
+}
+
+wire::Bytes EncodeMessageDeleted(ChannelId channel, Seq seq, UserId by) {
+  wire::MessageDeletedT e;
+  e.channel_id = channel;
+  e.seq = seq;
+  e.by = by;
+  return EncodeBody(0, std::move(e));
+}
+
+wire::Bytes EncodeChannelUpdated(const ChannelState& channel) {
+  wire::ChannelUpdatedT e;
+  e.channel = std::make_unique<wire::ChannelInfoT>(ChannelInfoOf(channel, kNoId));
+  return EncodeBody(0, std::move(e));
+}
+
+wire::AuditEntryT AuditEntryOf(const AuditEntry& entry) {
+  wire::AuditEntryT out;
+  out.at_ms = entry.at;
+  out.kind = std::string(AuditKindName(entry.kind));
+  out.user_id = entry.user_id;
+  out.actor_id = entry.actor_id;
+  out.workspace_id = entry.workspace_id;
+  out.address = entry.address;
+  out.detail = entry.detail;
+  return out;
 }
 
 wire::ChannelInfoT ChannelInfoOf(const ChannelState& channel, UserId viewer) {
@@ -71,6 +117,8 @@ wire::ChannelInfoT ChannelInfoOf(const ChannelState& channel, UserId viewer) {
   info.last_seq = channel.last_seq();
   info.is_member = channel.IsMember(viewer);
   info.created_at_ms = channel.created_at;
+  info.archived = channel.archived;
+  info.announcement = channel.announcement;
   return info;
 }
 

@@ -22,7 +22,12 @@ wire::Bytes EncodeMembership(ChannelId channel, UserId user, bool joined);
 wire::Bytes EncodeMessagePage(uint64_t request_id, ChannelId channel,
                               const std::vector<const StoredMessage*>& messages, bool has_more,
                               Seq last_seq);
-wire::WorkspaceInfoT WorkspaceInfoOf(const WorkspaceState& ws);
+// role: the viewer's.
+wire::WorkspaceInfoT WorkspaceInfoOf(const WorkspaceState& ws, UserId viewer);
+wire::Bytes EncodeMessageEdited(ChannelId channel, Seq seq, const StoredMessage& m, UserId by);
+wire::Bytes EncodeMessageDeleted(ChannelId channel, Seq seq, UserId by);
+wire::Bytes EncodeChannelUpdated(const ChannelState& channel);
+wire::AuditEntryT AuditEntryOf(const AuditEntry& entry);
 wire::ChannelInfoT ChannelInfoOf(const ChannelState& channel, UserId viewer);
 
 }  // namespace parley::shard

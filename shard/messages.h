@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -21,10 +23,21 @@ struct SessionRef {
 };
 
 // A verified request frame forwarded from the session's shard to the owner of what it names.
+// Who is asking, as the session's shard established it. Strings are filled only for requests
+// that need them (sign-in: address; invites: email), so the hot path copies none.
+struct Caller {
+  UserId actor = 0;          // 0 before login
+  uint64_t session_id = 0;   // the signed-in session (0 for an API key)
+  uint32_t scopes = 0;
+  TimeMs token_expires_at = 0;  // Login with an access token: its expiry
+  std::string address;       // the client's IP address
+  std::string email;         // the signed-in account's email
+};
+
 struct ForwardedRequest {
   SessionRef from;
   uint64_t request_id = 0;
-  UserId actor = 0;                 // 0 before login
+  Caller caller;
   std::vector<uint8_t> payload;     // the verified Frame, without its length prefix
   bool already_subscribed = false;  // Sync/Subscribe: the session holds the subscription
 };
@@ -42,8 +55,26 @@ struct SubscribeEffect {  // the owner counted one subscription per channel for 
 struct LoginEffect {  // credentials accepted: the session shard signs the user in
   UserId user_id = 0;
   std::string display_name;
+  std::string email;
+  uint64_t session_id = 0;  // 0 for an API key
+  uint64_t api_key_id = 0;
+  uint32_t scopes = 0;
+  TimeMs access_expires_at = 0;  // 0: does not expire (API key without expiry)
+  // Set when a new session began: the tokens LoginOk carries.
+  std::string access_token;
+  std::string refresh_token;
 };
-using ReplyEffect = std::variant<std::monostate, SubscribeEffect, LoginEffect>;
+struct RefreshEffect {  // a session's access token was renewed: connections on it live longer
+  uint64_t session_id = 0;
+  TimeMs access_expires_at = 0;
+};
+struct AuditEffect {  // the caller may read the workspace's audit trail: gather it from all shards
+  WorkspaceId workspace_id = 0;
+  std::shared_ptr<const std::unordered_set<UserId>> members;
+  uint32_t limit = 0;
+};
+using ReplyEffect =
+    std::variant<std::monostate, SubscribeEffect, LoginEffect, RefreshEffect, AuditEffect>;
 
 struct Reply {
   SessionRef to;
@@ -56,17 +87,20 @@ struct Reply {
 enum class UserQueryKind : uint8_t {
   kSubscribeChannels,  // count a subscription from `from.shard` for each of the user's channels
   kWorkspaces,
+  kAudit,  // audit entries of a workspace and of its members' accounts
 };
 struct UserQuery {
   uint64_t query_id = 0;
   ShardId from = 0;
   UserId user_id = 0;
   UserQueryKind kind = UserQueryKind::kWorkspaces;
+  AuditEffect audit;  // kAudit: what to gather (the member set is immutable and shared)
 };
 struct UserQueryPart {
   uint64_t query_id = 0;
   std::vector<ChannelCursor> channels;
   std::vector<wire::WorkspaceInfoT> workspaces;
+  std::vector<wire::AuditEntryT> audit;
 };
 
 // Subscriber shard -> owner: `delta` sessions of shard `shard` (un)subscribed to the channel.
@@ -89,7 +123,22 @@ struct MembershipChanged {
   bool joined = false;
 };
 
+// Owner of a user -> every shard: close the user's connections on a session (session_id), on an
+// API key (api_key_id), or all of them (both 0): revoked, logged out, deactivated.
+struct SessionsEnded {
+  UserId user_id = 0;
+  uint64_t session_id = 0;
+  uint64_t api_key_id = 0;
+  std::string reason;  // the error's details: "logout", "session_revoked", "deactivated", ...
+};
+
+// Workspace owner -> the user's owner: a deactivation ends every session of the user.
+struct EndUserSessions {
+  UserId user_id = 0;
+  UserId by = 0;
+};
+
 using ShardMessage = std::variant<ForwardedRequest, Reply, UserQuery, UserQueryPart, Interest,
-                                  Deliver, MembershipChanged>;
+                                  Deliver, MembershipChanged, SessionsEnded, EndUserSessions>;
 
 }  // namespace parley::shard

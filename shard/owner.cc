@@ -4,7 +4,7 @@
 #include <cassert>
 
 #include "persist/codec.h"
-#include "shard/credentials.h"
+#include "auth/password.h"
 #include "shard/encode.h"
 #include "shard/shard.h"
 
@@ -20,11 +20,10 @@ wire::SharedBytes Share(wire::Bytes bytes) {
 }  // namespace
 
 void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
+  if (HandleIdentity(meta, f) || HandleAdmin(meta, f)) return;
   switch (f->body_type()) {
     case wire::Body::Register:
       return OwnedRegister(meta, f->body_as_Register());
-    case wire::Body::Login:
-      return OwnedLogin(meta, f->body_as_Login());
     case wire::Body::CreateWorkspace:
       return OwnedCreateWorkspace(meta, f->body_as_CreateWorkspace());
     case wire::Body::JoinWorkspace:
@@ -52,6 +51,11 @@ void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
       HistoryQuery q{sync->channel_id(), 0, sync->after_seq(), true, sync->limit()};
       return OwnedHistory(meta, sync->channel_id(), q, true);
     }
+    case wire::Body::AddChannelMember:
+    case wire::Body::UpdateChannel:
+    case wire::Body::EditMessage:
+    case wire::Body::DeleteMessage:
+      return OwnedChannelRequest(meta, f);
     default:
       return AnswerError(meta, MakeError(ErrorCode::kBadRequest, "not a request"));
   }
@@ -94,118 +98,105 @@ void Shard::AnswerError(const RequestMeta& meta, const Error& error) {
   Answer(meta, wire::EncodeError(meta.request_id, error));
 }
 
+// The password is hashed on the worker pool; the email is checked first so that a taken or
+// malformed one costs no hashing.
 void Shard::OwnedRegister(const RequestMeta& meta, const wire::Register* req) {
-  RegisterUser cmd{
-      Str(req->email()), Str(req->display_name()), Str(req->password()), RandomSalt(), {}};
-  cmd.password_hash = HashPassword(cmd.password, cmd.password_salt);
-  auto outcome = Execute(cmd);
-  if (!outcome.ok()) return AnswerError(meta, outcome.error());
-  wire::RegisterOkT ok;
-  ok.user_id = std::get<UserRegistered>(**outcome).user_id;
-  Answer(meta, EncodeBody(meta.request_id, std::move(ok)));
-}
-
-void Shard::OwnedLogin(const RequestMeta& meta, const wire::Login* req) {
-  const UserState* user = nullptr;
-  if (meta.actor != 0) {  // a token the session's shard verified
-    user = state_.FindUser(meta.actor);
-  } else {
-    Result<std::string> email = NormaliseEmail(Str(req->email()));
-    const UserState* found = email.ok() ? state_.FindUserByEmail(*email) : nullptr;
-    // Hash even for an unknown email, so timing does not reveal which emails exist.
-    std::string salt = found ? found->password_salt : std::string(kSaltBytes, '\0');
-    std::string hash = found ? found->password_hash : std::string(32, '\0');
-    if (PasswordMatches(Str(req->password()), salt, hash) && found) user = found;
+  RegisterUser cmd{Str(req->email()), Str(req->display_name()), Str(req->password()), {}, {}};
+  Result<std::string> email = NormaliseEmail(cmd.email);
+  if (!email.ok()) return AnswerError(meta, email.error());
+  if (Status s = CheckPasswordPolicy(cmd.password, *email); !s.ok()) {
+    return AnswerError(meta, s.error());
   }
-  if (!user) {
-    return AnswerError(
-        meta, MakeError(ErrorCode::kInvalidCredentials,
-                        meta.actor ? "invalid or expired token" : "invalid email or password"));
+  if (state_.FindUserByEmail(*email) != nullptr) {
+    return AnswerError(meta, MakeError(ErrorCode::kAlreadyExists,
+                                       "this email is already registered", "email"));
   }
-  Answer(meta, {}, LoginEffect{user->id, user->display_name});
+  auth::ScryptParams params = config_.identity->scrypt;
+  std::string password = cmd.password;  // the continuation takes cmd: copy it out first
+  OffLoop<std::string>(
+      [password = std::move(password), params] { return auth::HashPassword(password, params); },
+      [this, meta, cmd = std::move(cmd)](std::string hash) mutable {
+        cmd.password_hash = std::move(hash);
+        auto outcome = Execute(cmd);
+        if (!outcome.ok()) return AnswerError(meta, outcome.error());
+        wire::RegisterOkT ok;
+        ok.user_id = std::get<UserRegistered>(**outcome).user_id;
+        Answer(meta, EncodeBody(meta.request_id, std::move(ok)));
+      });
 }
 
 void Shard::OwnedCreateWorkspace(const RequestMeta& meta, const wire::CreateWorkspace* req) {
-  auto outcome = Execute(CreateWorkspace{meta.actor, Str(req->name())});
+  auto outcome = Execute(CreateWorkspace{meta.actor(), Str(req->name())});
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   const auto& created = std::get<WorkspaceCreated>(**outcome);
   std::vector<ChannelId> channels = {created.general_id, created.random_id};
   wire::Bytes reply =
-      EncodeBody(meta.request_id, WorkspaceInfoOf(*state_.FindWorkspace(created.workspace_id)));
+      EncodeBody(meta.request_id, WorkspaceInfoOf(*state_.FindWorkspace(created.workspace_id), meta.actor()));
   AfterDurable([this, meta, channels, reply = std::move(reply)]() mutable {
-    AnnounceJoins(meta, meta.actor, channels);
+    AnnounceJoins(meta, meta.actor(), channels);
     Respond(meta, std::move(reply), SubscribeEffect{channels});
   });
 }
 
 void Shard::OwnedJoinWorkspace(const RequestMeta& meta, const wire::JoinWorkspace* req) {
-  auto outcome = Execute(JoinWorkspace{meta.actor, req->workspace_id()});
+  auto outcome = Execute(JoinWorkspace{meta.actor(), req->workspace_id()});
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   const WorkspaceState* ws = state_.FindWorkspace(req->workspace_id());
-  wire::Bytes reply = EncodeBody(meta.request_id, WorkspaceInfoOf(*ws));
+  wire::Bytes reply = EncodeBody(meta.request_id, WorkspaceInfoOf(*ws, meta.actor()));
   if (!*outcome) return Answer(meta, std::move(reply));  // already a member
   ChannelId general = ws->general_id;
   AfterDurable([this, meta, general, reply = std::move(reply)]() mutable {
-    AnnounceJoins(meta, meta.actor, {general});
+    AnnounceJoins(meta, meta.actor(), {general});
     Respond(meta, std::move(reply), SubscribeEffect{{general}});
   });
 }
 
 void Shard::OwnedCreateChannel(const RequestMeta& meta, const wire::CreateChannel* req) {
   auto outcome = Execute(
-      CreateChannel{meta.actor, req->workspace_id(), Str(req->name()), req->is_private()});
+      CreateChannel{meta.actor(), req->workspace_id(), Str(req->name()), req->is_private()});
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   ChannelId id = std::get<ChannelCreated>(**outcome).channel_id;
   wire::Bytes reply =
-      EncodeBody(meta.request_id, ChannelInfoOf(*state_.FindChannel(id), meta.actor));
+      EncodeBody(meta.request_id, ChannelInfoOf(*state_.FindChannel(id), meta.actor()));
   AfterDurable([this, meta, id, reply = std::move(reply)]() mutable {
-    AnnounceJoins(meta, meta.actor, {id});
+    AnnounceJoins(meta, meta.actor(), {id});
     Respond(meta, std::move(reply), SubscribeEffect{{id}});
   });
 }
 
 void Shard::OwnedListChannels(const RequestMeta& meta, const wire::ListChannels* req) {
-  const WorkspaceState* ws = state_.FindWorkspace(req->workspace_id());
-  if (!ws) {
-    return AnswerError(meta,
-                       MakeError(ErrorCode::kNotFound, "workspace not found", "workspace_id"));
-  }
-  if (!ws->IsMember(meta.actor)) {
-    return AnswerError(
-        meta, MakeError(ErrorCode::kForbidden, "not a member of the workspace", "workspace_id"));
-  }
+  auto visible = VisibleChannels(state_, meta.actor(), req->workspace_id());
+  if (!visible.ok()) return AnswerError(meta, visible.error());
   wire::ChannelListT list;
-  for (ChannelId id : ws->channels) {
-    const ChannelState* channel = state_.FindChannel(id);
-    if (channel->is_private && !channel->IsMember(meta.actor)) continue;
+  for (const ChannelState* channel : *visible) {
     list.channels.push_back(
-        std::make_unique<wire::ChannelInfoT>(ChannelInfoOf(*channel, meta.actor)));
+        std::make_unique<wire::ChannelInfoT>(ChannelInfoOf(*channel, meta.actor())));
   }
   Answer(meta, EncodeBody(meta.request_id, std::move(list)));
 }
 
 void Shard::OwnedJoinChannel(const RequestMeta& meta, const wire::JoinChannel* req) {
   ChannelId id = req->channel_id();
-  auto outcome = Execute(JoinChannel{meta.actor, id});
+  auto outcome = Execute(JoinChannel{meta.actor(), id});
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   wire::Bytes reply =
-      EncodeBody(meta.request_id, ChannelInfoOf(*state_.FindChannel(id), meta.actor));
+      EncodeBody(meta.request_id, ChannelInfoOf(*state_.FindChannel(id), meta.actor()));
   if (!*outcome) return Answer(meta, std::move(reply));  // already a member
   AfterDurable([this, meta, id, reply = std::move(reply)]() mutable {
-    AnnounceJoins(meta, meta.actor, {id});
+    AnnounceJoins(meta, meta.actor(), {id});
     Respond(meta, std::move(reply), SubscribeEffect{{id}});
   });
 }
 
 void Shard::OwnedLeaveChannel(const RequestMeta& meta, const wire::LeaveChannel* req) {
   ChannelId id = req->channel_id();
-  auto outcome = Execute(LeaveChannel{meta.actor, id});
+  auto outcome = Execute(LeaveChannel{meta.actor(), id});
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   if (!*outcome) return Answer(meta, EncodeOk(meta.request_id));  // not a member
   AfterDurable([this, meta, id] {
     // The leaver's sessions see the MemberLeft, then stop receiving: both travel in order.
-    FanOut(id, Share(EncodeMembership(id, meta.actor, false)));
-    BroadcastMembership(MembershipChanged{id, meta.actor, false});
+    FanOut(id, Share(EncodeMembership(id, meta.actor(), false)));
+    BroadcastMembership(MembershipChanged{id, meta.actor(), false});
     Respond(meta, EncodeOk(meta.request_id));
   });
 }
@@ -233,13 +224,13 @@ void Shard::OwnedPost(const RequestMeta& meta, const wire::PostMessage* req) {
   ChannelId id = req->channel_id();
   std::string client_id = Str(req->client_msg_id());
   const ChannelState* channel = state_.FindChannel(id);
-  if (channel && !client_id.empty() && channel->IsMember(meta.actor)) {
-    if (std::optional<Seq> seq = FindPosted(*channel, meta.actor, client_id)) {
+  if (channel && !client_id.empty() && channel->IsMember(meta.actor())) {
+    if (std::optional<Seq> seq = FindPosted(*channel, meta.actor(), client_id)) {
       // A retry: the original's ack, once it is durable; nothing new is logged.
       return Answer(meta, EncodePostAck(meta.request_id, id, channel->messages[*seq - 1], true));
     }
   }
-  auto outcome = Execute(PostMessage{meta.actor, id, std::move(client_id), Str(req->text())});
+  auto outcome = Execute(PostMessage{meta.actor(), id, std::move(client_id), Str(req->text())});
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   const StoredMessage& m = state_.FindChannel(id)->messages.back();
   wire::Bytes ack = EncodePostAck(meta.request_id, id, m, false);
@@ -252,7 +243,7 @@ void Shard::OwnedPost(const RequestMeta& meta, const wire::PostMessage* req) {
 
 void Shard::OwnedHistory(const RequestMeta& meta, ChannelId id, const HistoryQuery& query,
                          bool subscribe) {
-  Result<HistoryPage> page = ReadHistory(state_, meta.actor, query);
+  Result<HistoryPage> page = ReadHistory(state_, meta.actor(), query);
   if (!page.ok()) return AnswerError(meta, page.error());
   ReplyEffect effect;
   if (subscribe && !meta.already_subscribed) {
@@ -266,7 +257,7 @@ void Shard::OwnedHistory(const RequestMeta& meta, ChannelId id, const HistoryQue
 
 void Shard::OwnedSubscribe(const RequestMeta& meta, const wire::Subscribe* req) {
   ChannelId id = req->channel_id();
-  Status can = CheckCanRead(state_, meta.actor, id);
+  Status can = CheckCanRead(state_, meta.actor(), id);
   if (!can.ok()) return AnswerError(meta, can.error());
   ReplyEffect effect;
   if (!meta.already_subscribed) {
@@ -277,6 +268,83 @@ void Shard::OwnedSubscribe(const RequestMeta& meta, const wire::Subscribe* req) 
   reply.channel_id = id;
   reply.last_seq = state_.FindChannel(id)->last_seq();
   Answer(meta, EncodeBody(meta.request_id, std::move(reply)), std::move(effect));
+}
+
+// Moderation of a channel: adding a member, archiving, announcement mode, edits and deletions.
+// Each change is shown to the channel's subscribers once durable.
+void Shard::OwnedChannelRequest(const RequestMeta& meta, const wire::Frame* f) {
+  switch (f->body_type()) {
+    case wire::Body::AddChannelMember: {
+      const wire::AddChannelMember* req = f->body_as_AddChannelMember();
+      ChannelId id = req->channel_id();
+      UserId user = req->user_id();
+      auto outcome = Execute(AddChannelMember{meta.actor(), id, user});
+      if (!outcome.ok()) return AnswerError(meta, outcome.error());
+      if (!*outcome) return Answer(meta, EncodeOk(meta.request_id));
+      return AfterDurable([this, meta, id, user] {
+        FanOut(id, Share(EncodeMembership(id, user, true)));
+        BroadcastMembership(MembershipChanged{id, user, true});
+        Respond(meta, EncodeOk(meta.request_id));
+      });
+    }
+    case wire::Body::UpdateChannel: {
+      const wire::UpdateChannel* req = f->body_as_UpdateChannel();
+      ChannelId id = req->channel_id();
+      auto outcome = Execute(UpdateChannel{meta.actor(), id, req->archived(), req->announcement()});
+      return AnswerChannelUpdate(meta, id, outcome);
+    }
+    case wire::Body::EditMessage: {
+      const wire::EditMessage* req = f->body_as_EditMessage();
+      ChannelId id = req->channel_id();
+      Seq seq = req->seq();
+      auto outcome = Execute(EditMessage{meta.actor(), id, seq, Str(req->text())});
+      if (!outcome.ok()) return AnswerError(meta, outcome.error());
+      const StoredMessage& m = state_.FindChannel(id)->messages[seq - 1];
+      wire::MessageT message;  // the answer: the message as edited
+      message.id = m.id;
+      message.channel_id = id;
+      message.seq = m.seq;
+      message.author_id = m.author_id;
+      message.text = m.text;
+      message.created_at_ms = m.at;
+      message.client_msg_id = m.client_msg_id;
+      message.edited_at_ms = m.edited_at;
+      wire::Bytes reply = EncodeBody(meta.request_id, std::move(message));
+      if (!*outcome) return Answer(meta, std::move(reply));
+      return AfterDurable([this, meta, id, reply = std::move(reply),
+                           event = Share(EncodeMessageEdited(id, seq, m, meta.actor()))]() mutable {
+        Respond(meta, std::move(reply));
+        FanOut(id, std::move(event));
+      });
+    }
+    case wire::Body::DeleteMessage: {
+      const wire::DeleteMessage* req = f->body_as_DeleteMessage();
+      ChannelId id = req->channel_id();
+      Seq seq = req->seq();
+      auto outcome = Execute(DeleteMessage{meta.actor(), id, seq});
+      if (!outcome.ok()) return AnswerError(meta, outcome.error());
+      return AfterDurable([this, meta, id, seq,
+                           event = Share(EncodeMessageDeleted(id, seq, meta.actor()))]() mutable {
+        Respond(meta, EncodeOk(meta.request_id));
+        FanOut(id, std::move(event));
+      });
+    }
+    default:
+      return AnswerError(meta, MakeError(ErrorCode::kBadRequest, "not a channel request"));
+  }
+}
+
+void Shard::AnswerChannelUpdate(const RequestMeta& meta, ChannelId id,
+                                const Result<std::optional<Event>>& outcome) {
+  if (!outcome.ok()) return AnswerError(meta, outcome.error());
+  const ChannelState& channel = *state_.FindChannel(id);
+  wire::Bytes reply = EncodeBody(meta.request_id, ChannelInfoOf(channel, meta.actor()));
+  if (!*outcome) return Answer(meta, std::move(reply));
+  AfterDurable([this, meta, id, reply = std::move(reply),
+                event = Share(EncodeChannelUpdated(channel))]() mutable {
+    Respond(meta, std::move(reply));
+    FanOut(id, std::move(event));
+  });
 }
 
 // Encoded once; one mailbox message per shard with subscribers, however many they have.

@@ -2,7 +2,9 @@
 // their effects, scatter-gather over shards, and delivery to local subscribers.
 #include <algorithm>
 
-#include "shard/credentials.h"
+#include "auth/jwt.h"
+#include "auth/oidc.h"
+#include "auth/opaque_token.h"
 #include "shard/encode.h"
 #include "shard/log.h"
 #include "shard/shard.h"
@@ -10,54 +12,132 @@
 namespace parley::shard {
 namespace {
 
-// The id a request names, which decides its owner shard; nullopt for session-level requests.
-std::optional<uint64_t> RoutingId(const wire::Frame* f) {
-  switch (f->body_type()) {
-    case wire::Body::JoinWorkspace:
-      return f->body_as_JoinWorkspace()->workspace_id();
-    case wire::Body::CreateChannel:
-      return f->body_as_CreateChannel()->workspace_id();
-    case wire::Body::ListChannels:
-      return f->body_as_ListChannels()->workspace_id();
-    case wire::Body::JoinChannel:
-      return f->body_as_JoinChannel()->channel_id();
-    case wire::Body::LeaveChannel:
-      return f->body_as_LeaveChannel()->channel_id();
-    case wire::Body::PostMessage:
-      return f->body_as_PostMessage()->channel_id();
-    case wire::Body::History:
-      return f->body_as_History()->channel_id();
-    case wire::Body::Sync:
-      return f->body_as_Sync()->channel_id();
-    case wire::Body::Subscribe:
-      return f->body_as_Subscribe()->channel_id();
+// What a request needs from the connection, and which shard decides it.
+enum class Need : uint8_t {
+  kNothing,  // before sign-in (Hello, Ping, sign-in requests)
+  kRead,     // Scope bits...
+  kWrite,
+  kAdmin,
+  kAccount,  // a user's own session (not an API key): managing the account itself
+};
+enum class Owner : uint8_t {
+  kLocal,      // this shard (session-level, or minted here)
+  kEmail,      // the shard of the email it names
+  kSelf,       // the signed-in user's shard
+  kWorkspace,  // the workspace_id's shard
+  kChannel,    // the channel_id's shard
+  kSpecial,    // routed by its own code (tokens, profiles)
+};
+struct RequestKind {
+  bool request = false;  // false: a response or event body, never the client's to send
+  Need need = Need::kNothing;
+  Owner owner = Owner::kLocal;
+  bool sign_in = false;  // limited per address
+};
+
+RequestKind KindOf(wire::Body type) {
+  using B = wire::Body;
+  switch (type) {
+    case B::Hello:
+    case B::Ping:
+      return {true, Need::kNothing, Owner::kLocal, false};
+    case B::Register:
+      return {true, Need::kNothing, Owner::kEmail, true};
+    case B::Login:
+    case B::MfaLogin:
+    case B::OidcLogin:
+    case B::Refresh:
+      return {true, Need::kNothing, Owner::kSpecial, true};
+    case B::ListWorkspaces:
+    case B::Unsubscribe:
+      return {true, Need::kRead, Owner::kLocal, false};
+    case B::CreateWorkspace:
+      return {true, Need::kWrite, Owner::kLocal, false};
+    case B::GetProfile:
+      return {true, Need::kRead, Owner::kSpecial, false};
+    case B::ListChannels:
+    case B::ListMembers:
+      return {true, Need::kRead, Owner::kWorkspace, false};
+    case B::JoinWorkspace:
+    case B::CreateChannel:
+      return {true, Need::kWrite, Owner::kWorkspace, false};
+    case B::AcceptInvite:
+      return {true, Need::kWrite, Owner::kSpecial, false};
+    case B::UpdateWorkspaceSettings:
+    case B::CreateInvite:
+    case B::ListInvites:
+    case B::RevokeInvite:
+    case B::SetMemberRole:
+    case B::TransferOwnership:
+    case B::SetMemberActive:
+    case B::ListAudit:
+      return {true, Need::kAdmin, Owner::kWorkspace, false};
+    case B::History:
+    case B::Sync:
+    case B::Subscribe:
+      return {true, Need::kRead, Owner::kChannel, false};
+    case B::JoinChannel:
+    case B::LeaveChannel:
+    case B::PostMessage:
+    case B::EditMessage:
+    case B::DeleteMessage:
+    case B::AddChannelMember:
+      return {true, Need::kWrite, Owner::kChannel, false};
+    case B::UpdateChannel:
+      return {true, Need::kAdmin, Owner::kChannel, false};
+    case B::Logout:
+    case B::ListSessions:
+    case B::RevokeSession:
+    case B::ChangePassword:
+    case B::UpdateProfile:
+    case B::MfaEnroll:
+    case B::MfaConfirm:
+    case B::MfaDisable:
+    case B::CreateApiKey:
+    case B::ListApiKeys:
+    case B::RevokeApiKey:
+      return {true, Need::kAccount, Owner::kSelf, false};
     default:
-      return std::nullopt;
+      return {};
   }
 }
 
-// Bodies a client may send; the rest (responses, events) are the server's to send.
-bool IsRequest(wire::Body type) {
-  switch (type) {
-    case wire::Body::Hello:
-    case wire::Body::Ping:
-    case wire::Body::Register:
-    case wire::Body::Login:
-    case wire::Body::CreateWorkspace:
-    case wire::Body::JoinWorkspace:
-    case wire::Body::ListWorkspaces:
-    case wire::Body::CreateChannel:
-    case wire::Body::ListChannels:
-    case wire::Body::JoinChannel:
-    case wire::Body::LeaveChannel:
-    case wire::Body::PostMessage:
-    case wire::Body::History:
-    case wire::Body::Sync:
-    case wire::Body::Subscribe:
-    case wire::Body::Unsubscribe:
-      return true;
-    default:
-      return false;
+// The workspace or channel id a request names (Owner::kWorkspace / kChannel).
+uint64_t RoutingId(const wire::Frame* f) {
+  using B = wire::Body;
+  switch (f->body_type()) {
+    case B::JoinWorkspace: return f->body_as_JoinWorkspace()->workspace_id();
+    case B::CreateChannel: return f->body_as_CreateChannel()->workspace_id();
+    case B::ListChannels: return f->body_as_ListChannels()->workspace_id();
+    case B::ListMembers: return f->body_as_ListMembers()->workspace_id();
+    case B::UpdateWorkspaceSettings: return f->body_as_UpdateWorkspaceSettings()->workspace_id();
+    case B::CreateInvite: return f->body_as_CreateInvite()->workspace_id();
+    case B::ListInvites: return f->body_as_ListInvites()->workspace_id();
+    case B::RevokeInvite: return f->body_as_RevokeInvite()->workspace_id();
+    case B::SetMemberRole: return f->body_as_SetMemberRole()->workspace_id();
+    case B::TransferOwnership: return f->body_as_TransferOwnership()->workspace_id();
+    case B::SetMemberActive: return f->body_as_SetMemberActive()->workspace_id();
+    case B::ListAudit: return f->body_as_ListAudit()->workspace_id();
+    case B::JoinChannel: return f->body_as_JoinChannel()->channel_id();
+    case B::LeaveChannel: return f->body_as_LeaveChannel()->channel_id();
+    case B::PostMessage: return f->body_as_PostMessage()->channel_id();
+    case B::History: return f->body_as_History()->channel_id();
+    case B::Sync: return f->body_as_Sync()->channel_id();
+    case B::Subscribe: return f->body_as_Subscribe()->channel_id();
+    case B::EditMessage: return f->body_as_EditMessage()->channel_id();
+    case B::DeleteMessage: return f->body_as_DeleteMessage()->channel_id();
+    case B::AddChannelMember: return f->body_as_AddChannelMember()->channel_id();
+    case B::UpdateChannel: return f->body_as_UpdateChannel()->channel_id();
+    default: return 0;
+  }
+}
+
+uint32_t ScopeFor(Need need) {
+  switch (need) {
+    case Need::kRead: return kScopeRead;
+    case Need::kWrite: return kScopeWrite;
+    case Need::kAdmin: return kScopeAdmin;
+    default: return 0;
   }
 }
 
@@ -65,9 +145,14 @@ std::string_view Str(const flatbuffers::String* s) {
   return s ? std::string_view(s->data(), s->size()) : std::string_view();
 }
 
-ShardId EmailOwner(const flatbuffers::String* email, ShardId fallback, uint32_t shards) {
-  Result<std::string> normalised = NormaliseEmail(Str(email));
+ShardId EmailOwner(std::string_view email, ShardId fallback, uint32_t shards) {
+  Result<std::string> normalised = NormaliseEmail(email);
   return normalised.ok() ? ShardOfEmail(*normalised, shards) : fallback;
+}
+
+Error BadToken(std::string_view what) {
+  return MakeError(ErrorCode::kInvalidCredentials, "invalid or expired " + std::string(what),
+                   std::string(what));
 }
 
 }  // namespace
@@ -80,7 +165,7 @@ void Shard::HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payl
     return;
   }
   const wire::Frame* f = *verified;
-  RequestMeta meta{RefOf(slot), f->request_id(), s.user};
+  RequestMeta meta{RefOf(slot), f->request_id(), Caller{s.user, s.session_id, s.scopes, 0, {}, {}}};
   if (stopping_) {
     return RespondError(meta, MakeError(ErrorCode::kUnavailable, "server is shutting down"));
   }
@@ -120,42 +205,112 @@ void Shard::HandleHello(Session& s, uint32_t slot, uint64_t request_id, const wi
   Enqueue(s, slot, EncodeBody(request_id, std::move(welcome)));
 }
 
+// Every request pays into the connection's bucket, a signed-in one also into its user's, and a
+// sign-in also into its address's (so one address cannot spray guesses over many connections).
+bool Shard::Admit(Session& s, uint32_t slot, const RequestMeta& meta, wire::Body type) {
+  const IdentityConfig& id = *config_.identity;
+  TimeMs now = Now();
+  uint32_t wait = s.requests.Take(id.per_connection, now);
+  if (wait == 0 && s.user != 0) wait = user_buckets_[s.user].Take(id.per_user, now);
+  if (wait == 0 && KindOf(type).sign_in) {
+    wait = address_buckets_[s.address].Take(id.signin_per_address, now);
+  }
+  if (now - buckets_swept_at_ > 60'000) {  // idle buckets are full ones: forget them
+    buckets_swept_at_ = now;
+    std::erase_if(user_buckets_, [&](auto& kv) { return kv.second.full_at(id.per_user) < now; });
+    std::erase_if(address_buckets_,
+                  [&](auto& kv) { return kv.second.full_at(id.signin_per_address) < now; });
+  }
+  if (wait == 0) return true;
+  counters_.rate_limited++;
+  Error e = MakeError(ErrorCode::kRateLimited, "too many requests; slow down",
+                      wire::EnumNameBody(type));
+  e.retry_after_ms = wait;
+  RespondError(meta, e);
+  return false;
+}
+
 void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, const wire::Frame* f,
                                  std::span<const uint8_t> payload) {
   const uint32_t n = config_.shard_count;
-  if (!IsRequest(f->body_type())) {
+  const RequestKind kind = KindOf(f->body_type());
+  if (!kind.request) {
     return RespondError(meta, MakeError(ErrorCode::kBadRequest, "not a request",
                                         wire::EnumNameBody(f->body_type())));
   }
-  switch (f->body_type()) {
-    case wire::Body::Ping: {
+  if (!Admit(s, slot, meta, f->body_type())) return;
+  const IdentityConfig& id = *config_.identity;
+  if (kind.need == Need::kNothing) {
+    if (f->body_type() == wire::Body::Ping) {
       wire::PongT pong;
       pong.nonce = f->body_as_Ping()->nonce();
       return Enqueue(s, slot, EncodeBody(meta.request_id, std::move(pong)));
     }
-    case wire::Body::Register:
-      return Route(meta, f, payload, EmailOwner(f->body_as_Register()->email(), id_, n));
-    case wire::Body::Login: {
-      if (s.user != 0) {
-        return RespondError(meta, MakeError(ErrorCode::kBadRequest, "already signed in"));
-      }
-      const wire::Login* login = f->body_as_Login();
-      if (Str(login->token()).empty()) {
-        return Route(meta, f, payload, EmailOwner(login->email(), id_, n));
-      }
-      std::optional<UserId> user = VerifyToken(config_.secret_key, Str(login->token()), Now());
-      if (!user) {
-        return RespondError(meta,
-                            MakeError(ErrorCode::kInvalidCredentials, "invalid or expired token"));
-      }
-      meta.actor = *user;  // the owner checks the account still exists
-      return Route(meta, f, payload, OwnerShard(*user, n));
+    meta.caller.address = s.address;
+    meta.caller.actor = 0;  // sign-in requests name their account themselves
+    if (s.user != 0 && f->body_type() != wire::Body::Refresh) {
+      return RespondError(meta, MakeError(ErrorCode::kBadRequest, "already signed in"));
     }
-    default:
-      break;
+    switch (f->body_type()) {
+      case wire::Body::Register:
+        return Route(meta, f, payload, EmailOwner(Str(f->body_as_Register()->email()), id_, n));
+      case wire::Body::Login: {
+        const wire::Login* login = f->body_as_Login();
+        if (!Str(login->api_key()).empty()) {
+          auto key = auth::ParseOpaqueToken("pk", Str(login->api_key()));
+          if (!key) return RespondError(meta, BadToken("api_key"));
+          return Route(meta, f, payload, OwnerShard(key->a, n));
+        }
+        if (Str(login->token()).empty()) {
+          return Route(meta, f, payload, EmailOwner(Str(login->email()), id_, n));
+        }
+        auto claims =
+            auth::VerifyHs256(id.signing_key, Str(login->token()), Now(), id.issuer, "access");
+        if (!claims.ok()) {
+          Error e = claims.error();
+          e.code = ErrorCode::kInvalidCredentials;
+          return RespondError(meta, e);
+        }
+        meta.caller.actor = claims->sub;  // the owner checks the session is still live
+        meta.caller.session_id = claims->sid;
+        meta.caller.token_expires_at = claims->exp * 1000;
+        return Route(meta, f, payload, OwnerShard(claims->sub, n));
+      }
+      case wire::Body::MfaLogin: {
+        auto claims = auth::VerifyHs256(id.signing_key, Str(f->body_as_MfaLogin()->mfa_token()),
+                                        Now(), id.issuer, "mfa");
+        if (!claims.ok()) return RespondError(meta, BadToken("mfa_token"));
+        meta.caller.actor = claims->sub;
+        return Route(meta, f, payload, OwnerShard(claims->sub, n));
+      }
+      case wire::Body::OidcLogin: {
+        std::optional<std::string> email = auth::PeekEmail(Str(f->body_as_OidcLogin()->id_token()));
+        return Route(meta, f, payload, EmailOwner(email.value_or(""), id_, n));
+      }
+      case wire::Body::Refresh: {
+        auto token = auth::ParseOpaqueToken("rt", Str(f->body_as_Refresh()->refresh_token()));
+        if (!token) return RespondError(meta, BadToken("refresh_token"));
+        return Route(meta, f, payload, OwnerShard(token->a, n));
+      }
+      default:
+        return RespondError(meta, MakeError(ErrorCode::kInternal, "request kind not routed",
+                                            wire::EnumNameBody(f->body_type())));
+    }
   }
   if (s.user == 0) {
     return RespondError(meta, MakeError(ErrorCode::kUnauthenticated, "sign in first"));
+  }
+  if (s.access_expires_at != 0 && Now() >= s.access_expires_at) {
+    return RespondError(meta, MakeError(ErrorCode::kUnauthenticated,
+                                        "the access token expired: refresh it and sign in again",
+                                        "token_expired"));
+  }
+  if (kind.need == Need::kAccount ? s.api_key_id != 0 : (s.scopes & ScopeFor(kind.need)) == 0) {
+    return RespondError(meta, MakeError(ErrorCode::kForbidden,
+                                        kind.need == Need::kAccount
+                                            ? "API keys cannot manage the account"
+                                            : "the API key lacks the scope this request needs",
+                                        wire::EnumNameBody(f->body_type())));
   }
   switch (f->body_type()) {
     case wire::Body::CreateWorkspace:
@@ -170,18 +325,32 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
       }
       return Enqueue(s, slot, EncodeOk(meta.request_id));
     }
+    case wire::Body::GetProfile: {
+      UserId user = f->body_as_GetProfile()->user_id();
+      return Route(meta, f, payload, OwnerShard(user == 0 ? s.user : user, n));
+    }
+    case wire::Body::AcceptInvite: {
+      auto token = auth::ParseOpaqueToken("inv", Str(f->body_as_AcceptInvite()->token()));
+      if (!token) {
+        return RespondError(meta, MakeError(ErrorCode::kNotFound,
+                                            "invalid, expired or already used invite", "token"));
+      }
+      meta.caller.email = s.email;
+      return Route(meta, f, payload, OwnerShard(token->a, n));
+    }
     default:
       break;
   }
-  std::optional<uint64_t> routing_id = RoutingId(f);
-  if (!routing_id) {  // IsRequest() and RoutingId() disagree: a request kind left unrouted
+  if (kind.owner == Owner::kSelf) return Route(meta, f, payload, OwnerShard(s.user, n));
+  uint64_t routing_id = RoutingId(f);
+  if (kind.owner != Owner::kWorkspace && kind.owner != Owner::kChannel) {
     return RespondError(meta, MakeError(ErrorCode::kInternal, "request kind not routed",
                                         wire::EnumNameBody(f->body_type())));
   }
   if (f->body_type() == wire::Body::Sync || f->body_type() == wire::Body::Subscribe) {
-    meta.already_subscribed = s.subscriptions.count(*routing_id) != 0;
+    meta.already_subscribed = s.subscriptions.count(routing_id) != 0;
   }
-  Route(meta, f, payload, OwnerShard(*routing_id, n));
+  Route(meta, f, payload, OwnerShard(routing_id, n));
 }
 
 void Shard::Route(const RequestMeta& meta, const wire::Frame* f, std::span<const uint8_t> payload,
@@ -190,7 +359,7 @@ void Shard::Route(const RequestMeta& meta, const wire::Frame* f, std::span<const
   ForwardedRequest req;
   req.from = meta.from;
   req.request_id = meta.request_id;
-  req.actor = meta.actor;
+  req.caller = meta.caller;
   req.already_subscribed = meta.already_subscribed;
   req.payload.assign(payload.begin(), payload.end());
   Send(owner, std::move(req));
@@ -229,15 +398,31 @@ void Shard::OnReply(Reply reply) {
     }
     s->user = login->user_id;
     s->display_name = login->display_name;
+    s->email = login->email;
+    s->session_id = login->session_id;
+    s->api_key_id = login->api_key_id;
+    s->scopes = login->scopes;
+    s->access_expires_at = login->access_expires_at;
     s->login_pending = true;
     user_sessions_[s->user].push_back(slot);
-    return StartUserQuery(reply.to, reply.request_id, s->user, UserQueryKind::kSubscribeChannels);
+    return StartUserQuery(reply.to, reply.request_id, s->user, UserQueryKind::kSubscribeChannels,
+                          std::move(*login));
+  }
+  if (auto* refreshed = std::get_if<RefreshEffect>(&reply.effect)) {
+    if (s && s->user != 0 && s->session_id == refreshed->session_id) {
+      s->access_expires_at = refreshed->access_expires_at;
+    }
+  }
+  if (auto* audit = std::get_if<AuditEffect>(&reply.effect)) {
+    if (!s) return;
+    return StartUserQuery(reply.to, reply.request_id, s->user, UserQueryKind::kAudit, {},
+                          std::move(*audit));
   }
   if (s && !reply.frame.empty()) Enqueue(*s, slot, std::move(reply.frame));
 }
 
 void Shard::StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId user,
-                           UserQueryKind kind) {
+                           UserQueryKind kind, LoginEffect login, AuditEffect audit) {
   uint64_t qid = next_query_id_++;
   PendingQuery& q = queries_[qid];
   q.session = ref;
@@ -245,8 +430,10 @@ void Shard::StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId us
   q.kind = kind;
   q.parts_left = config_.shard_count;
   q.merged.query_id = qid;
+  q.login = std::move(login);
+  q.audit_limit = audit.limit;
   for (ShardId to = 0; to < config_.shard_count; ++to) {
-    UserQuery query{qid, id_, user, kind};
+    UserQuery query{qid, id_, user, kind, audit};
     if (to == id_) {
       OnUserQuery(query);
     } else {
@@ -259,15 +446,26 @@ void Shard::StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId us
 void Shard::OnUserQuery(const UserQuery& query) {
   UserQueryPart part;
   part.query_id = query.query_id;
-  if (query.kind == UserQueryKind::kSubscribeChannels) {
+  if (query.kind == UserQueryKind::kAudit) {
+    const AuditEffect& want = query.audit;
+    const auto& entries = state_.audit();
+    for (auto it = entries.rbegin(); it != entries.rend() && part.audit.size() < want.limit; ++it) {
+      bool account_event = it->workspace_id == 0 && want.members->count(it->user_id) != 0;
+      if (it->workspace_id == want.workspace_id || account_event) {
+        part.audit.push_back(AuditEntryOf(*it));
+      }
+    }
+  } else if (query.kind == UserQueryKind::kSubscribeChannels) {
     for (ChannelId id : state_.ChannelsOf(query.user_id)) {
+      // Channels of workspaces the user was deactivated in stay in the index but are closed.
+      if (!CheckCanRead(state_, query.user_id, id).ok()) continue;
       const ChannelState* channel = state_.FindChannel(id);
       OnInterest(Interest{id, query.from, +1});
       part.channels.push_back({id, channel->workspace_id, channel->last_seq()});
     }
   } else {
     for (WorkspaceId id : state_.WorkspacesOf(query.user_id)) {
-      part.workspaces.push_back(WorkspaceInfoOf(*state_.FindWorkspace(id)));
+      part.workspaces.push_back(WorkspaceInfoOf(*state_.FindWorkspace(id), query.user_id));
     }
   }
   AfterDurable([this, from = query.from, part = std::move(part)]() mutable {
@@ -292,12 +490,14 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
     q.merged.channels.push_back(c);
   }
   for (auto& w : part.workspaces) q.merged.workspaces.push_back(std::move(w));
+  for (auto& a : part.audit) q.merged.audit.push_back(std::move(a));
   if (--q.parts_left > 0) return;
   PendingQuery done = std::move(q);
   queries_.erase(it);
   if (!s) return;
   uint32_t slot = done.session.slot;
   if (done.kind == UserQueryKind::kWorkspaces) return Enqueue(*s, slot, EncodeWorkspaceList(done));
+  if (done.kind == UserQueryKind::kAudit) return Enqueue(*s, slot, EncodeAuditList(done));
   Enqueue(*s, slot, EncodeLoginOk(*s, done));
   s->login_pending = false;
   for (auto& frame : s->held) Enqueue(*s, slot, std::move(frame));
@@ -312,6 +512,15 @@ wire::Bytes Shard::EncodeWorkspaceList(PendingQuery& done) {
   return EncodeBody(done.request_id, std::move(reply));
 }
 
+wire::Bytes Shard::EncodeAuditList(PendingQuery& done) {
+  auto& entries = done.merged.audit;
+  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.at_ms > b.at_ms; });
+  if (entries.size() > done.audit_limit) entries.resize(done.audit_limit);
+  wire::AuditListT reply;
+  for (auto& e : entries) reply.entries.push_back(std::make_unique<wire::AuditEntryT>(std::move(e)));
+  return EncodeBody(done.request_id, std::move(reply));
+}
+
 wire::Bytes Shard::EncodeLoginOk(const Session& s, PendingQuery& done) {
   auto& cursors = done.merged.channels;
   std::sort(cursors.begin(), cursors.end(),
@@ -319,7 +528,12 @@ wire::Bytes Shard::EncodeLoginOk(const Session& s, PendingQuery& done) {
   wire::LoginOkT ok;
   ok.user_id = s.user;
   ok.display_name = s.display_name;
-  ok.token = SignToken(config_.secret_key, s.user, Now());
+  ok.email = s.email;
+  ok.token = std::move(done.login.access_token);
+  ok.refresh_token = std::move(done.login.refresh_token);
+  ok.session_id = s.session_id;
+  ok.access_expires_at_ms = s.access_expires_at;
+  ok.scopes = s.scopes;
   for (const ChannelCursor& c : cursors) {
     auto cursor = std::make_unique<wire::ChannelCursorT>();
     cursor->channel_id = c.channel_id;

@@ -46,7 +46,9 @@ Error SocketError(const std::string& what, const ServerOptions& o) {
 Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
   Result<persist::DataDirInfo> info = persist::CheckDataDir(options.data_dir, options.shards);
   if (!info.ok()) return info.error();
-  Result<std::string> key = persist::ReadSecretKey(options.data_dir);
+  Result<std::string> key = options.signing_key_file.empty()
+                                ? persist::ReadSecretKey(options.data_dir)
+                                : persist::ReadKeyFile(options.signing_key_file);
   if (!key.ok()) return key.error();
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
@@ -57,11 +59,20 @@ Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
   }
   Status bound = server->BindSockets(options, n);
   if (!bound.ok()) return bound.error();
+  server->workers_ = std::make_unique<WorkerPool>(options.crypto_threads);
+  auto identity = std::make_shared<IdentityConfig>(options.identity);
+  identity->signing_key = *key;
+  // Each shard keeps its own buckets (no lock between shards), and the kernel spreads an
+  // address's connections over all of them: each gets 1/n of the per-address sign-in limit, so
+  // the address never gets more than the limit in total.
+  identity->signin_per_address.per_second /= n;
+  identity->signin_per_address.burst = std::max(1.0, identity->signin_per_address.burst / n);
   ShardConfig config;
   config.shard_count = n;
   config.max_frame_bytes = options.max_frame_bytes;
   config.max_outbound_bytes = options.max_outbound_bytes;
-  config.secret_key = *key;
+  config.identity = std::move(identity);
+  config.workers = server->workers_.get();
   persist::LmdbOptions lmdb;
   lmdb.durability = options.durability;
   for (ShardId k = 0; k < n; ++k) {

@@ -27,6 +27,9 @@ struct ServerOptions {
   uint32_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   size_t max_outbound_bytes = size_t{8} << 20;
   bool pin_threads = true;
+  std::string signing_key_file;  // empty: DATA/secret.key
+  IdentityConfig identity;       // signing_key is read from signing_key_file
+  size_t crypto_threads = 2;     // the worker pool for password hashing and signatures
 };
 
 class Server {
@@ -57,6 +60,7 @@ class Server {
   ServerOptions options_;
   uint16_t port_ = 0;
   std::unique_ptr<MailboxMatrix> mailboxes_;
+  std::unique_ptr<WorkerPool> workers_;  // declared before shards_: destroyed after them
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<int> listen_fds_;
   std::vector<std::thread> threads_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/ids.h"
+#include "core/rate_limit.h"
 #include "wire/frame.h"
 
 namespace parley::shard {
@@ -27,6 +28,13 @@ struct Session {
   bool hello_done = false;
   UserId user = 0;
   std::string display_name;
+  std::string email;
+  uint64_t session_id = 0;       // the signed-in session; 0 for an API key
+  uint64_t api_key_id = 0;       // signed in with this API key
+  uint32_t scopes = 0;           // Scope bits
+  TimeMs access_expires_at = 0;  // requests after it need a refreshed token; 0 = never
+  std::string address;           // the peer's IP address
+  TokenBucket requests;          // per-connection rate limit
 
   std::vector<uint8_t> in;  // received bytes not yet framed
 

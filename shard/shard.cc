@@ -1,6 +1,7 @@
 // The shard loop and connection I/O. See shard.h for the contract.
 #include "shard/shard.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -146,7 +147,8 @@ void Shard::BeginStop() {
 // Idle: nothing of ours is waiting on the disk, on another shard, or in a mailbox to us.
 void Shard::PublishIdle() {
   bool idle = committer_->durable_lsn() == committer_->last_appended() &&
-              durable_waiters_.empty() && queries_.empty() && mailboxes_->DepthApprox(id_) == 0 &&
+              durable_waiters_.empty() && queries_.empty() && worker_jobs_inflight_ == 0 &&
+              mailboxes_->DepthApprox(id_) == 0 &&
               std::all_of(outbox_.begin(), outbox_.end(), [](auto& box) { return box.empty(); });
   idle_.store(idle, std::memory_order_release);
 }
@@ -210,6 +212,18 @@ void Shard::OnAccept(const Completion& c) {
   }
   int one = 1;
   setsockopt(c.res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  sockaddr_storage peer{};
+  socklen_t peer_len = sizeof(peer);
+  char peer_text[INET6_ADDRSTRLEN] = "";
+  if (getpeername(c.res, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+    if (peer.ss_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, peer_text,
+                sizeof(peer_text));
+    } else if (peer.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, peer_text,
+                sizeof(peer_text));
+    }
+  }
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -223,6 +237,7 @@ void Shard::OnAccept(const Completion& c) {
   s = Session{};
   s.gen = gen;
   s.fd = c.res;
+  s.address = peer_text;
   s.in_use = true;
   s.recv_armed = true;
   ring_->MultishotRecv(s.fd, Tag(kOpRecv, slot, s.gen));
@@ -459,7 +474,8 @@ void Shard::DrainMailboxes() {
           using T = std::decay_t<decltype(msg)>;
           if constexpr (std::is_same_v<T, ForwardedRequest>) {
             auto frame = flatbuffers::GetRoot<wire::Frame>(msg.payload.data());
-            HandleOwned(RequestMeta{msg.from, msg.request_id, msg.actor, msg.already_subscribed},
+            HandleOwned(RequestMeta{msg.from, msg.request_id, std::move(msg.caller),
+                                    msg.already_subscribed},
                         frame);
           } else if constexpr (std::is_same_v<T, Reply>) {
             OnReply(std::move(msg));
@@ -473,11 +489,29 @@ void Shard::DrainMailboxes() {
             OnDeliver(msg);
           } else if constexpr (std::is_same_v<T, MembershipChanged>) {
             OnMembershipChanged(msg);
+          } else if constexpr (std::is_same_v<T, SessionsEnded>) {
+            OnSessionsEnded(msg);
+          } else if constexpr (std::is_same_v<T, EndUserSessions>) {
+            OnEndUserSessions(msg);
           }
         },
         m);
   });
   if (n > 0) activity_.fetch_add(1, std::memory_order_relaxed);
+  DrainWorkerResults();
+}
+
+void Shard::DrainWorkerResults() {
+  std::vector<std::function<void()>> done;
+  {
+    std::lock_guard lock(worker_results_mu_);
+    done.swap(worker_results_);
+  }
+  for (auto& fn : done) {
+    --worker_jobs_inflight_;
+    fn();
+  }
+  if (!done.empty()) activity_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Shard::FireDurable() {

@@ -17,12 +17,16 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "auth/oidc.h"
+#include "auth/password.h"
 #include "core/decide.h"
+#include "core/rate_limit.h"
 #include "core/state.h"
 #include "persist/group_committer.h"
 #include "persist/log_store.h"
@@ -31,16 +35,33 @@
 #include "shard/populated_arena.h"
 #include "shard/ring.h"
 #include "shard/session.h"
+#include "shard/worker_pool.h"
 
 namespace parley::shard {
+
+// Identity settings shared by every shard (read-only once serving).
+struct IdentityConfig {
+  std::string signing_key;  // HS256 key of access tokens
+  std::string issuer = "parley";
+  TimeMs access_ttl_ms = 15 * kMinuteMs;
+  TimeMs refresh_ttl_ms = 7 * kDayMs;
+  size_t max_sessions_per_user = 10;
+  auth::ScryptParams scrypt;
+  std::shared_ptr<const auth::Jwks> oidc_jwks;  // null: OpenID Connect sign-in is off
+  auth::OidcConfig oidc;
+  RateLimit per_connection;      // every request of a connection
+  RateLimit per_user;            // every request of a user's connections on one shard
+  RateLimit signin_per_address;  // sign-in requests (register, login, MFA, OpenID, refresh)
+};
 
 struct ShardConfig {
   uint32_t shard_count = 1;
   uint32_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   size_t max_outbound_bytes = size_t{8} << 20;  // per session; past it the session lags
-  std::string secret_key;                       // signs session tokens
   std::string server_name = "parleyd";
   RingOptions ring;
+  std::shared_ptr<const IdentityConfig> identity;
+  WorkerPool* workers = nullptr;  // shared by all shards; outlives them
 };
 
 struct ShardCounters {
@@ -52,6 +73,8 @@ struct ShardCounters {
   std::atomic<uint64_t> deliveries{0};
   std::atomic<uint64_t> sessions_lagged{0};
   std::atomic<uint64_t> replayed_events{0};
+  std::atomic<uint64_t> rate_limited{0};
+  std::atomic<uint64_t> sign_in_failures{0};
 };
 
 class Shard {
@@ -86,8 +109,9 @@ class Shard {
   struct RequestMeta {
     SessionRef from;
     uint64_t request_id = 0;
-    UserId actor = 0;
+    Caller caller;
     bool already_subscribed = false;
+    UserId actor() const { return caller.actor; }
   };
   struct PendingQuery {
     SessionRef session;
@@ -95,6 +119,8 @@ class Shard {
     UserQueryKind kind = UserQueryKind::kWorkspaces;
     uint32_t parts_left = 0;
     UserQueryPart merged;
+    LoginEffect login;         // kSubscribeChannels: the sign-in it completes
+    uint32_t audit_limit = 0;  // kAudit
   };
 
   // --- loop and I/O (shard.cc) ---
@@ -130,11 +156,13 @@ class Shard {
              ShardId owner);
   void HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, const wire::Frame* f,
                             std::span<const uint8_t> payload);
-  void StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId user, UserQueryKind kind);
+  void StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId user, UserQueryKind kind,
+                      LoginEffect login = {}, AuditEffect audit = {});
   void OnUserQuery(const UserQuery& query);
   void OnUserQueryPart(UserQueryPart part);
   wire::Bytes EncodeWorkspaceList(PendingQuery& done);
   wire::Bytes EncodeLoginOk(const Session& s, PendingQuery& done);
+  wire::Bytes EncodeAuditList(PendingQuery& done);
   void OnReply(Reply reply);
   void OnDeliver(const Deliver& deliver);
   void Hold(Session& s, uint32_t slot, const wire::SharedBytes& frame);
@@ -148,7 +176,6 @@ class Shard {
   // --- requests on the owner (owner.cc) ---
   void HandleOwned(const RequestMeta& meta, const wire::Frame* frame);
   void OwnedRegister(const RequestMeta& meta, const wire::Register* req);
-  void OwnedLogin(const RequestMeta& meta, const wire::Login* req);
   void OwnedCreateWorkspace(const RequestMeta& meta, const wire::CreateWorkspace* req);
   void OwnedJoinWorkspace(const RequestMeta& meta, const wire::JoinWorkspace* req);
   void OwnedCreateChannel(const RequestMeta& meta, const wire::CreateChannel* req);
@@ -159,6 +186,55 @@ class Shard {
   void OwnedHistory(const RequestMeta& meta, ChannelId channel, const HistoryQuery& query,
                     bool subscribe);
   void OwnedSubscribe(const RequestMeta& meta, const wire::Subscribe* req);
+  void OwnedChannelRequest(const RequestMeta& meta, const wire::Frame* f);
+  void AnswerChannelUpdate(const RequestMeta& meta, ChannelId id,
+                           const Result<std::optional<Event>>& outcome);
+
+  // --- identity on the user's (or email's) owner (identity.cc, sessions.cc) ---
+  bool HandleIdentity(const RequestMeta& meta, const wire::Frame* f);  // false: not identity
+  void OwnedLogin(const RequestMeta& meta, const wire::Login* req);
+  void OwnedPasswordLogin(const RequestMeta& meta, const wire::Login* req);
+  void OwnedTokenLogin(const RequestMeta& meta);
+  void OwnedApiKeyLogin(const RequestMeta& meta, const wire::Login* req);
+  void OwnedMfaLogin(const RequestMeta& meta, const wire::MfaLogin* req);
+  void OwnedOidcLogin(const RequestMeta& meta, const wire::OidcLogin* req);
+  void OwnedRefresh(const RequestMeta& meta, const wire::Refresh* req);
+  void OwnedLogout(const RequestMeta& meta);
+  void OwnedListSessions(const RequestMeta& meta);
+  void OwnedRevokeSession(const RequestMeta& meta, const wire::RevokeSession* req);
+  void OwnedChangePassword(const RequestMeta& meta, const wire::ChangePassword* req);
+  void OwnedProfile(const RequestMeta& meta, const wire::Frame* f);
+  void OwnedMfa(const RequestMeta& meta, const wire::Frame* f);
+  void OwnedApiKeys(const RequestMeta& meta, const wire::Frame* f);
+  // Password right (and second factor, if any): start a session and sign the connection in.
+  void StartSessionFor(const RequestMeta& meta, UserId user, SignInMethod method,
+                       std::string device);
+  void SignInFailed(const RequestMeta& meta, UserId user, bool second_factor);
+  // Ends sessions of `user` (logged) and closes their connections everywhere.
+  void EndSession(UserId user, uint64_t session_id, RevokeReason reason, UserId by);
+  void BroadcastSessionsEnded(const SessionsEnded& ended);
+  void OnSessionsEnded(const SessionsEnded& ended);
+  void OnEndUserSessions(const EndUserSessions& request);
+  std::string SignAccessToken(UserId user, uint64_t session_id, TimeMs* expires_at) const;
+  std::string SignChallengeToken(UserId user) const;
+  UseSecondFactor SecondFactorOf(const UserState& user, std::string_view code) const;
+  void NoteUnknownEmailFailure(const std::string& email);
+  // Runs `work` on the worker pool, then `then(result)` back on this shard's thread.
+  template <class T>
+  void OffLoop(std::function<T()> work, std::function<void(T)> then);
+  void DrainWorkerResults();
+
+  // --- workspace administration on the workspace's owner (admin.cc) ---
+  bool HandleAdmin(const RequestMeta& meta, const wire::Frame* f);  // false: not admin
+  void OwnedCreateInvite(const RequestMeta& meta, const wire::CreateInvite* req);
+  void OwnedAcceptInvite(const RequestMeta& meta, const wire::AcceptInvite* req);
+  void OwnedSetMemberActive(const RequestMeta& meta, const wire::SetMemberActive* req);
+  void OwnedListAudit(const RequestMeta& meta, const wire::ListAudit* req);
+  void AnswerWorkspace(const RequestMeta& meta, WorkspaceId id,
+                       const Result<std::optional<Event>>& outcome, bool ok_only);
+
+  // --- rate limits and scopes on the session's shard (router.cc) ---
+  bool Admit(Session& s, uint32_t slot, const RequestMeta& meta, wire::Body type);
   // Decides `command`; an event is applied and appended to the log at once (durable later).
   // Returns the event, nullopt for an idempotent no-op, or the rule it breaks.
   Result<std::optional<Event>> Execute(const Command& command);
@@ -215,6 +291,38 @@ class Shard {
   std::vector<std::vector<ShardMessage>> outbox_;  // per destination shard
   std::unordered_map<uint64_t, PendingQuery> queries_;
   uint64_t next_query_id_ = 1;
+
+  // Identity: results coming back from the worker pool, and per-key buckets.
+  std::mutex worker_results_mu_;  // held only to push or swap: never while working
+  std::vector<std::function<void()>> worker_results_;
+  uint32_t worker_jobs_inflight_ = 0;
+  std::unordered_map<UserId, TokenBucket> user_buckets_;
+  std::unordered_map<std::string, TokenBucket> address_buckets_;
+  TimeMs buckets_swept_at_ = 0;
+  // Failed sign-ins against emails that have no account, so that they lock like real ones and
+  // a lockout reveals nothing. Volatile and bounded.
+  struct UnknownFailures {
+    std::vector<TimeMs> failures;
+    TimeMs locked_until = 0;
+  };
+  std::unordered_map<std::string, UnknownFailures> unknown_email_failures_;
+  // Last time each live session was seen (sign-in with its token, refresh). Not logged.
+  std::unordered_map<uint64_t, std::pair<TimeMs, std::string>> session_seen_;
 };
+
+template <class T>
+void Shard::OffLoop(std::function<T()> work, std::function<void(T)> then) {
+  ++worker_jobs_inflight_;
+  config_.workers->Submit([this, work = std::move(work), then = std::move(then)]() mutable {
+    auto result = std::make_shared<T>(work());
+    {
+      std::lock_guard lock(worker_results_mu_);
+      worker_results_.push_back([then = std::move(then), result]() mutable {
+        then(std::move(*result));
+      });
+    }
+    mailboxes_->Wake(id_);
+  });
+}
 
 }  // namespace parley::shard

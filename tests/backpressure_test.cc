@@ -15,6 +15,8 @@ TEST(BackpressureTest, StalledReaderLagsAndResumesWhileOthersKeepUp) {
   auto owner = server.SignedIn("owner@example.com");
   auto ws = owner->CreateWorkspace("Backpressure");
   ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
+  ASSERT_TRUE(ws.ok());
   const uint64_t ch = ws->general_channel_id;
   auto stalled = server.SignedIn("stalled@example.com");
   auto healthy = server.SignedIn("healthy@example.com");

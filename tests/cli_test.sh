@@ -38,8 +38,10 @@ GENERAL=$($P --email alice@example.com channels "$WS" | awk -F'\t' '$2=="#genera
 
 $P --email dave@example.com --password 'dave-password-1' --name Dave register | grep -q registered \
   || fail "register"
-TOKEN=$($P --email dave@example.com --password 'dave-password-1' login)
-[ -n "$TOKEN" ] || fail "login printed no token"
+LOGIN=$($P --email dave@example.com --password 'dave-password-1' login)
+TOKEN=$(eval "$LOGIN"; printf '%s' "${PARLEY_TOKEN:-}")
+[ -n "$TOKEN" ] || fail "login printed no token: $LOGIN"
+grep -q '^export PARLEY_REFRESH_TOKEN=.' <<<"$LOGIN" || fail "login printed no refresh token: $LOGIN"
 $P --token "$TOKEN" workspaces join "$WS" > /dev/null || fail "join workspace"
 
 $P --token "$TOKEN" tail "$GENERAL" > "$WORK/tail.out" 2>&1 &
@@ -64,7 +66,7 @@ $P --token "$TOKEN" history "$GENERAL" --limit 2 | grep -q '(more)' || fail "his
 out=$($P --token "$TOKEN" post 999999 "nowhere" 2>&1) && fail "post to a missing channel succeeded"
 grep -q 'channel not found (code 9)' <<<"$out" || fail "error for a missing channel: $out"
 out=$($P --token "garbage" workspaces 2>&1) && fail "a bad token was accepted"
-grep -q 'invalid or expired token (code 7)' <<<"$out" || fail "bad token message: $out"
+grep -q '(code 7): malformed' <<<"$out" || fail "bad token message: $out"
 
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd exited non-zero on SIGTERM"

@@ -25,7 +25,8 @@ struct Fixture {
 Fixture MakeWorkspace(TestServer& server) {
   auto c = server.SignedIn(kOwner);
   auto ws = c->CreateWorkspace("Durable");
-  EXPECT_TRUE(ws.ok());
+  if (!ws.ok()) throw std::runtime_error("CreateWorkspace: " + ws.error().message);
+  OpenWorkspace(*c, ws->id);
   return {ws->id, ws->general_channel_id};
 }
 

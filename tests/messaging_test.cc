@@ -44,6 +44,8 @@ TEST_F(MessagingTest, WorkspaceComesWithGeneralAndRandom) {
   wire::LoginOkT login;
   auto owner = server_->SignedIn(Email("owner"), &login);
   auto ws = owner->CreateWorkspace("Acme");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
   ASSERT_TRUE(ws.ok()) << ws.error().message;
   EXPECT_EQ(ws->name, "Acme");
   EXPECT_EQ(ws->owner_id, login.user_id);
@@ -59,29 +61,34 @@ TEST_F(MessagingTest, WorkspaceComesWithGeneralAndRandom) {
   EXPECT_EQ((*list)[0].id, ws->id);
 }
 
+// Outside a workspace nothing in it exists: every answer is not_found, never a hint.
 TEST_F(MessagingTest, NonMembersCannotSeeOrPost) {
   auto owner = server_->SignedIn(Email("owner"));
   auto outsider = server_->SignedIn(Email("outsider"));
   auto ws = owner->CreateWorkspace("Private Co");
   ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
+  ASSERT_TRUE(ws.ok());
   auto list = outsider->ListChannels(ws->id);
   ASSERT_FALSE(list.ok());
-  EXPECT_EQ(list.error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(list.error().code, ErrorCode::kNotFound);
   auto post = outsider->Post(ws->general_channel_id, "hello?");
   ASSERT_FALSE(post.ok());
-  EXPECT_EQ(post.error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(post.error().code, ErrorCode::kNotFound);
   auto history = outsider->History(ws->general_channel_id);
   ASSERT_FALSE(history.ok());
-  EXPECT_EQ(history.error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(history.error().code, ErrorCode::kNotFound);
   auto join = outsider->JoinChannel(ws->general_channel_id);
   ASSERT_FALSE(join.ok());
-  EXPECT_EQ(join.error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(join.error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(MessagingTest, PrivateChannelsAreInvisibleToOtherMembers) {
   auto owner = server_->SignedIn(Email("owner"));
   auto member = server_->SignedIn(Email("member"));
   auto ws = owner->CreateWorkspace("Secrets");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
   ASSERT_TRUE(member->JoinWorkspace(ws->id).ok());
   auto hidden = owner->CreateChannel(ws->id, "board", true);
   ASSERT_TRUE(hidden.ok()) << hidden.error().message;
@@ -99,6 +106,8 @@ TEST_F(MessagingTest, PrivateChannelsAreInvisibleToOtherMembers) {
 TEST_F(MessagingTest, MessageReachesSubscribersOnEveryShardInSeqOrder) {
   auto owner = server_->SignedIn(Email("owner"));
   auto ws = owner->CreateWorkspace("Fanout");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
   ASSERT_TRUE(ws.ok());
   const uint64_t general = ws->general_channel_id;
   // Connect until both shards hold members; the kernel spreads connections by 4-tuple hash.
@@ -134,6 +143,8 @@ TEST_F(MessagingTest, JoinSubscribesAndLeaveStopsDelivery) {
   auto owner = server_->SignedIn(Email("owner"));
   auto guest = server_->SignedIn(Email("guest"));
   auto ws = owner->CreateWorkspace("Joiners");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
   ASSERT_TRUE(guest->JoinWorkspace(ws->id).ok());
   auto eng = owner->CreateChannel(ws->id, "eng");
   ASSERT_TRUE(eng.ok());
@@ -167,6 +178,8 @@ TEST_F(MessagingTest, UnsubscribeStopsDeliveryAndSubscribeResumesIt) {
   auto owner = server_->SignedIn(Email("owner"));
   auto reader = server_->SignedIn(Email("reader"));
   auto ws = owner->CreateWorkspace("Quiet");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
   ASSERT_TRUE(reader->JoinWorkspace(ws->id).ok());
   auto eng = owner->CreateChannel(ws->id, "eng");
   ASSERT_TRUE(reader->JoinChannel(eng->id).ok());
@@ -186,7 +199,7 @@ TEST_F(MessagingTest, UnsubscribeStopsDeliveryAndSubscribeResumesIt) {
   auto outsider = server_->SignedIn(Email("outsider"));
   auto denied = outsider->Subscribe(eng->id);
   ASSERT_FALSE(denied.ok());
-  EXPECT_EQ(denied.error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(denied.error().code, ErrorCode::kNotFound);  // not in the workspace
 }
 
 // Pipelined reads and writes on one connection are answered in the order sent, and each read
@@ -194,6 +207,8 @@ TEST_F(MessagingTest, UnsubscribeStopsDeliveryAndSubscribeResumesIt) {
 TEST_F(MessagingTest, PipelinedReadsKeepTheirPlaceAmongWrites) {
   auto owner = server_->SignedIn(Email("owner"));
   auto ws = owner->CreateWorkspace("Pipeline");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
   const uint64_t ch = ws->general_channel_id;
   auto side = owner->CreateChannel(ws->id, "side");
   auto frame = [](uint64_t id, auto body) {
@@ -236,6 +251,8 @@ TEST_F(MessagingTest, PipelinedReadsKeepTheirPlaceAmongWrites) {
 TEST_F(MessagingTest, HistoryPagesBackwardAndForward) {
   auto owner = server_->SignedIn(Email("owner"));
   auto ws = owner->CreateWorkspace("Pages");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
   const uint64_t ch = ws->general_channel_id;
   for (int i = 1; i <= 120; ++i) ASSERT_TRUE(owner->Post(ch, "m" + std::to_string(i)).ok());
   auto newest = owner->History(ch);
@@ -263,6 +280,8 @@ TEST_F(MessagingTest, HistoryPagesBackwardAndForward) {
 TEST_F(MessagingTest, PostValidation) {
   auto owner = server_->SignedIn(Email("owner"));
   auto ws = owner->CreateWorkspace("Rules");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
   const uint64_t ch = ws->general_channel_id;
   EXPECT_TRUE(owner->Post(ch, std::string(4000, 'x')).ok());
   auto too_long = owner->Post(ch, std::string(4001, 'x'));
@@ -282,6 +301,8 @@ TEST_F(MessagingTest, PostValidation) {
 TEST_F(MessagingTest, EverySessionOfAUserFollowsItsJoins) {
   auto owner = server_->SignedIn(Email("owner"));
   auto ws = owner->CreateWorkspace("Multi");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
   auto eng = owner->CreateChannel(ws->id, "eng");
   // A second session of the member, connected before the join.
   auto first = server_->SignedIn(Email("member"));

@@ -36,6 +36,14 @@ pid_t Spawn(const std::vector<std::string>& args, int stderr_fd) {
 
 std::string TestServer::ParleydPath() { return PARLEYD_PATH; }
 
+void OpenWorkspace(wire::Client& owner, uint64_t workspace_id) {
+  wire::WorkspaceSettingsT open;
+  open.join_open = true;
+  open.members_create_private = true;
+  auto r = owner.UpdateWorkspaceSettings(workspace_id, open);
+  if (!r.ok()) throw std::runtime_error("cannot open workspace: " + r.error().message);
+}
+
 TestServer::TestServer(TestServerOptions options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/parley-test-XXXXXX";
   data_dir_ = std::string(mkdtemp(tmpl)) + "/data";
@@ -60,7 +68,11 @@ void TestServer::Start() {
                                    "--port=0",
                                    "--durability=" + options_.durability,
                                    "--ready_file=" + ready,
-                                   "--pin_threads=false"};
+                                   "--pin_threads=false",
+                                   "--scrypt_log2n=10",
+                                   "--rate_per_connection=0",
+                                   "--rate_per_user=0",
+                                   "--rate_signin_per_address=0"};
   for (const auto& f : options_.extra_flags) args.push_back(f);
   std::string log = data_dir_ + "/../parleyd.log";
   int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);

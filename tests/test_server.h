@@ -14,11 +14,17 @@
 
 namespace parley::testing {
 
+// By default the server runs without rate limits and with the cheapest scrypt cost, so that
+// tests creating many accounts stay fast; tests of those features set their own flags (later
+// flags win).
 struct TestServerOptions {
   uint32_t shards = 2;
   std::string durability = "sync";
   std::vector<std::string> extra_flags;
 };
+
+// Lets anyone signed in join the workspace without an invite (what most tests want).
+void OpenWorkspace(wire::Client& owner, uint64_t workspace_id);
 
 class TestServer {
  public:

@@ -1,12 +1,21 @@
 // parley: the command-line client. One connection per invocation, through the wire client
-// library. Authentication: --token (or $PARLEY_TOKEN), else --email and --password
-// (or $PARLEY_PASSWORD). `parley login` prints a token to export.
+// library. Signing in, the first that is set wins: --token, --api_key, --email with --password
+// (default $PARLEY_PASSWORD) and --code for an account with a second factor, then $PARLEY_TOKEN,
+// then $PARLEY_API_KEY. `parley login` and `parley refresh` print the tokens as shell export
+// lines, one per line, for `eval "$(parley login ...)"`. Results go to stdout; notes for people
+// and errors go to stderr.
 #include <gflags/gflags.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -14,39 +23,100 @@
 
 DEFINE_string(host, "127.0.0.1", "server address");
 DEFINE_int32(port, 7400, "server port");
-DEFINE_string(token, "", "session token (default: $PARLEY_TOKEN)");
+DEFINE_string(token, "", "access token (default: $PARLEY_TOKEN)");
+DEFINE_string(api_key, "", "API key to sign in with (default: $PARLEY_API_KEY)");
 DEFINE_string(email, "", "email, for register/login or instead of a token");
-DEFINE_string(password, "", "password (default: $PARLEY_PASSWORD)");
-DEFINE_string(name, "", "display name, for register");
+DEFINE_string(password, "", "password (default: $PARLEY_PASSWORD); password: the current one");
+DEFINE_string(code, "", "second factor for a password sign-in: a TOTP or recovery code");
+DEFINE_string(device, "", "names this client in the session list (default: parley-cli@HOST)");
+DEFINE_string(refresh_token, "", "refresh: the refresh token (default: $PARLEY_REFRESH_TOKEN)");
+DEFINE_string(new_password, "", "password: the new password (default: $PARLEY_NEW_PASSWORD)");
+DEFINE_string(name, "", "display name, for register and profile set");
+DEFINE_string(title, "", "profile set: title");
+DEFINE_string(avatar_url, "", "profile set: avatar URL");
+DEFINE_string(scopes, "read,write", "api-keys create: comma-separated read, write, admin");
+DEFINE_int32(expires_in_days, 0, "api-keys create: 0 = never; invite: 0 = 7 days");
+DEFINE_string(role, "member", "invite: member or guest");
+DEFINE_string(channels, "", "invite: comma-separated ids of the channels a guest joins");
+DEFINE_bool(join_open, false, "settings: any signed-in user may join the workspace");
+DEFINE_bool(members_create_private, false, "settings: members may create private channels");
+DEFINE_bool(members_post_announcements, false,
+            "settings: members may post in announcement channels");
 DEFINE_bool(private_channel, false, "channels create: make the channel private");
 DEFINE_string(client_msg_id, "", "post: idempotency key; a retry with the same key posts once");
 DEFINE_uint64(before, 0, "history: messages before this seq");
 DEFINE_uint64(after, 0, "history/tail: messages after this seq");
-DEFINE_int32(limit, 0, "history: page size (default 50, max 200)");
+DEFINE_int32(limit, 0, "history: page size (default 50, max 200); audit: entries to show");
 DEFINE_int32(timeout_ms, 5000, "per-request timeout");
 
 namespace {
 
 using parley::Error;
+using parley::ErrorCode;
+using parley::MakeError;
 using parley::Result;
+using parley::Status;
 namespace wire = parley::wire;
+using Args = std::vector<std::string>;
 
-constexpr const char* kUsage = R"(usage: parley [flags] COMMAND
+constexpr const char* kUsage = R"usage(usage: parley [flags] COMMAND
+Signing in, the first that is set: --token, --api_key, --email with --password (default
+$PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
   register --email E --password P --name N
-  login --email E --password P            prints a token: export PARLEY_TOKEN=...
+  login --email E --password P [--code C]  prints export PARLEY_TOKEN=... and
+                                          export PARLEY_REFRESH_TOKEN=... lines
+  refresh [--refresh_token T]             new tokens, printed as login does; the old refresh
+                                          token stops working: eval "$(parley refresh)"
+  logout                                  ends this session
+  sessions                                list my sessions; `current` marks this one
+  sessions revoke ID | sessions revoke-others
+  password --password OLD --new_password NEW    also ends every other session
+  profile [USER_ID]                       show a profile (default: mine)
+  profile set [--name N] [--title T] [--avatar_url U]
+  mfa enroll                              prints the secret and its otpauth:// URI
+  mfa confirm CODE                        turns MFA on; prints the recovery codes, once
+  mfa disable CODE
+  api-keys                                list my API keys
+  api-keys create NAME [--scopes read,write,admin] [--expires_in_days N]   prints the key, once
+  api-keys revoke ID
   workspaces                              list my workspaces
   workspaces create NAME | join ID
+  members WORKSPACE_ID
+  invite WORKSPACE_ID EMAIL [--role member|guest] [--channels 1,2] [--expires_in_days N]
+                                          prints the invite token, once
+  invites WORKSPACE_ID | invites revoke WORKSPACE_ID ID
+  accept TOKEN                            join a workspace by invite
+  role WORKSPACE_ID USER_ID admin|member
+  transfer WORKSPACE_ID USER_ID           make the user the owner
+  deactivate WORKSPACE_ID USER_ID | reactivate WORKSPACE_ID USER_ID
+  settings WORKSPACE_ID [--join_open=true|false] [--members_create_private=true|false]
+                        [--members_post_announcements=true|false]
+  audit WORKSPACE_ID [--limit N]
   channels WORKSPACE_ID                   list channels
   channels WORKSPACE_ID create NAME [--private_channel]
   join CHANNEL_ID | leave CHANNEL_ID
+  add-member CHANNEL_ID USER_ID
+  archive CHANNEL_ID | unarchive CHANNEL_ID
+  announce CHANNEL_ID on|off
   post CHANNEL_ID TEXT [--client_msg_id K]
+  edit CHANNEL_ID SEQ TEXT | delete CHANNEL_ID SEQ
   history CHANNEL_ID [--before S | --after S] [--limit N]
   tail CHANNEL_ID [--after S]             print new messages until interrupted
-)";
+)usage";
+
+constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
+
+// What a command works with: the connection and, for commands that sign in, who we are.
+struct Ctx {
+  wire::Client& c;
+  wire::LoginOkT me;
+};
 
 int Die(const Error& e) {
-  std::fprintf(stderr, "parley: %s (code %u)%s%s\n", e.message.c_str(),
-               static_cast<unsigned>(e.code), e.details.empty() ? "" : ": ", e.details.c_str());
+  std::fprintf(stderr, "parley: %s (code %u)%s%s", e.message.c_str(), static_cast<unsigned>(e.code),
+               e.details.empty() ? "" : ": ", e.details.c_str());
+  if (e.retry_after_ms > 0) std::fprintf(stderr, " (retry_after_ms=%u)", e.retry_after_ms);
+  std::fputc('\n', stderr);
   return 1;
 }
 
@@ -55,11 +125,34 @@ int Usage() {
   return 2;
 }
 
+// A line for people on stderr, after the results printed so far.
+template <class... A>
+void Note(const char* format, A... args) {
+  std::fflush(stdout);
+  std::fprintf(stderr, format, args...);
+  std::fputc('\n', stderr);
+}
+
+Error BadArgument(std::string message, std::string details = {}) {
+  return MakeError(ErrorCode::kInvalidArgument, std::move(message), std::move(details));
+}
+
+// For requests answered with Ok: prints `done` on success.
+int Report(const Status& status, const std::string& done) {
+  if (!status.ok()) return Die(status.error());
+  std::printf("%s\n", done.c_str());
+  return 0;
+}
+
 std::string EnvOr(const std::string& flag, const char* env) {
   if (!flag.empty()) return flag;
   const char* v = std::getenv(env);
   return v ? v : "";
 }
+
+bool FlagSet(const char* name) { return !gflags::GetCommandLineFlagInfoOrDie(name).is_default; }
+
+unsigned long long U(uint64_t v) { return v; }
 
 std::string Time(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
@@ -68,145 +161,715 @@ std::string Time(int64_t ms) {
   return buf;
 }
 
-void PrintMessage(const wire::MessageT& m) {
-  std::printf("#%llu %s user:%llu  %s\n", static_cast<unsigned long long>(m.seq),
-              Time(m.created_at_ms).c_str(), static_cast<unsigned long long>(m.author_id),
-              m.text.c_str());
+// An expiry: 0 means none.
+std::string Expiry(int64_t ms) { return ms == 0 ? "never" : Time(ms); }
+
+int64_t NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-parley::Status SignIn(wire::Client& c) {
-  std::string token = EnvOr(FLAGS_token, "PARLEY_TOKEN");
-  Result<wire::LoginOkT> ok = token.empty()
-                                  ? c.Login(FLAGS_email, EnvOr(FLAGS_password, "PARLEY_PASSWORD"))
-                                  : c.LoginWithToken(token);
-  if (!ok.ok()) return ok.error();
-  return parley::OkStatus();
-}
+std::string Or(const std::string& s, const char* fallback) { return s.empty() ? fallback : s; }
 
-int Workspaces(wire::Client& c, const std::vector<std::string>& args) {
-  if (args.size() == 1) {
-    auto list = c.ListWorkspaces();
-    if (!list.ok()) return Die(list.error());
-    for (auto& w : *list) {
-      std::printf("%llu\t%s\tmembers=%u\t#general=%llu\n", static_cast<unsigned long long>(w.id),
-                  w.name.c_str(), w.member_count,
-                  static_cast<unsigned long long>(w.general_channel_id));
-    }
-    return 0;
+Result<uint64_t> Number(const std::string& s) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    return BadArgument("not a number", s);
   }
-  if (args.size() != 3) return Usage();
-  auto ws = args[1] == "create" ? c.CreateWorkspace(args[2])
-            : args[1] == "join"
-                ? c.JoinWorkspace(std::strtoull(args[2].c_str(), nullptr, 10))
-                : Result<wire::WorkspaceInfoT>(
-                      Error{parley::ErrorCode::kBadRequest, "unknown subcommand", args[1]});
-  if (!ws.ok()) return Die(ws.error());
-  std::printf("%llu\t%s\n", static_cast<unsigned long long>(ws->id), ws->name.c_str());
+  return v;
+}
+
+// Parses args[first], args[first + 1], ... into `out`; false, having said why, on a non-number.
+bool Ids(const Args& args, size_t first, std::initializer_list<uint64_t*> out) {
+  for (uint64_t* id : out) {
+    Result<uint64_t> n = Number(args[first++]);
+    if (!n.ok()) {
+      Die(n.error());
+      return false;
+    }
+    *id = *n;
+  }
+  return true;
+}
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size() && !s.empty()) {
+    const size_t comma = std::min(s.find(',', start), s.size());
+    out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Result<std::vector<uint64_t>> NumberList(const std::string& s) {
+  std::vector<uint64_t> out;
+  for (const std::string& item : SplitCommas(s)) {
+    Result<uint64_t> n = Number(item);
+    if (!n.ok()) return n.error();
+    out.push_back(*n);
+  }
+  return out;
+}
+
+constexpr std::array<std::pair<const char*, wire::Scope>, 3> kScopeNames{{
+    {"read", wire::Scope::Read},
+    {"write", wire::Scope::Write},
+    {"admin", wire::Scope::Admin},
+}};
+
+Result<wire::Scope> ParseScopes(const std::string& s) {
+  wire::Scope scopes = wire::Scope::NONE;
+  for (const std::string& item : SplitCommas(s)) {
+    auto it = std::find_if(kScopeNames.begin(), kScopeNames.end(),
+                           [&](const auto& named) { return item == named.first; });
+    if (it == kScopeNames.end()) return BadArgument("unknown scope (read, write, admin)", item);
+    scopes = scopes | it->second;
+  }
+  if (scopes == wire::Scope::NONE) return BadArgument("no scopes given", "scopes");
+  return scopes;
+}
+
+std::string ScopeNames(uint32_t scopes) {
+  std::string out;
+  for (const auto& [name, bit] : kScopeNames) {
+    if ((scopes & static_cast<uint32_t>(bit)) == 0) continue;
+    out += (out.empty() ? "" : ",") + std::string(name);
+  }
+  return out.empty() ? "none" : out;
+}
+
+constexpr std::array<std::pair<const char*, wire::Role>, 5> kRoleNames{{
+    {"none", wire::Role::None},
+    {"owner", wire::Role::Owner},
+    {"member", wire::Role::Member},
+    {"admin", wire::Role::Admin},
+    {"guest", wire::Role::Guest},
+}};
+
+Result<wire::Role> ParseRole(const std::string& s) {
+  for (const auto& [name, role] : kRoleNames) {
+    if (s == name && role != wire::Role::None) return role;
+  }
+  return BadArgument("unknown role", s);
+}
+
+std::string RoleName(wire::Role role) {
+  for (const auto& [name, r] : kRoleNames) {
+    if (r == role) return name;
+  }
+  return std::to_string(static_cast<unsigned>(role));
+}
+
+// A shell word for `eval`: as is when it is plainly safe, else single-quoted.
+std::string ShellWord(const std::string& s) {
+  constexpr const char* kSafe =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+/=:@%-";
+  if (!s.empty() && s.find_first_not_of(kSafe) == std::string::npos) return s;
+  std::string out = "'";
+  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+void PrintExports(const std::string& token, const std::string& refresh_token) {
+  std::printf("export PARLEY_TOKEN=%s\n", ShellWord(token).c_str());
+  std::printf("export PARLEY_REFRESH_TOKEN=%s\n", ShellWord(refresh_token).c_str());
+}
+
+std::string Device() {
+  if (!FLAGS_device.empty()) return FLAGS_device;
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "parley-cli";
+  return std::string("parley-cli@") + host;
+}
+
+// --- signing in
+
+Result<wire::LoginOkT> PasswordSignIn(wire::Client& c) {
+  if (FLAGS_email.empty()) return BadArgument("signing in with a password needs --email", "email");
+  auto signed_in = c.SignIn(FLAGS_email, EnvOr(FLAGS_password, "PARLEY_PASSWORD"), Device());
+  if (!signed_in.ok()) return signed_in.error();
+  if (signed_in->ok) return std::move(*signed_in->ok);
+  if (FLAGS_code.empty()) {
+    return MakeError(ErrorCode::kUnauthenticated,
+                     "this account needs a second factor: run again with --code CODE (from your "
+                     "authenticator app, or a recovery code)",
+                     "mfa_required");
+  }
+  return c.MfaLogin(signed_in->mfa_token, FLAGS_code, Device());
+}
+
+// Explicit flags before the environment, so `--email` works with a stale $PARLEY_TOKEN set.
+Result<wire::LoginOkT> SignIn(wire::Client& c) {
+  if (!FLAGS_token.empty()) return c.LoginWithToken(FLAGS_token);
+  if (!FLAGS_api_key.empty()) return c.LoginWithApiKey(FLAGS_api_key);
+  if (!FLAGS_email.empty()) return PasswordSignIn(c);
+  if (const std::string token = EnvOr("", "PARLEY_TOKEN"); !token.empty()) {
+    return c.LoginWithToken(token);
+  }
+  if (const std::string key = EnvOr("", "PARLEY_API_KEY"); !key.empty()) {
+    return c.LoginWithApiKey(key);
+  }
+  return MakeError(ErrorCode::kUnauthenticated,
+                   "not signed in: pass --token, --api_key or --email, or set $PARLEY_TOKEN");
+}
+
+bool SignsInWithToken() {
+  return !FLAGS_token.empty() ||
+         (FLAGS_api_key.empty() && FLAGS_email.empty() && !EnvOr("", "PARLEY_TOKEN").empty());
+}
+
+int DieSigningIn(const Error& e) {
+  const int rc = Die(e);
+  const bool rejected =
+      e.code == ErrorCode::kInvalidCredentials || e.code == ErrorCode::kUnauthenticated;
+  if (rejected && SignsInWithToken() &&
+      !EnvOr(FLAGS_refresh_token, "PARLEY_REFRESH_TOKEN").empty()) {
+    Note("parley: if the access token has expired: eval \"$(parley refresh)\"");
+  }
+  return rc;
+}
+
+int Register(Ctx& ctx, const Args& args) {
+  if (args.size() != 1) return Usage();
+  auto ok = ctx.c.Register(FLAGS_email, EnvOr(FLAGS_password, "PARLEY_PASSWORD"), FLAGS_name);
+  if (!ok.ok()) return Die(ok.error());
+  std::printf("registered user %llu\n", U(ok->user_id));
   return 0;
 }
 
-void PrintChannel(const wire::ChannelInfoT& ch) {
-  std::printf("%llu\t#%s%s\tmembers=%u\tlast_seq=%llu%s\n", static_cast<unsigned long long>(ch.id),
-              ch.name.c_str(), ch.is_private ? " (private)" : "", ch.member_count,
-              static_cast<unsigned long long>(ch.last_seq), ch.is_member ? "\tmember" : "");
+int Login(Ctx& ctx, const Args& args) {
+  if (args.size() != 1) return Usage();
+  auto ok = PasswordSignIn(ctx.c);
+  if (!ok.ok()) return Die(ok.error());
+  PrintExports(ok->token, ok->refresh_token);
+  Note("signed in as user %llu, session %llu; the token expires %s", U(ok->user_id),
+       U(ok->session_id), Expiry(ok->access_expires_at_ms).c_str());
+  return 0;
 }
 
-int Channels(wire::Client& c, const std::vector<std::string>& args) {
-  if (args.size() < 2) return Usage();
-  uint64_t ws = std::strtoull(args[1].c_str(), nullptr, 10);
+int Refresh(Ctx& ctx, const Args& args) {
+  if (args.size() != 1) return Usage();
+  const std::string refresh_token = EnvOr(FLAGS_refresh_token, "PARLEY_REFRESH_TOKEN");
+  if (refresh_token.empty()) {
+    return Die(BadArgument("refresh needs --refresh_token or $PARLEY_REFRESH_TOKEN"));
+  }
+  auto tokens = ctx.c.Refresh(refresh_token);
+  if (!tokens.ok()) return Die(tokens.error());
+  PrintExports(tokens->token, tokens->refresh_token);
+  return 0;
+}
+
+int Logout(Ctx& ctx, const Args& args) {
+  if (args.size() != 1) return Usage();
+  return Report(ctx.c.Logout(), "signed out of session " + std::to_string(ctx.me.session_id));
+}
+
+// --- account
+
+int Sessions(Ctx& ctx, const Args& args) {
+  if (args.size() == 2 && args[1] == "revoke-others") {
+    return Report(ctx.c.RevokeOtherSessions(), "revoked every other session");
+  }
+  if (args.size() == 3 && args[1] == "revoke") {
+    uint64_t id = 0;
+    if (!Ids(args, 2, {&id})) return 1;
+    return Report(ctx.c.RevokeSession(id), "revoked session " + args[2]);
+  }
+  if (args.size() != 1) return Usage();
+  auto list = ctx.c.ListSessions();
+  if (!list.ok()) return Die(list.error());
+  for (const wire::SessionInfoT& s : *list) {
+    std::printf("%llu\t%s\t%s\tcreated=%s\tlast_seen=%s%s\n", U(s.id), Or(s.device, "-").c_str(),
+                Or(s.address, "-").c_str(), Time(s.created_at_ms).c_str(),
+                Time(s.last_seen_ms).c_str(), s.current ? "\tcurrent" : "");
+  }
+  return 0;
+}
+
+int Password(Ctx& ctx, const Args& args) {
+  if (args.size() != 1) return Usage();
+  const std::string next = EnvOr(FLAGS_new_password, "PARLEY_NEW_PASSWORD");
+  if (next.empty()) return Die(BadArgument("password needs --new_password", "new_password"));
+  const Status changed = ctx.c.ChangePassword(EnvOr(FLAGS_password, "PARLEY_PASSWORD"), next);
+  return Report(changed, "password changed; every other session has ended");
+}
+
+void PrintProfile(const wire::ProfileT& p) {
+  std::printf("user_id\t%llu\n", U(p.user_id));
+  if (!p.email.empty()) std::printf("email\t%s\n", p.email.c_str());
+  std::printf("name\t%s\ntitle\t%s\navatar_url\t%s\nmfa\t%s\ncreated\t%s\n", p.display_name.c_str(),
+              p.title.c_str(), p.avatar_url.c_str(), p.mfa_enabled ? "on" : "off",
+              Time(p.created_at_ms).c_str());
+}
+
+int Profile(Ctx& ctx, const Args& args) {
+  if (args.size() == 2 && args[1] == "set") {
+    if (FLAGS_name.empty() && FLAGS_title.empty() && FLAGS_avatar_url.empty()) {
+      return Die(BadArgument("profile set needs --name, --title or --avatar_url"));
+    }
+    auto p = ctx.c.UpdateProfile(FLAGS_name, FLAGS_title, FLAGS_avatar_url);
+    if (!p.ok()) return Die(p.error());
+    PrintProfile(*p);
+    return 0;
+  }
+  if (args.size() > 2) return Usage();
+  uint64_t user = ctx.me.user_id;
+  if (args.size() == 2 && !Ids(args, 1, {&user})) return 1;
+  auto p = ctx.c.GetProfile(user);
+  if (!p.ok()) return Die(p.error());
+  PrintProfile(*p);
+  return 0;
+}
+
+int Mfa(Ctx& ctx, const Args& args) {
+  if (args.size() == 2 && args[1] == "enroll") {
+    auto e = ctx.c.MfaEnroll();
+    if (!e.ok()) return Die(e.error());
+    std::printf("secret\t%s\nuri\t%s\n", e->secret.c_str(), e->otpauth_uri.c_str());
+    Note("add it to an authenticator app, then: parley mfa confirm CODE");
+    return 0;
+  }
+  if (args.size() != 3) return Usage();
+  if (args[1] == "disable") return Report(ctx.c.MfaDisable(args[2]), "MFA is off");
+  if (args[1] != "confirm") return Usage();
+  auto codes = ctx.c.MfaConfirm(args[2]);
+  if (!codes.ok()) return Die(codes.error());
+  for (const std::string& code : *codes) std::printf("%s\n", code.c_str());
+  Note(
+      "MFA is on. Keep these recovery codes safe: each works once, and they are not shown "
+      "again.");
+  return 0;
+}
+
+int CreateApiKey(Ctx& ctx, const std::string& name) {
+  auto scopes = ParseScopes(FLAGS_scopes);
+  if (!scopes.ok()) return Die(scopes.error());
+  if (FLAGS_expires_in_days < 0) return Die(BadArgument("negative", "expires_in_days"));
+  const int64_t expires =
+      FLAGS_expires_in_days == 0 ? 0 : NowMs() + FLAGS_expires_in_days * kMsPerDay;
+  auto created = ctx.c.CreateApiKey(name, *scopes, expires);
+  if (!created.ok()) return Die(created.error());
+  std::printf("%s\n", created->key.c_str());
+  if (const wire::ApiKeyInfoT* info = created->info.get()) {
+    Note("API key %llu (%s), scopes %s, expires %s: keep it now, it is not shown again",
+         U(info->id), info->name.c_str(), ScopeNames(info->scopes).c_str(),
+         Expiry(info->expires_at_ms).c_str());
+  }
+  return 0;
+}
+
+int ApiKeys(Ctx& ctx, const Args& args) {
+  if (args.size() == 3 && args[1] == "create") return CreateApiKey(ctx, args[2]);
+  if (args.size() == 3 && args[1] == "revoke") {
+    uint64_t id = 0;
+    if (!Ids(args, 2, {&id})) return 1;
+    return Report(ctx.c.RevokeApiKey(id), "revoked API key " + args[2]);
+  }
+  if (args.size() != 1) return Usage();
+  auto keys = ctx.c.ListApiKeys();
+  if (!keys.ok()) return Die(keys.error());
+  for (const wire::ApiKeyInfoT& k : *keys) {
+    std::printf("%llu\t%s\tscopes=%s\tcreated=%s\texpires=%s%s\n", U(k.id), k.name.c_str(),
+                ScopeNames(k.scopes).c_str(), Time(k.created_at_ms).c_str(),
+                Expiry(k.expires_at_ms).c_str(), k.revoked ? "\trevoked" : "");
+  }
+  return 0;
+}
+
+// --- workspaces and their administration
+
+void PrintWorkspace(const wire::WorkspaceInfoT& w) {
+  std::printf("%llu\t%s\tmembers=%u\t#general=%llu\trole=%s\n", U(w.id), w.name.c_str(),
+              w.member_count, U(w.general_channel_id), RoleName(w.role).c_str());
+}
+
+int Workspaces(Ctx& ctx, const Args& args) {
+  if (args.size() == 1) {
+    auto list = ctx.c.ListWorkspaces();
+    if (!list.ok()) return Die(list.error());
+    for (auto& w : *list) PrintWorkspace(w);
+    return 0;
+  }
+  if (args.size() != 3) return Usage();
+  Result<wire::WorkspaceInfoT> ws = BadArgument("unknown subcommand", args[1]);
+  if (args[1] == "create") ws = ctx.c.CreateWorkspace(args[2]);
+  uint64_t id = 0;
+  if (args[1] == "join" && !Ids(args, 2, {&id})) return 1;
+  if (args[1] == "join") ws = ctx.c.JoinWorkspace(id);
+  if (!ws.ok()) return Die(ws.error());
+  std::printf("%llu\t%s\n", U(ws->id), ws->name.c_str());
+  return 0;
+}
+
+int Members(Ctx& ctx, const Args& args) {
+  if (args.size() != 2) return Usage();
+  uint64_t ws = 0;
+  if (!Ids(args, 1, {&ws})) return 1;
+  auto members = ctx.c.ListMembers(ws);
+  if (!members.ok()) return Die(members.error());
+  for (const wire::MemberInfoT& m : *members) {
+    std::printf("%llu\t%s\t%s\n", U(m.user_id), RoleName(m.role).c_str(),
+                m.active ? "active" : "deactivated");
+  }
+  return 0;
+}
+
+int Invite(Ctx& ctx, const Args& args) {
+  if (args.size() != 3) return Usage();
+  uint64_t ws = 0;
+  if (!Ids(args, 1, {&ws})) return 1;
+  auto role = ParseRole(FLAGS_role);
+  auto channels = NumberList(FLAGS_channels);
+  if (!role.ok()) return Die(role.error());
+  if (!channels.ok()) return Die(channels.error());
+  if (FLAGS_expires_in_days < 0) return Die(BadArgument("negative", "expires_in_days"));
+  auto created =
+      ctx.c.CreateInvite(ws, args[2], *role, *channels, int64_t{FLAGS_expires_in_days} * kMsPerDay);
+  if (!created.ok()) return Die(created.error());
+  std::printf("%s\n", created->token.c_str());
+  if (const wire::InviteInfoT* invite = created->invite.get()) {
+    Note("invite %llu for %s as %s, expires %s: the invitee runs parley accept TOKEN",
+         U(invite->id), invite->email.c_str(), RoleName(invite->role).c_str(),
+         Expiry(invite->expires_at_ms).c_str());
+  }
+  return 0;
+}
+
+std::string JoinNumbers(const std::vector<uint64_t>& ids) {
+  std::string out;
+  for (uint64_t id : ids) out += (out.empty() ? "" : ",") + std::to_string(id);
+  return out.empty() ? "-" : out;
+}
+
+int Invites(Ctx& ctx, const Args& args) {
+  if (args.size() == 4 && args[1] == "revoke") {
+    uint64_t ws = 0, invite = 0;
+    if (!Ids(args, 2, {&ws, &invite})) return 1;
+    return Report(ctx.c.RevokeInvite(ws, invite), "revoked invite " + args[3]);
+  }
+  if (args.size() != 2) return Usage();
+  uint64_t ws = 0;
+  if (!Ids(args, 1, {&ws})) return 1;
+  auto invites = ctx.c.ListInvites(ws);
+  if (!invites.ok()) return Die(invites.error());
+  for (const wire::InviteInfoT& i : *invites) {
+    std::printf("%llu\t%s\t%s\tchannels=%s\tby=%llu\tcreated=%s\texpires=%s\n", U(i.id),
+                i.email.c_str(), RoleName(i.role).c_str(), JoinNumbers(i.channel_ids).c_str(),
+                U(i.created_by), Time(i.created_at_ms).c_str(), Expiry(i.expires_at_ms).c_str());
+  }
+  return 0;
+}
+
+int Accept(Ctx& ctx, const Args& args) {
+  if (args.size() != 2) return Usage();
+  auto ws = ctx.c.AcceptInvite(args[1]);
+  if (!ws.ok()) return Die(ws.error());
+  PrintWorkspace(*ws);
+  return 0;
+}
+
+int Role(Ctx& ctx, const Args& args) {
+  if (args.size() != 4) return Usage();
+  uint64_t ws = 0, user = 0;
+  if (!Ids(args, 1, {&ws, &user})) return 1;
+  auto role = ParseRole(args[3]);
+  if (!role.ok()) return Die(role.error());
+  return Report(ctx.c.SetMemberRole(ws, user, *role),
+                "user " + args[2] + " is now " + RoleName(*role));
+}
+
+int Transfer(Ctx& ctx, const Args& args) {
+  if (args.size() != 3) return Usage();
+  uint64_t ws = 0, user = 0;
+  if (!Ids(args, 1, {&ws, &user})) return 1;
+  return Report(ctx.c.TransferOwnership(ws, user),
+                "workspace " + args[1] + " now belongs to user " + args[2]);
+}
+
+// deactivate and reactivate.
+int SetActive(Ctx& ctx, const Args& args) {
+  if (args.size() != 3) return Usage();
+  uint64_t ws = 0, user = 0;
+  if (!Ids(args, 1, {&ws, &user})) return 1;
+  const bool active = args[0] == "reactivate";
+  return Report(ctx.c.SetMemberActive(ws, user, active),
+                "user " + args[2] + (active ? " reactivated" : " deactivated"));
+}
+
+void PrintSettings(const wire::WorkspaceSettingsT& s) {
+  std::printf("join_open=%s\nmembers_create_private=%s\nmembers_post_announcements=%s\n",
+              s.join_open ? "true" : "false", s.members_create_private ? "true" : "false",
+              s.members_post_announcements ? "true" : "false");
+}
+
+// The workspace's settings as the caller's workspace list reports them.
+Result<wire::WorkspaceSettingsT> CurrentSettings(wire::Client& c, uint64_t workspace_id) {
+  auto list = c.ListWorkspaces();
+  if (!list.ok()) return list.error();
+  for (const wire::WorkspaceInfoT& w : *list) {
+    if (w.id != workspace_id) continue;
+    if (!w.settings) return MakeError(ErrorCode::kBadRequest, "the server sent no settings");
+    return *w.settings;
+  }
+  return MakeError(ErrorCode::kNotFound, "not one of your workspaces",
+                   std::to_string(workspace_id));
+}
+
+// UpdateWorkspaceSettings replaces all of them: read, change what the flags name, write back.
+int Settings(Ctx& ctx, const Args& args) {
+  if (args.size() != 2) return Usage();
+  uint64_t ws = 0;
+  if (!Ids(args, 1, {&ws})) return 1;
+  auto settings = CurrentSettings(ctx.c, ws);
+  if (!settings.ok()) return Die(settings.error());
+  const bool change = FlagSet("join_open") || FlagSet("members_create_private") ||
+                      FlagSet("members_post_announcements");
+  if (!change) {
+    PrintSettings(*settings);
+    return 0;
+  }
+  if (FlagSet("join_open")) settings->join_open = FLAGS_join_open;
+  if (FlagSet("members_create_private"))
+    settings->members_create_private = FLAGS_members_create_private;
+  if (FlagSet("members_post_announcements")) {
+    settings->members_post_announcements = FLAGS_members_post_announcements;
+  }
+  auto updated = ctx.c.UpdateWorkspaceSettings(ws, *settings);
+  if (!updated.ok()) return Die(updated.error());
+  PrintSettings(updated->settings ? *updated->settings : *settings);
+  return 0;
+}
+
+int Audit(Ctx& ctx, const Args& args) {
+  if (args.size() != 2) return Usage();
+  uint64_t ws = 0;
+  if (!Ids(args, 1, {&ws})) return 1;
+  if (FLAGS_limit < 0 || FLAGS_limit > std::numeric_limits<uint16_t>::max()) {
+    return Die(BadArgument("out of range", "limit"));
+  }
+  auto entries = ctx.c.ListAudit(ws, static_cast<uint16_t>(FLAGS_limit));
+  if (!entries.ok()) return Die(entries.error());
+  for (const wire::AuditEntryT& e : *entries) {
+    std::printf("%s\t%s\tuser=%llu\tactor=%llu\t%s\t%s\n", Time(e.at_ms).c_str(), e.kind.c_str(),
+                U(e.user_id), U(e.actor_id), Or(e.address, "-").c_str(), Or(e.detail, "-").c_str());
+  }
+  return 0;
+}
+
+// --- channels and messages
+
+void PrintChannel(const wire::ChannelInfoT& ch) {
+  std::printf("%llu\t#%s%s\tmembers=%u\tlast_seq=%llu%s%s%s\n", U(ch.id), ch.name.c_str(),
+              ch.is_private ? " (private)" : "", ch.member_count, U(ch.last_seq),
+              ch.is_member ? "\tmember" : "", ch.archived ? "\tarchived" : "",
+              ch.announcement ? "\tannouncement" : "");
+}
+
+void PrintMessage(const wire::MessageT& m) {
+  std::printf("#%llu %s user:%llu  %s%s\n", U(m.seq), Time(m.created_at_ms).c_str(), U(m.author_id),
+              m.deleted ? "(deleted)" : m.text.c_str(),
+              m.edited_at_ms != 0 && !m.deleted ? "  (edited)" : "");
+}
+
+int Channels(Ctx& ctx, const Args& args) {
+  if (args.size() != 2 && (args.size() != 4 || args[2] != "create")) return Usage();
+  uint64_t ws = 0;
+  if (!Ids(args, 1, {&ws})) return 1;
   if (args.size() == 2) {
-    auto list = c.ListChannels(ws);
+    auto list = ctx.c.ListChannels(ws);
     if (!list.ok()) return Die(list.error());
     for (auto& ch : *list) PrintChannel(ch);
     return 0;
   }
-  if (args.size() != 4 || args[2] != "create") return Usage();
-  auto ch = c.CreateChannel(ws, args[3], FLAGS_private_channel);
+  auto ch = ctx.c.CreateChannel(ws, args[3], FLAGS_private_channel);
   if (!ch.ok()) return Die(ch.error());
   PrintChannel(*ch);
   return 0;
 }
 
+int JoinOrLeave(Ctx& ctx, const Args& args) {
+  if (args.size() != 2) return Usage();
+  uint64_t ch = 0;
+  if (!Ids(args, 1, {&ch})) return 1;
+  if (args[0] == "leave") return Report(ctx.c.LeaveChannel(ch), "left channel " + args[1]);
+  auto info = ctx.c.JoinChannel(ch);
+  if (!info.ok()) return Die(info.error());
+  PrintChannel(*info);
+  return 0;
+}
+
+int AddMember(Ctx& ctx, const Args& args) {
+  if (args.size() != 3) return Usage();
+  uint64_t channel = 0, user = 0;
+  if (!Ids(args, 1, {&channel, &user})) return 1;
+  return Report(ctx.c.AddChannelMember(channel, user),
+                "added user " + args[2] + " to channel " + args[1]);
+}
+
+// archive, unarchive and announce on|off.
+int UpdateChannel(Ctx& ctx, const Args& args) {
+  const bool announce = args[0] == "announce";
+  if (args.size() != (announce ? 3u : 2u)) return Usage();
+  if (announce && args[2] != "on" && args[2] != "off") return Usage();
+  uint64_t ch = 0;
+  if (!Ids(args, 1, {&ch})) return 1;
+  auto info = announce ? ctx.c.UpdateChannel(ch, std::nullopt, args[2] == "on")
+                       : ctx.c.UpdateChannel(ch, args[0] == "archive", std::nullopt);
+  if (!info.ok()) return Die(info.error());
+  PrintChannel(*info);
+  return 0;
+}
+
+int Post(Ctx& ctx, const Args& args) {
+  if (args.size() != 3) return Usage();
+  uint64_t ch = 0;
+  if (!Ids(args, 1, {&ch})) return 1;
+  auto ack = ctx.c.Post(ch, args[2], FLAGS_client_msg_id);
+  if (!ack.ok()) return Die(ack.error());
+  std::printf("posted seq=%llu id=%llu%s\n", U(ack->seq), U(ack->message_id),
+              ack->duplicate ? " (duplicate: already posted)" : "");
+  return 0;
+}
+
+int Edit(Ctx& ctx, const Args& args) {
+  if (args.size() != 4) return Usage();
+  uint64_t channel = 0, seq = 0;
+  if (!Ids(args, 1, {&channel, &seq})) return 1;
+  auto message = ctx.c.EditMessage(channel, seq, args[3]);
+  if (!message.ok()) return Die(message.error());
+  PrintMessage(*message);
+  return 0;
+}
+
+int Delete(Ctx& ctx, const Args& args) {
+  if (args.size() != 3) return Usage();
+  uint64_t channel = 0, seq = 0;
+  if (!Ids(args, 1, {&channel, &seq})) return 1;
+  return Report(ctx.c.DeleteMessage(channel, seq),
+                "deleted #" + args[2] + " in channel " + args[1]);
+}
+
+int History(Ctx& ctx, const Args& args) {
+  if (args.size() != 2) return Usage();
+  uint64_t ch = 0;
+  if (!Ids(args, 1, {&ch})) return 1;
+  auto page = ctx.c.History(ch, FLAGS_before, FLAGS_after, static_cast<uint16_t>(FLAGS_limit));
+  if (!page.ok()) return Die(page.error());
+  for (auto& m : page->messages) PrintMessage(*m);
+  if (page->has_more) std::printf("(more)\n");
+  return 0;
+}
+
 volatile sig_atomic_t g_interrupted = 0;
 
-int Tail(wire::Client& c, uint64_t channel) {
-  signal(SIGINT, [](int) { g_interrupted = 1; });
-  uint64_t last = FLAGS_after;
-  for (;;) {  // catch up first, then follow live events
+// Prints what Sync returns after `last`, advancing it.
+Status CatchUp(wire::Client& c, uint64_t channel, uint64_t& last) {
+  for (;;) {
     auto page = c.Sync(channel, last, 200);
-    if (!page.ok()) return Die(page.error());
+    if (!page.ok()) return page.error();
     for (auto& m : page->messages) {
+      if (m->seq <= last) continue;
       PrintMessage(*m);
       last = m->seq;
     }
-    if (!page->has_more) break;
+    if (!page->has_more) return parley::OkStatus();
   }
+}
+
+// One live event for `channel`; a gap in seqs is filled from Sync first.
+void FollowEvent(wire::Client& c, const wire::FrameT& event, uint64_t channel, uint64_t& last) {
+  if (const auto* posted = event.body.AsMessagePosted(); posted && posted->message) {
+    const wire::MessageT& m = *posted->message;
+    if (m.channel_id != channel || m.seq <= last) return;
+    if (m.seq > last + 1) {
+      (void)CatchUp(c, channel, last);  // a failure here leaves the gap for the next event
+      return;
+    }
+    PrintMessage(m);
+    last = m.seq;
+  } else if (const auto* edited = event.body.AsMessageEdited()) {
+    if (edited->channel_id != channel) return;
+    std::printf("#%llu (edited by user:%llu)  %s\n", U(edited->seq), U(edited->by),
+                edited->text.c_str());
+  } else if (const auto* deleted = event.body.AsMessageDeleted()) {
+    if (deleted->channel_id != channel) return;
+    std::printf("#%llu (deleted by user:%llu)\n", U(deleted->seq), U(deleted->by));
+  }
+}
+
+int Tail(Ctx& ctx, const Args& args) {
+  if (args.size() != 2) return Usage();
+  uint64_t channel = 0;
+  if (!Ids(args, 1, {&channel})) return 1;
+  signal(SIGINT, [](int) { g_interrupted = 1; });
+  uint64_t last = FLAGS_after;
+  const Status caught_up = CatchUp(ctx.c, channel, last);
+  if (!caught_up.ok()) return Die(caught_up.error());
   std::fflush(stdout);
   while (!g_interrupted) {
-    auto event = c.NextEvent(500);
+    auto event = ctx.c.NextEvent(500);
     if (!event.ok()) {
-      if (c.closed()) return Die(event.error());
+      if (ctx.c.closed()) return Die(event.error());
       continue;  // timeout: check for ^C
     }
-    if (auto* posted = event->body.AsMessagePosted()) {
-      if (posted->message->channel_id != channel) continue;
-      if (posted->message->seq > last + 1) {  // a gap: fetch what was missed
-        auto page = c.Sync(channel, last, 200);
-        if (page.ok()) {
-          for (auto& m : page->messages) PrintMessage(*m);
-        }
-      } else if (posted->message->seq == last + 1) {
-        PrintMessage(*posted->message);
-      }
-      last = std::max(last, posted->message->seq);
-      std::fflush(stdout);
-    }
+    FollowEvent(ctx.c, *event, channel, last);
+    std::fflush(stdout);
   }
   return 0;
 }
 
-int Run(wire::Client& c, const std::vector<std::string>& args) {
-  const std::string& cmd = args[0];
-  auto id = [&](size_t i) { return std::strtoull(args[i].c_str(), nullptr, 10); };
-  if (cmd == "workspaces") return Workspaces(c, args);
-  if (cmd == "channels") return Channels(c, args);
-  if (args.size() < 2) return Usage();
-  if (cmd == "join") {
-    auto ch = c.JoinChannel(id(1));
-    if (!ch.ok()) return Die(ch.error());
-    PrintChannel(*ch);
-    return 0;
-  }
-  if (cmd == "leave") {
-    auto st = c.LeaveChannel(id(1));
-    return st.ok() ? 0 : Die(st.error());
-  }
-  if (cmd == "post" && args.size() == 3) {
-    auto ack = c.Post(id(1), args[2], FLAGS_client_msg_id);
-    if (!ack.ok()) return Die(ack.error());
-    std::printf("posted seq=%llu id=%llu%s\n", static_cast<unsigned long long>(ack->seq),
-                static_cast<unsigned long long>(ack->message_id),
-                ack->duplicate ? " (duplicate: already posted)" : "");
-    return 0;
-  }
-  if (cmd == "history") {
-    auto page = c.History(id(1), FLAGS_before, FLAGS_after, static_cast<uint16_t>(FLAGS_limit));
-    if (!page.ok()) return Die(page.error());
-    for (auto& m : page->messages) PrintMessage(*m);
-    if (page->has_more) std::printf("(more)\n");
-    return 0;
-  }
-  if (cmd == "tail") return Tail(c, id(1));
-  return Usage();
-}
+struct Command {
+  const char* name;
+  bool signs_in;
+  int (*run)(Ctx&, const Args&);
+};
+
+constexpr Command kCommands[] = {{"register", false, Register},
+                                 {"login", false, Login},
+                                 {"refresh", false, Refresh},
+                                 {"logout", true, Logout},
+                                 {"sessions", true, Sessions},
+                                 {"password", true, Password},
+                                 {"profile", true, Profile},
+                                 {"mfa", true, Mfa},
+                                 {"api-keys", true, ApiKeys},
+                                 {"workspaces", true, Workspaces},
+                                 {"members", true, Members},
+                                 {"invite", true, Invite},
+                                 {"invites", true, Invites},
+                                 {"accept", true, Accept},
+                                 {"role", true, Role},
+                                 {"transfer", true, Transfer},
+                                 {"deactivate", true, SetActive},
+                                 {"reactivate", true, SetActive},
+                                 {"settings", true, Settings},
+                                 {"audit", true, Audit},
+                                 {"channels", true, Channels},
+                                 {"join", true, JoinOrLeave},
+                                 {"leave", true, JoinOrLeave},
+                                 {"add-member", true, AddMember},
+                                 {"archive", true, UpdateChannel},
+                                 {"unarchive", true, UpdateChannel},
+                                 {"announce", true, UpdateChannel},
+                                 {"post", true, Post},
+                                 {"edit", true, Edit},
+                                 {"delete", true, Delete},
+                                 {"history", true, History},
+                                 {"tail", true, Tail}};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(kUsage);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  std::vector<std::string> args(argv + 1, argv + argc);
+  const Args args(argv + 1, argv + argc);
   if (args.empty()) return Usage();
+  const Command* command = std::find_if(std::begin(kCommands), std::end(kCommands),
+                                        [&](const Command& cmd) { return args[0] == cmd.name; });
+  if (command == std::end(kCommands)) return Usage();
   wire::ClientOptions options;
   options.host = FLAGS_host;
   options.port = static_cast<uint16_t>(FLAGS_port);
@@ -214,21 +877,11 @@ int main(int argc, char** argv) {
   options.client_name = "parley-cli";
   auto client = wire::Client::Connect(options);
   if (!client.ok()) return Die(client.error());
-  wire::Client& c = **client;
-  std::string password = EnvOr(FLAGS_password, "PARLEY_PASSWORD");
-  if (args[0] == "register") {
-    auto ok = c.Register(FLAGS_email, password, FLAGS_name);
-    if (!ok.ok()) return Die(ok.error());
-    std::printf("registered user %llu\n", static_cast<unsigned long long>(ok->user_id));
-    return 0;
+  Ctx ctx{**client, {}};
+  if (command->signs_in) {
+    auto me = SignIn(ctx.c);
+    if (!me.ok()) return DieSigningIn(me.error());
+    ctx.me = std::move(*me);
   }
-  if (args[0] == "login") {
-    auto ok = c.Login(FLAGS_email, password);
-    if (!ok.ok()) return Die(ok.error());
-    std::printf("%s\n", ok->token.c_str());
-    return 0;
-  }
-  parley::Status signed_in = SignIn(c);
-  if (!signed_in.ok()) return Die(signed_in.error());
-  return Run(c, args);
+  return command->run(ctx, args);
 }

@@ -14,7 +14,7 @@
 #include "persist/codec.h"
 #include "persist/data_dir.h"
 #include "persist/lmdb_store.h"
-#include "shard/credentials.h"
+#include "auth/password.h"
 
 DEFINE_string(data_dir, "", "the data directory");
 DEFINE_int32(shards, 0, "init: shard count, fixed for the directory's life (0 = cores)");
@@ -55,7 +55,7 @@ class Seeder {
     for (ShardId k = 0; k < n; ++k) {
       auto store = persist::LmdbLogStore::Open(persist::ShardDir(dir, k), {});
       if (!store.ok()) return store.error();
-      OfflineShard shard{std::move(*store), std::make_unique<ShardState>(k, n), nullptr};
+      OfflineShard shard{std::move(*store), std::make_unique<ShardState>(k, n), nullptr, {}};
       Status replayed = shard.store->Replay(1, [&](Lsn, std::string_view bytes) -> Status {
         Result<Event> e = persist::DecodeEvent(bytes);
         if (!e.ok()) return e.error();
@@ -115,9 +115,8 @@ constexpr DemoUser kDemoUsers[] = {
 
 Result<UserId> SeedUser(Seeder& seeder, const DemoUser& u) {
   ShardId owner = ShardOfEmail(u.email, seeder.count());
-  std::string salt = shard::RandomSalt();
-  RegisterUser cmd{u.email, u.name, FLAGS_demo_password, salt,
-                   shard::HashPassword(FLAGS_demo_password, salt)};
+  RegisterUser cmd{u.email, u.name, FLAGS_demo_password, {},
+                   auth::HashPassword(FLAGS_demo_password, auth::ScryptParams{})};
   auto e = seeder.Run(owner, cmd);
   if (!e.ok()) return e.error();
   return std::get<UserRegistered>(**e).user_id;
@@ -144,6 +143,10 @@ int Seed(const std::string& dir) {
   auto ws = seeder.Run(home, CreateWorkspace{users[0], "Demo"});
   if (!ws.ok()) return Die(ws.error());
   const auto& created = std::get<WorkspaceCreated>(**ws);
+  // The demo workspace is open: anyone who registers on the demo server may join it.
+  auto opened_up = seeder.Run(home, UpdateWorkspaceSettings{users[0], created.workspace_id, true,
+                                                            true, false});
+  if (!opened_up.ok()) return Die(opened_up.error());
   for (size_t i = 1; i < users.size(); ++i) {
     auto joined = seeder.Run(home, JoinWorkspace{users[i], created.workspace_id});
     if (!joined.ok()) return Die(joined.error());
@@ -173,10 +176,9 @@ int SeedBench(const std::string& dir, int64_t messages) {
   if (Status opened = seeder.Open(dir, info->shard_count); !opened.ok()) return Die(opened.error());
   const std::string email = "p0." + FLAGS_bench_tag + "@bench.test";
   const std::string password = "bench-password-1";
-  std::string salt = shard::RandomSalt();
   ShardId owner = ShardOfEmail(email, seeder.count());
-  auto reg = seeder.Run(owner, RegisterUser{email, "p0", password, salt,
-                                            shard::HashPassword(password, salt)});
+  auto reg = seeder.Run(owner, RegisterUser{email, "p0", password, {},
+                                            auth::HashPassword(password, auth::ScryptParams{})});
   if (!reg.ok()) return Die(reg.error());
   UserId user = std::get<UserRegistered>(**reg).user_id;
   const ShardId home = 0;

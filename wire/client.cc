@@ -128,7 +128,9 @@ Status ExpectOk(Result<FrameT> frame) {
 }
 
 parley::Error FromErrorBody(const ErrorT& body) {
-  return MakeError(static_cast<ErrorCode>(body.code), body.message, body.details);
+  parley::Error error = MakeError(static_cast<ErrorCode>(body.code), body.message, body.details);
+  error.retry_after_ms = body.retry_after_ms;
+  return error;
 }
 
 template <class T>
@@ -176,6 +178,10 @@ Status Client::Hello() {
   return OkStatus();
 }
 
+std::string Client::DeviceOr(const std::string& device) const {
+  return device.empty() ? options_.client_name : device;
+}
+
 Result<FrameT> Client::Call(BodyUnion body) {
   const Clock::time_point deadline = DeadlineAfter(options_.timeout_ms);
   const uint64_t request_id = next_request_id_++;
@@ -205,10 +211,52 @@ Result<RegisterOkT> Client::Register(const std::string& email, const std::string
   return Expect<RegisterOkT>(Call(MakeBody(std::move(request))));
 }
 
-Result<LoginOkT> Client::Login(const std::string& email, const std::string& password) {
+Result<LoginOkT> Client::Login(const std::string& email, const std::string& password,
+                               const std::string& device) {
+  Result<SignInResult> signed_in = SignIn(email, password, device);
+  if (!signed_in.ok()) return signed_in.error();
+  if (!signed_in->ok) {
+    return MakeError(ErrorCode::kUnauthenticated, "this account needs a second factor",
+                     "mfa_required");
+  }
+  return std::move(*signed_in->ok);
+}
+
+Result<SignInResult> Client::SignIn(const std::string& email, const std::string& password,
+                                    const std::string& device) {
   LoginT request;
   request.email = email;
   request.password = password;
+  request.device = DeviceOr(device);
+  Result<FrameT> frame = Call(MakeBody(std::move(request)));
+  if (!frame.ok()) return frame.error();
+  if (MfaRequiredT* mfa = frame->body.AsMfaRequired()) {
+    // Without a token there is nothing to complete the sign-in with.
+    if (mfa->mfa_token.empty()) {
+      return MakeError(ErrorCode::kBadRequest, "MfaRequired without an mfa_token");
+    }
+    return SignInResult{std::nullopt, std::move(mfa->mfa_token)};
+  }
+  Result<LoginOkT> ok = Expect<LoginOkT>(std::move(frame));
+  if (!ok.ok()) return ok.error();
+  return SignInResult{std::move(*ok), {}};
+}
+
+Result<LoginOkT> Client::MfaLogin(const std::string& mfa_token, const std::string& code,
+                                  const std::string& device) {
+  MfaLoginT request;
+  request.mfa_token = mfa_token;
+  request.code = code;
+  request.device = DeviceOr(device);
+  return Expect<LoginOkT>(Call(MakeBody(std::move(request))));
+}
+
+Result<LoginOkT> Client::OidcLogin(const std::string& id_token, const std::string& nonce,
+                                   const std::string& device) {
+  OidcLoginT request;
+  request.id_token = id_token;
+  request.nonce = nonce;
+  request.device = DeviceOr(device);
   return Expect<LoginOkT>(Call(MakeBody(std::move(request))));
 }
 
@@ -216,6 +264,101 @@ Result<LoginOkT> Client::LoginWithToken(const std::string& token) {
   LoginT request;
   request.token = token;
   return Expect<LoginOkT>(Call(MakeBody(std::move(request))));
+}
+
+Result<LoginOkT> Client::LoginWithApiKey(const std::string& key) {
+  LoginT request;
+  request.api_key = key;
+  request.device = DeviceOr("");
+  return Expect<LoginOkT>(Call(MakeBody(std::move(request))));
+}
+
+Result<TokensT> Client::Refresh(const std::string& refresh_token) {
+  RefreshT request;
+  request.refresh_token = refresh_token;
+  return Expect<TokensT>(Call(MakeBody(std::move(request))));
+}
+
+Status Client::Logout() { return ExpectOk(Call(MakeBody(LogoutT{}))); }
+
+Result<std::vector<SessionInfoT>> Client::ListSessions() {
+  Result<SessionListT> list = Expect<SessionListT>(Call(MakeBody(ListSessionsT{})));
+  if (!list.ok()) return list.error();
+  return TakeAll(list->sessions);
+}
+
+Status Client::RevokeSession(uint64_t session_id) {
+  RevokeSessionT request;
+  request.session_id = session_id;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Status Client::RevokeOtherSessions() {
+  RevokeSessionT request;
+  request.all_others = true;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Status Client::ChangePassword(const std::string& current_password,
+                              const std::string& new_password) {
+  ChangePasswordT request;
+  request.current_password = current_password;
+  request.new_password = new_password;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Result<ProfileT> Client::UpdateProfile(const std::string& display_name, const std::string& title,
+                                       const std::string& avatar_url) {
+  UpdateProfileT request;
+  request.display_name = display_name;
+  request.title = title;
+  request.avatar_url = avatar_url;
+  return Expect<ProfileT>(Call(MakeBody(std::move(request))));
+}
+
+Result<ProfileT> Client::GetProfile(uint64_t user_id) {
+  GetProfileT request;
+  request.user_id = user_id;
+  return Expect<ProfileT>(Call(MakeBody(std::move(request))));
+}
+
+Result<MfaEnrollmentT> Client::MfaEnroll() {
+  return Expect<MfaEnrollmentT>(Call(MakeBody(MfaEnrollT{})));
+}
+
+Result<std::vector<std::string>> Client::MfaConfirm(const std::string& code) {
+  MfaConfirmT request;
+  request.code = code;
+  Result<RecoveryCodesT> codes = Expect<RecoveryCodesT>(Call(MakeBody(std::move(request))));
+  if (!codes.ok()) return codes.error();
+  return std::move(codes->codes);
+}
+
+Status Client::MfaDisable(const std::string& code) {
+  MfaDisableT request;
+  request.code = code;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Result<ApiKeyCreatedT> Client::CreateApiKey(const std::string& name, Scope scopes,
+                                            int64_t expires_at_ms) {
+  CreateApiKeyT request;
+  request.name = name;
+  request.scopes = static_cast<uint32_t>(scopes);
+  request.expires_at_ms = expires_at_ms;
+  return Expect<ApiKeyCreatedT>(Call(MakeBody(std::move(request))));
+}
+
+Result<std::vector<ApiKeyInfoT>> Client::ListApiKeys() {
+  Result<ApiKeyListT> list = Expect<ApiKeyListT>(Call(MakeBody(ListApiKeysT{})));
+  if (!list.ok()) return list.error();
+  return TakeAll(list->keys);
+}
+
+Status Client::RevokeApiKey(uint64_t key_id) {
+  RevokeApiKeyT request;
+  request.key_id = key_id;
+  return ExpectOk(Call(MakeBody(std::move(request))));
 }
 
 Result<WorkspaceInfoT> Client::CreateWorkspace(const std::string& name) {
@@ -234,6 +377,87 @@ Result<std::vector<WorkspaceInfoT>> Client::ListWorkspaces() {
   Result<WorkspaceListT> list = Expect<WorkspaceListT>(Call(MakeBody(ListWorkspacesT{})));
   if (!list.ok()) return list.error();
   return TakeAll(list->workspaces);
+}
+
+Result<WorkspaceInfoT> Client::UpdateWorkspaceSettings(uint64_t workspace_id,
+                                                       const WorkspaceSettingsT& settings) {
+  UpdateWorkspaceSettingsT request;
+  request.workspace_id = workspace_id;
+  request.settings = std::make_unique<WorkspaceSettingsT>(settings);
+  return Expect<WorkspaceInfoT>(Call(MakeBody(std::move(request))));
+}
+
+Result<std::vector<MemberInfoT>> Client::ListMembers(uint64_t workspace_id) {
+  ListMembersT request;
+  request.workspace_id = workspace_id;
+  Result<MemberListT> list = Expect<MemberListT>(Call(MakeBody(std::move(request))));
+  if (!list.ok()) return list.error();
+  return TakeAll(list->members);
+}
+
+Result<InviteCreatedT> Client::CreateInvite(uint64_t workspace_id, const std::string& email,
+                                            Role role, const std::vector<uint64_t>& channel_ids,
+                                            int64_t expires_in_ms) {
+  CreateInviteT request;
+  request.workspace_id = workspace_id;
+  request.email = email;
+  request.role = role;
+  request.channel_ids = channel_ids;
+  request.expires_in_ms = expires_in_ms;
+  return Expect<InviteCreatedT>(Call(MakeBody(std::move(request))));
+}
+
+Result<std::vector<InviteInfoT>> Client::ListInvites(uint64_t workspace_id) {
+  ListInvitesT request;
+  request.workspace_id = workspace_id;
+  Result<InviteListT> list = Expect<InviteListT>(Call(MakeBody(std::move(request))));
+  if (!list.ok()) return list.error();
+  return TakeAll(list->invites);
+}
+
+Status Client::RevokeInvite(uint64_t workspace_id, uint64_t invite_id) {
+  RevokeInviteT request;
+  request.workspace_id = workspace_id;
+  request.invite_id = invite_id;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Result<WorkspaceInfoT> Client::AcceptInvite(const std::string& token) {
+  AcceptInviteT request;
+  request.token = token;
+  return Expect<WorkspaceInfoT>(Call(MakeBody(std::move(request))));
+}
+
+Status Client::SetMemberRole(uint64_t workspace_id, uint64_t user_id, Role role) {
+  SetMemberRoleT request;
+  request.workspace_id = workspace_id;
+  request.user_id = user_id;
+  request.role = role;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Status Client::TransferOwnership(uint64_t workspace_id, uint64_t user_id) {
+  TransferOwnershipT request;
+  request.workspace_id = workspace_id;
+  request.user_id = user_id;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Status Client::SetMemberActive(uint64_t workspace_id, uint64_t user_id, bool active) {
+  SetMemberActiveT request;
+  request.workspace_id = workspace_id;
+  request.user_id = user_id;
+  request.active = active;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Result<std::vector<AuditEntryT>> Client::ListAudit(uint64_t workspace_id, uint16_t limit) {
+  ListAuditT request;
+  request.workspace_id = workspace_id;
+  request.limit = limit;
+  Result<AuditListT> list = Expect<AuditListT>(Call(MakeBody(std::move(request))));
+  if (!list.ok()) return list.error();
+  return TakeAll(list->entries);
 }
 
 Result<ChannelInfoT> Client::CreateChannel(uint64_t workspace_id, const std::string& name,
@@ -263,6 +487,22 @@ Status Client::LeaveChannel(uint64_t channel_id) {
   LeaveChannelT request;
   request.channel_id = channel_id;
   return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Status Client::AddChannelMember(uint64_t channel_id, uint64_t user_id) {
+  AddChannelMemberT request;
+  request.channel_id = channel_id;
+  request.user_id = user_id;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Result<ChannelInfoT> Client::UpdateChannel(uint64_t channel_id, std::optional<bool> archived,
+                                           std::optional<bool> announcement) {
+  UpdateChannelT request;
+  request.channel_id = channel_id;
+  if (archived) request.archived = *archived;
+  if (announcement) request.announcement = *announcement;
+  return Expect<ChannelInfoT>(Call(MakeBody(std::move(request))));
 }
 
 Result<PostAckT> Client::Post(uint64_t channel_id, const std::string& text,
@@ -301,6 +541,21 @@ Result<SubscribedT> Client::Subscribe(uint64_t channel_id) {
 Status Client::Unsubscribe(uint64_t channel_id) {
   UnsubscribeT request;
   request.channel_id = channel_id;
+  return ExpectOk(Call(MakeBody(std::move(request))));
+}
+
+Result<MessageT> Client::EditMessage(uint64_t channel_id, uint64_t seq, const std::string& text) {
+  EditMessageT request;
+  request.channel_id = channel_id;
+  request.seq = seq;
+  request.text = text;
+  return Expect<MessageT>(Call(MakeBody(std::move(request))));
+}
+
+Status Client::DeleteMessage(uint64_t channel_id, uint64_t seq) {
+  DeleteMessageT request;
+  request.channel_id = channel_id;
+  request.seq = seq;
   return ExpectOk(Call(MakeBody(std::move(request))));
 }
 

@@ -110,16 +110,19 @@ Bytes EncodeError(uint64_t request_id, const parley::Error& error) {
   flatbuffers::FlatBufferBuilder fbb;
   const auto message = fbb.CreateString(error.message);
   const auto details = fbb.CreateString(error.details);
-  const auto body = CreateError(fbb, static_cast<uint16_t>(error.code), message, details);
+  const auto body =
+      CreateError(fbb, static_cast<uint16_t>(error.code), message, details, error.retry_after_ms);
   return FinishFrame(fbb, request_id, Body::Error, body.Union());
 }
 
 parley::Error ToError(const wire::Error* error) {
   if (error == nullptr) return MakeError(ErrorCode::kInternal, "error frame without a body");
   // Codes this build does not know (from a newer server) keep their number: they are stable.
-  return MakeError(static_cast<ErrorCode>(error->code()),
-                   error->message() ? error->message()->str() : std::string(),
-                   error->details() ? error->details()->str() : std::string());
+  parley::Error e = MakeError(static_cast<ErrorCode>(error->code()),
+                              error->message() ? error->message()->str() : std::string(),
+                              error->details() ? error->details()->str() : std::string());
+  e.retry_after_ms = error->retry_after_ms();
+  return e;
 }
 
 }  // namespace parley::wire

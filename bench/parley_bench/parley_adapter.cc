@@ -74,6 +74,10 @@ class ParleyAdapter final : public Adapter {
     if (!ws.ok()) return ws.error();
     workspace_ = ws->id;
     general_ = ws->general_channel_id;
+    wire::WorkspaceSettingsT open;  // the bench's accounts join without invites
+    open.join_open = true;
+    open.members_create_private = true;
+    if (auto s = (*owner)->UpdateWorkspaceSettings(workspace_, open); !s.ok()) return s.error();
     channels_.assign(topology.topics, general_);
     if (topology.topics > 1) {
       for (uint32_t t = 0; t < topology.topics; ++t) {

@@ -1,0 +1,72 @@
+// Internal to core's decide*.cc files: the helpers and per-command decisions they share.
+// Not part of core's interface; include core/decide.h instead.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/decide.h"
+
+namespace parley::rules {
+
+using Decision = Result<std::optional<Event>>;
+
+inline Decision Emit(Event event) { return std::optional<Event>(std::move(event)); }
+inline Decision NoOp() { return std::optional<Event>(); }
+uint64_t NextId(Context& ctx);
+
+std::string_view TrimAscii(std::string_view s);
+bool HasControlCharacters(std::string_view s);  // REQUIRES: IsValidUtf8(s)
+Error Invalid(std::string message, std::string field);
+std::string TooLong(std::string_view what, size_t max);
+// Display names and workspace names: trimmed, 1..max bytes, valid UTF-8, no control characters.
+// Returns the trimmed text.
+Result<std::string> ValidateName(std::string_view raw, size_t max, std::string_view what,
+                                 std::string field);
+// Message text: 1..kMaxMessageBytes of valid UTF-8, not only whitespace.
+Status ValidateText(std::string_view text);
+
+Status RequireActor(UserId actor);
+Error ChannelNotFound();
+Error WorkspaceNotFound();
+
+// A channel as `actor` may see it: null `channel` when they may not know it exists (see
+// CheckCanRead); otherwise its workspace and the actor's role there.
+struct ChannelAccess {
+  const ChannelState* channel = nullptr;
+  const WorkspaceState* workspace = nullptr;
+  WorkspaceRole role = WorkspaceRole::kGuest;
+  bool is_admin() const { return role == WorkspaceRole::kOwner || role == WorkspaceRole::kAdmin; }
+};
+ChannelAccess FindVisibleChannel(const ShardState& state, UserId actor, ChannelId id);
+
+// Identity (decide_identity.cc).
+Decision DecideOn(const ShardState& state, const UpdateProfile& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const ChangePassword& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const StartSession& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const RefreshSession& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const RevokeSession& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const RecordSignInFailure& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const StartMfaEnrollment& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const ConfirmMfa& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const UseSecondFactor& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const DisableMfa& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const CreateApiKey& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const RevokeApiKey& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const LinkOidc& c, Context& ctx);
+
+// Workspace administration and channel moderation (decide_admin.cc).
+Decision DecideOn(const ShardState& state, const UpdateWorkspaceSettings& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const CreateInvite& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const RevokeInvite& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const AcceptInvite& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetMemberRole& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const TransferOwnership& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetMemberActive& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const AddChannelMember& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const UpdateChannel& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const EditMessage& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const DeleteMessage& c, Context& ctx);
+
+}  // namespace parley::rules
