@@ -68,6 +68,17 @@ grep -q 'channel not found (code 9)' <<<"$out" || fail "error for a missing chan
 out=$($P --token "garbage" workspaces 2>&1) && fail "a bad token was accepted"
 grep -q '(code 7): malformed' <<<"$out" || fail "bad token message: $out"
 
+# Identity from the command line: sessions, an API key that reads but cannot post, the audit log.
+$P --token "$TOKEN" sessions | grep -q 'current' || fail "sessions does not mark the current one"
+KEY=$($P --token "$TOKEN" api-keys create ci-reader --scopes read 2>/dev/null)
+[ -n "$KEY" ] || fail "api-keys create printed no key"
+$P --api_key "$KEY" history "$GENERAL" > /dev/null || fail "a read key cannot read"
+out=$($P --api_key "$KEY" post "$GENERAL" "from a read key" 2>&1) && fail "a read key posted"
+grep -q 'code 8' <<<"$out" || fail "read key post error: $out"
+"$ADMIN" audit --data_dir "$WORK/data" > "$WORK/audit.jsonl" || fail "parley-admin audit failed"
+grep -q '"kind":"sign_in"' "$WORK/audit.jsonl" || fail "no sign_in in the audit log"
+grep -q '"kind":"api_key_created"' "$WORK/audit.jsonl" || fail "no api_key_created in the audit log"
+
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd exited non-zero on SIGTERM"
 PID=""

@@ -23,6 +23,7 @@ DEFINE_string(demo_password, "parley-demo", "seed: password of the demo users");
 DEFINE_int64(messages, 0, "seed: write a benchmark workspace with this many posts instead");
 DEFINE_string(bench_tag, "replay", "seed --messages: names the account and workspace");
 DEFINE_int32(bytes, 100, "seed --messages: size of each post");
+DEFINE_uint64(workspace, 0, "audit: only this workspace's events (0: all)");
 
 namespace {
 
@@ -34,6 +35,8 @@ constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR
   seed --data_dir DIR --messages N [--bench_tag T]
                                               add parley-bench's workspace bench-T with N
                                               posts by p0.T@bench.test (replay benchmark)
+  audit --data_dir DIR [--workspace W]        the security events in the log, oldest first,
+                                              as JSON lines (W: that workspace's only)
 )";
 
 int Die(const Error& e) {
@@ -210,6 +213,49 @@ int Init(const std::string& dir) {
   return FLAGS_seed ? Seed(dir) : 0;
 }
 
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// Replays every shard's log (read-only use) and prints the audit trail it derives.
+int Audit(const std::string& dir) {
+  Result<persist::DataDirInfo> info = persist::CheckDataDir(dir, 0);
+  if (!info.ok()) return Die(info.error());
+  Seeder seeder;
+  if (Status opened = seeder.Open(dir, info->shard_count); !opened.ok()) return Die(opened.error());
+  std::vector<AuditEntry> entries;
+  for (ShardId k = 0; k < seeder.count(); ++k) {
+    for (const AuditEntry& e : seeder.state(k).audit()) {
+      if (FLAGS_workspace == 0 || e.workspace_id == FLAGS_workspace) entries.push_back(e);
+    }
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const AuditEntry& a, const AuditEntry& b) { return a.at < b.at; });
+  for (const AuditEntry& e : entries) {
+    std::printf(
+        "{\"at_ms\":%lld,\"kind\":\"%s\",\"user_id\":%llu,\"actor_id\":%llu,"
+        "\"workspace_id\":%llu,\"address\":%s,\"detail\":%s}\n",
+        static_cast<long long>(e.at), std::string(AuditKindName(e.kind)).c_str(),
+        static_cast<unsigned long long>(e.user_id), static_cast<unsigned long long>(e.actor_id),
+        static_cast<unsigned long long>(e.workspace_id), JsonString(e.address).c_str(),
+        JsonString(e.detail).c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -221,6 +267,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "init") return Init(FLAGS_data_dir);
+  if (cmd == "audit") return Audit(FLAGS_data_dir);
   if (cmd == "seed") {
     return FLAGS_messages > 0 ? SeedBench(FLAGS_data_dir, FLAGS_messages) : Seed(FLAGS_data_dir);
   }
