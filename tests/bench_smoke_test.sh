@@ -50,7 +50,7 @@ check idle '"connections":300' '"bytes_per_connection":[1-9]'
 
 # replay owns its server: stop the shared one and reuse its (now free) port.
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
-SERVER="$BUILD/server/parleyd --data_dir $WORK/replay --port $PORT --pin_threads=false"
+SERVER="$BUILD/server/parleyd --data_dir $WORK/replay --port $PORT --pin_threads=false --rate_per_connection=0 --rate_per_user=0 --rate_signin_per_address=0 --scrypt_log2n=10"
 INIT="rm -rf $WORK/replay && $BUILD/tools/parley-admin init --data_dir $WORK/replay --shards 1"
 "$BENCH" --target parley --port "$PORT" --scenario replay --messages 3000 \
   --server_cmd "$SERVER" --server_log "$WORK/replay-net.log" --reset_cmd "$INIT >/dev/null" \
