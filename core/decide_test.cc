@@ -1,4 +1,5 @@
 #include "core/decide.h"
+#include "core/decision_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +11,7 @@
 namespace parley {
 namespace {
 
-using Decision = Result<std::optional<Event>>;
+using namespace testing_matchers;
 
 constexpr TimeMs kNow = 1'700'000'000'123;
 // Users are minted on the shard of their email, usually another one: these ids are never minted
@@ -19,35 +20,6 @@ constexpr UserId kAlice = 1001;  // creates the workspace
 constexpr UserId kBob = 1002;    // joins it
 constexpr UserId kCarol = 1003;  // never joins
 
-template <class R>
-::testing::AssertionResult IsError(const R& r, ErrorCode code, std::string_view details) {
-  if (r.ok()) return ::testing::AssertionFailure() << "succeeded; wanted " << ErrorCodeName(code);
-  const Error& e = r.error();
-  if (e.code != code || e.details != details || e.message.empty()) {
-    return ::testing::AssertionFailure()
-           << "got " << ErrorCodeName(e.code) << " [" << e.details << "] \"" << e.message
-           << "\"; wanted " << ErrorCodeName(code) << " [" << details << "]";
-  }
-  return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult IsNoOp(const Decision& r) {
-  if (!r.ok()) return ::testing::AssertionFailure() << "error: " << r.error().message;
-  if (r->has_value()) return ::testing::AssertionFailure() << EventName(TagOf(**r));
-  return ::testing::AssertionSuccess();
-}
-
-// The event of type E that `r` holds; a test failure (and E{}) otherwise.
-template <class E>
-E EventOf(const Decision& r) {
-  if (!r.ok()) {
-    ADD_FAILURE() << "error: " << ErrorCodeName(r.error().code) << ": " << r.error().message;
-    return E{};
-  }
-  const E* e = r->has_value() ? std::get_if<E>(&**r) : nullptr;
-  if (e == nullptr) ADD_FAILURE() << "no event of the expected type";
-  return e == nullptr ? E{} : *e;
-}
 
 class DecideTest : public ::testing::Test {
  protected:

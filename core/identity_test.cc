@@ -11,44 +11,17 @@
 #include <vector>
 
 #include "core/decide.h"
+#include "core/decision_matchers.h"
 
 namespace parley {
 namespace {
 
-using Decision = Result<std::optional<Event>>;
+using namespace testing_matchers;
 
 constexpr TimeMs kT0 = 1'700'000'000'000;
 constexpr std::string_view kEmail = "alexander.hamilton@example.com";
 constexpr uint8_t kPassword = static_cast<uint8_t>(SignInMethod::kPassword);
 
-template <class R>
-::testing::AssertionResult IsError(const R& r, ErrorCode code, std::string_view details) {
-  if (r.ok()) return ::testing::AssertionFailure() << "succeeded; wanted " << ErrorCodeName(code);
-  const Error& e = r.error();
-  if (e.code != code || e.details != details || e.message.empty()) {
-    return ::testing::AssertionFailure()
-           << "got " << ErrorCodeName(e.code) << " [" << e.details << "] \"" << e.message
-           << "\"; wanted " << ErrorCodeName(code) << " [" << details << "]";
-  }
-  return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult IsNoOp(const Decision& r) {
-  if (!r.ok()) return ::testing::AssertionFailure() << "error: " << r.error().message;
-  if (r->has_value()) return ::testing::AssertionFailure() << EventName(TagOf(**r));
-  return ::testing::AssertionSuccess();
-}
-
-template <class E>
-E EventOf(const Decision& r) {
-  if (!r.ok()) {
-    ADD_FAILURE() << "error: " << ErrorCodeName(r.error().code) << ": " << r.error().message;
-    return E{};
-  }
-  const E* e = r->has_value() ? std::get_if<E>(&**r) : nullptr;
-  if (e == nullptr) ADD_FAILURE() << "no event of the expected type";
-  return e == nullptr ? E{} : *e;
-}
 
 std::vector<std::string> RecoveryHashes() {
   std::vector<std::string> hashes;
