@@ -227,6 +227,93 @@ struct DeleteMessage {
   Seq seq = 0;
 };
 
+// ---- The chat product: the channel's shard ----------------------------------------------------
+
+struct PostReply {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;  // the top-level message the thread hangs under
+  std::string client_msg_id;
+  std::string text;
+  bool also_to_channel = false;
+};
+
+struct SetThreadFollow {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;
+  bool follow = false;
+};
+
+// Marks the thread read up to its newest reply.
+struct MarkThreadRead {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;
+};
+
+struct AddReaction {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  std::string emoji;
+};
+
+struct RemoveReaction {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  std::string emoji;
+};
+
+struct SetPinned {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  bool pinned = false;
+};
+
+struct AddBookmark {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  std::string title;
+  std::string url;
+};
+
+struct RemoveBookmark {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  uint64_t bookmark_id = 0;
+};
+
+// nullopt: unchanged.
+struct UpdateChannelDetails {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  std::optional<std::string> name, topic, purpose;
+};
+
+struct RemoveChannelMember {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  UserId user_id = 0;
+};
+
+// The others to talk with (the actor is added): 1 for a direct conversation, up to
+// kMaxConversationMembers - 1 for a group. Decided on the workspace's shard.
+struct OpenConversation {
+  UserId actor = 0;
+  WorkspaceId workspace_id = 0;
+  std::vector<UserId> others;
+};
+
+// seq 0: up to the channel's newest message.
+struct MarkRead {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+};
+
 using Command =
     std::variant<RegisterUser, CreateWorkspace, JoinWorkspace, CreateChannel, JoinChannel,
                  LeaveChannel, PostMessage, UpdateProfile, ChangePassword, StartSession,
@@ -234,6 +321,8 @@ using Command =
                  UseSecondFactor, DisableMfa, CreateApiKey, RevokeApiKey, LinkOidc,
                  UpdateWorkspaceSettings, CreateInvite, RevokeInvite, AcceptInvite, SetMemberRole,
                  TransferOwnership, SetMemberActive, AddChannelMember, UpdateChannel, EditMessage,
-                 DeleteMessage>;
+                 DeleteMessage, PostReply, SetThreadFollow, MarkThreadRead, AddReaction,
+                 RemoveReaction, SetPinned, AddBookmark, RemoveBookmark, UpdateChannelDetails,
+                 RemoveChannelMember, OpenConversation, MarkRead>;
 
 }  // namespace parley

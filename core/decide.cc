@@ -107,10 +107,8 @@ Result<std::string> rules::ValidateName(std::string_view raw, size_t max, std::s
   return std::string(name);
 }
 
-namespace {
-
 // REQUIRES: `name` is already trimmed.
-Status ValidateChannelName(std::string_view name) {
+Status rules::ValidateChannelName(std::string_view name) {
   if (name.empty()) return Invalid("channel name is empty", "name");
   if (name.size() > kMaxNameBytes) return Invalid(TooLong("channel name", kMaxNameBytes), "name");
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
@@ -124,8 +122,6 @@ Status ValidateChannelName(std::string_view name) {
   }
   return OkStatus();
 }
-
-}  // namespace
 
 Status rules::ValidateText(std::string_view text) {
   if (text.empty()) return Invalid("message text is empty", "text");
@@ -152,15 +148,15 @@ Status ValidatePassword(const RegisterUser& c, std::string_view email) {
   return OkStatus();
 }
 
-Status ValidateMessage(const PostMessage& c) {
-  if (Status s = ValidateText(c.text); !s) return s;
-  if (c.client_msg_id.size() > kMaxClientMsgIdBytes) {
+}  // namespace
+
+Status rules::ValidatePost(std::string_view text, std::string_view client_msg_id) {
+  if (Status s = ValidateText(text); !s) return s;
+  if (client_msg_id.size() > kMaxClientMsgIdBytes) {
     return Invalid(TooLong("client_msg_id", kMaxClientMsgIdBytes), "client_msg_id");
   }
   return OkStatus();
 }
-
-}  // namespace
 
 // ---- Access rules -----------------------------------------------------------------------------
 
@@ -171,6 +167,11 @@ Status rules::RequireActor(UserId actor) {
 
 Error rules::ChannelNotFound() {
   return MakeError(ErrorCode::kNotFound, "channel not found", "channel_id");
+}
+
+Error rules::ConversationMembersFixed() {
+  return MakeError(ErrorCode::kForbidden, "the members of a conversation are fixed",
+                   "channel_id");
 }
 
 Error rules::WorkspaceNotFound() {
@@ -188,6 +189,23 @@ rules::ChannelAccess rules::FindVisibleChannel(const ShardState& state, UserId a
   bool member = channel->IsMember(actor);
   if (!member && (channel->is_private || *role == WorkspaceRole::kGuest)) return {};
   return {channel, ws, *role};
+}
+
+Status rules::CheckCanPost(const ChannelAccess& access, UserId actor) {
+  const ChannelState* channel = access.channel;
+  if (!channel->IsMember(actor)) {
+    return MakeError(ErrorCode::kForbidden, "join the channel to post in it", "channel_id");
+  }
+  if (channel->archived) {
+    return MakeError(ErrorCode::kForbidden, "the channel is archived: it is read-only",
+                     "channel_id");
+  }
+  if (channel->announcement && !access.is_admin() &&
+      !access.workspace->settings.members_post_announcements) {
+    return MakeError(ErrorCode::kForbidden, "only admins post in this announcement channel",
+                     "channel_id");
+  }
+  return OkStatus();
 }
 
 namespace {
@@ -265,6 +283,7 @@ Decision DecideOn(const ShardState& state, const JoinChannel& c, Context& ctx) {
   if (Status s = RequireActor(c.actor); !s) return s.error();
   ChannelAccess access = FindVisibleChannel(state, c.actor, c.channel_id);
   if (access.channel == nullptr) return ChannelNotFound();
+  if (access.channel->kind != ChannelKind::kChannel) return ConversationMembersFixed();
   if (access.channel->IsMember(c.actor)) return NoOp();
   if (access.channel->archived) {
     return MakeError(ErrorCode::kForbidden, "the channel is archived", "channel_id");
@@ -276,6 +295,7 @@ Decision DecideOn(const ShardState& state, const LeaveChannel& c, Context& ctx) 
   if (Status s = RequireActor(c.actor); !s) return s.error();
   ChannelAccess access = FindVisibleChannel(state, c.actor, c.channel_id);
   if (access.channel == nullptr) return ChannelNotFound();
+  if (access.channel->kind != ChannelKind::kChannel) return ConversationMembersFixed();
   if (!access.channel->IsMember(c.actor)) return NoOp();
   if (access.workspace->general_id == access.channel->id &&
       access.role != WorkspaceRole::kGuest) {
@@ -289,19 +309,8 @@ Decision DecideOn(const ShardState& state, const PostMessage& c, Context& ctx) {
   ChannelAccess access = FindVisibleChannel(state, c.actor, c.channel_id);
   const ChannelState* channel = access.channel;
   if (channel == nullptr) return ChannelNotFound();
-  if (!channel->IsMember(c.actor)) {
-    return MakeError(ErrorCode::kForbidden, "join the channel to post in it", "channel_id");
-  }
-  if (channel->archived) {
-    return MakeError(ErrorCode::kForbidden, "the channel is archived: it is read-only",
-                     "channel_id");
-  }
-  if (channel->announcement && !access.is_admin() &&
-      !access.workspace->settings.members_post_announcements) {
-    return MakeError(ErrorCode::kForbidden, "only admins post in this announcement channel",
-                     "channel_id");
-  }
-  if (Status s = ValidateMessage(c); !s) return s.error();
+  if (Status s = CheckCanPost(access, c.actor); !s) return s.error();
+  if (Status s = ValidatePost(c.text, c.client_msg_id); !s) return s.error();
   // Callers answer retries from FindPosted before deciding; this only stops a duplicate append.
   if (FindPosted(*channel, c.actor, c.client_msg_id).has_value()) {
     return MakeError(ErrorCode::kAlreadyExists, "this client_msg_id was already posted",
@@ -403,6 +412,28 @@ Status CheckPasswordPolicy(std::string_view password, std::string_view email) {
   return OkStatus();
 }
 
+namespace {
+
+// The timeline's seqs in the open interval (after, end), paged like ReadHistory: two binary
+// searches, then O(limit).
+HistoryPage ReadTimeline(const ChannelState& channel, Seq after, Seq end, uint32_t limit,
+                         bool forward, HistoryPage page) {
+  const std::vector<Seq>& timeline = channel.timeline;
+  auto lo = std::upper_bound(timeline.begin(), timeline.end(), after);
+  auto hi = std::lower_bound(lo, timeline.end(), end);
+  size_t available = static_cast<size_t>(hi - lo);
+  size_t count = std::min<size_t>(available, limit);
+  page.has_more = available > count;
+  auto first = forward ? lo : hi - static_cast<std::ptrdiff_t>(count);
+  page.messages.reserve(count);
+  for (auto it = first; it != first + static_cast<std::ptrdiff_t>(count); ++it) {
+    page.messages.push_back(&channel.messages[*it - 1]);
+  }
+  return page;
+}
+
+}  // namespace
+
 Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const HistoryQuery& query) {
   if (Status s = CheckCanRead(state, actor, query.channel_id); !s) return s.error();
   uint32_t limit = query.limit == 0 ? kDefaultHistoryLimit : query.limit;
@@ -416,6 +447,9 @@ Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const His
   Seq end = page.last_seq + 1;
   if (query.before != 0) end = std::min(end, query.before);
   if (query.after >= end - 1) return page;
+  if (query.top_level_only && channel.has_replies) {
+    return ReadTimeline(channel, query.after, end, limit, query.forward, std::move(page));
+  }
   Seq available = end - 1 - query.after;
   Seq count = std::min<Seq>(available, limit);
   page.has_more = available > count;

@@ -47,6 +47,22 @@ inline constexpr size_t kMaxTitleBytes = 120;
 inline constexpr size_t kMaxAvatarUrlBytes = 1024;
 inline constexpr size_t kMaxDeviceBytes = 128;
 
+// The chat product (seed 001 and the chat issue).
+inline constexpr size_t kMaxDistinctReactions = 50;  // per message
+inline constexpr size_t kMaxEmojiBytes = 64;
+inline constexpr size_t kMaxPins = 100;              // per channel
+inline constexpr size_t kMaxBookmarks = 100;         // per channel
+inline constexpr size_t kMaxBookmarkTitleBytes = 120;
+inline constexpr size_t kMaxUrlBytes = 2048;
+inline constexpr size_t kMaxTopicBytes = 250;
+inline constexpr size_t kMaxPurposeBytes = 250;
+inline constexpr size_t kMinConversationMembers = 2;  // the opener included
+inline constexpr size_t kMaxConversationMembers = 8;
+inline constexpr size_t kMaxEditHistory = 50;  // older edits are forgotten
+inline constexpr uint32_t kMaxMemberPage = 500;
+inline constexpr uint64_t kMaxUnreadCount = 1000;  // unread and mention counts stop here
+inline constexpr TimeMs kTypingExpiryMs = 3000;
+
 // Mints ids owned by one shard: n-th call returns MintId(start + n, shard, count).
 class IdMinter {
  public:
@@ -63,6 +79,7 @@ class IdMinter {
 struct Context {
   TimeMs now = 0;
   IdMinter* ids = nullptr;  // REQUIRES: mints for the shard that owns the state
+  TimeMs edit_window_ms = kEditWindowMs;  // how long an author may edit a message
 };
 
 // A RefreshSession decided with a rotated token yields SessionRevoked (reason kRefreshReuse):
@@ -120,6 +137,8 @@ struct HistoryQuery {
   Seq after = 0;         // exclusive lower bound
   bool forward = false;  // true: oldest first from `after`; false: newest page below `before`
   uint32_t limit = 0;    // 0 = kDefaultHistoryLimit; above kMaxHistoryLimit is an error
+  // The channel's timeline only: thread replies are left out unless also sent to the channel.
+  bool top_level_only = false;
 };
 
 struct HistoryPage {
@@ -134,5 +153,69 @@ Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const His
 // The seq of a message `author` already posted with `client_msg_id`, if any.
 std::optional<Seq> FindPosted(const ChannelState& channel, UserId author,
                               std::string_view client_msg_id);
+
+// Users `text` mentions who are not members of the channel (they are not notified), ascending.
+std::vector<UserId> UnknownMentions(const ChannelState& channel, std::string_view text);
+
+// ---- The chat product's reads (decide_messages.cc, decide_conversations.cc). Each checks CheckCanRead first. -------------
+
+struct ThreadQuery {
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;
+  Seq after = 0;       // exclusive: replies with a greater seq
+  uint32_t limit = 0;  // 0 = kDefaultHistoryLimit; above kMaxHistoryLimit is an error
+};
+
+struct ThreadPage {
+  const StoredMessage* parent = nullptr;
+  const ThreadState* thread = nullptr;      // null: no reply yet
+  std::vector<const StoredMessage*> replies;  // ascending seq
+  bool has_more = false;
+};
+Result<ThreadPage> ReadThread(const ShardState& state, UserId actor, const ThreadQuery& query);
+
+// Members of a channel in ascending id order, after `after_user`, at most `limit` (0 = 100,
+// above kMaxMemberPage is an error).
+struct MemberPage {
+  std::vector<UserId> members;
+  bool has_more = false;
+};
+Result<MemberPage> ListChannelMembers(const ShardState& state, UserId actor, ChannelId channel,
+                                      UserId after_user, uint32_t limit);
+
+// What `user` has not read in a channel: messages by others after their read marker, and
+// those among them that mention the user (by name or channel-wide). Each count stops at
+// kMaxUnreadCount (clients show "999+"), so counting costs at most that many messages.
+struct UnreadCounts {
+  Seq last_read = 0;
+  uint64_t unread = 0;
+  uint64_t mentions = 0;
+};
+UnreadCounts UnreadOf(const ChannelState& channel, UserId user);
+
+// Threads `user` follows in channels held here, with replies they have not read.
+struct UnreadThread {
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;
+  uint64_t unread_replies = 0;
+  TimeMs last_reply_at = 0;
+};
+std::vector<UnreadThread> UnreadThreadsOf(const ShardState& state, UserId user);
+
+// The actor's direct and group conversations in a workspace, newest activity first.
+struct ConversationSummary {
+  const ChannelState* channel = nullptr;
+  const StoredMessage* last = nullptr;  // null: no message yet
+  UnreadCounts unread;
+};
+Result<std::vector<ConversationSummary>> ListConversations(const ShardState& state, UserId actor,
+                                                           WorkspaceId workspace);
+
+// The people of the conversation `actor` opens with `others`: ascending, without duplicates,
+// the actor included.
+std::vector<UserId> ConversationMembers(UserId actor, std::vector<UserId> others);
+// The workspace's conversation between exactly `members` (ascending), or null.
+const ChannelState* FindConversation(const ShardState& state, WorkspaceId workspace,
+                                     const std::vector<UserId>& members);
 
 }  // namespace parley

@@ -47,6 +47,16 @@ Result<const StoredMessage*> WritableMessage(const rules::ChannelAccess& access,
   return &m;
 }
 
+// "5 minutes", "90 seconds", "1 minute", "1500 ms".
+std::string DurationText(TimeMs ms) {
+  auto plural = [](TimeMs n, std::string_view unit) {
+    return std::to_string(n) + " " + std::string(unit) + (n == 1 ? "" : "s");
+  };
+  if (ms > 0 && ms % kMinuteMs == 0) return plural(ms / kMinuteMs, "minute");
+  if (ms > 0 && ms % 1000 == 0) return plural(ms / 1000, "second");
+  return std::to_string(ms) + " ms";
+}
+
 }  // namespace
 
 namespace rules {
@@ -79,7 +89,9 @@ Decision DecideOn(const ShardState& state, const CreateInvite& c, Context& ctx) 
   // someone (possibly themselves under another address) into it, nor learn that it exists.
   for (ChannelId id : c.channel_ids) {
     const ChannelState* channel = FindVisibleChannel(state, c.actor, id).channel;
-    if (channel == nullptr || channel->workspace_id != c.workspace_id) {
+    // A conversation's members are fixed: no invite leads into one.
+    if (channel == nullptr || channel->workspace_id != c.workspace_id ||
+        channel->kind != ChannelKind::kChannel) {
       return MakeError(ErrorCode::kNotFound, "channel not found", "channel_ids");
     }
     if (channel->archived) return Forbidden("the channel is archived", "channel_ids");
@@ -184,6 +196,7 @@ Decision DecideOn(const ShardState& state, const AddChannelMember& c, Context& c
   if (Status s = RequireActor(c.actor); !s) return s.error();
   ChannelAccess access = FindVisibleChannel(state, c.actor, c.channel_id);
   if (access.channel == nullptr) return ChannelNotFound();
+  if (access.channel->kind != ChannelKind::kChannel) return ConversationMembersFixed();
   if (!access.channel->IsMember(c.actor) && !access.is_admin()) {
     return Forbidden("join the channel to add others", "channel_id");
   }
@@ -202,6 +215,10 @@ Decision DecideOn(const ShardState& state, const UpdateChannel& c, Context& ctx)
   ChannelAccess access = FindVisibleChannel(state, c.actor, c.channel_id);
   const ChannelState* channel = access.channel;
   if (channel == nullptr) return ChannelNotFound();
+  if (channel->kind != ChannelKind::kChannel) {
+    return Forbidden("conversations are not archived or made announcement channels",
+                     "channel_id");
+  }
   if (!access.is_admin() && channel->creator_id != c.actor) {
     return Forbidden("only admins or the channel's creator change it", "channel_id");
   }
@@ -221,8 +238,10 @@ Decision DecideOn(const ShardState& state, const EditMessage& c, Context& ctx) {
   Result<const StoredMessage*> m = WritableMessage(access, c.seq);
   if (!m) return m.error();
   if ((*m)->author_id != c.actor) return Forbidden("only the author edits a message", "seq");
-  if (ctx.now - (*m)->at > kEditWindowMs) {
-    return Forbidden("messages can be edited for 5 minutes after posting", "seq");
+  if (ctx.now - (*m)->at > ctx.edit_window_ms) {
+    return Forbidden("messages can be edited for " + DurationText(ctx.edit_window_ms) +
+                         " after posting",
+                     "seq");
   }
   if (Status s = ValidateText(c.text); !s) return s.error();
   if ((*m)->text == c.text) return NoOp();
@@ -265,8 +284,10 @@ Result<std::vector<const ChannelState*>> VisibleChannels(const ShardState& state
   if (!ws) return ws.error();
   std::vector<const ChannelState*> out;
   for (ChannelId id : (*ws)->channels) {
-    if (rules::FindVisibleChannel(state, actor, id).channel != nullptr) {
-      out.push_back(state.FindChannel(id));
+    // The directory: conversations are listed by ListConversations instead.
+    const ChannelState* channel = rules::FindVisibleChannel(state, actor, id).channel;
+    if (channel != nullptr && channel->kind == ChannelKind::kChannel) {
+      out.push_back(channel);
     }
   }
   return out;

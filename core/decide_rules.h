@@ -27,8 +27,14 @@ Result<std::string> ValidateName(std::string_view raw, size_t max, std::string_v
 // Message text: 1..kMaxMessageBytes of valid UTF-8, not only whitespace.
 Status ValidateText(std::string_view text);
 
+// Channel names: 1..kMaxNameBytes of a-z, 0-9, '-', '_', starting with a letter or digit.
+// REQUIRES: `name` is already trimmed.
+Status ValidateChannelName(std::string_view name);
+
 Status RequireActor(UserId actor);
 Error ChannelNotFound();
+// Joining, leaving, adding or removing members of a direct or group conversation.
+Error ConversationMembersFixed();
 Error WorkspaceNotFound();
 
 // A channel as `actor` may see it: null `channel` when they may not know it exists (see
@@ -40,6 +46,12 @@ struct ChannelAccess {
   bool is_admin() const { return role == WorkspaceRole::kOwner || role == WorkspaceRole::kAdmin; }
 };
 ChannelAccess FindVisibleChannel(const ShardState& state, UserId actor, ChannelId id);
+// Who may post (and reply) in a visible channel: its members, not while archived, and in an
+// announcement channel admins only unless the workspace lets members post.
+// REQUIRES: access.channel != nullptr.
+Status CheckCanPost(const ChannelAccess& access, UserId actor);
+// The text (ValidateText) and client_msg_id (at most kMaxClientMsgIdBytes) of a post or reply.
+Status ValidatePost(std::string_view text, std::string_view client_msg_id);
 
 // Identity (decide_identity.cc).
 Decision DecideOn(const ShardState& state, const UpdateProfile& c, Context& ctx);
@@ -68,5 +80,20 @@ Decision DecideOn(const ShardState& state, const AddChannelMember& c, Context& c
 Decision DecideOn(const ShardState& state, const UpdateChannel& c, Context& ctx);
 Decision DecideOn(const ShardState& state, const EditMessage& c, Context& ctx);
 Decision DecideOn(const ShardState& state, const DeleteMessage& c, Context& ctx);
+
+// The chat product: threads, reactions, pins, bookmarks, channel details, conversations and
+// read markers (decide_messages.cc, decide_conversations.cc).
+Decision DecideOn(const ShardState& state, const PostReply& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetThreadFollow& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const MarkThreadRead& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const AddReaction& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const RemoveReaction& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetPinned& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const AddBookmark& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const RemoveBookmark& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const UpdateChannelDetails& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const RemoveChannelMember& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const OpenConversation& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const MarkRead& c, Context& ctx);
 
 }  // namespace parley::rules

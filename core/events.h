@@ -293,6 +293,117 @@ struct MessageDeleted {
   TimeMs at = 0;
 };
 
+// ---- The chat product (owned by the channel's shard, which is its workspace's) -----------------
+
+// A reply in the thread under the message at thread_seq (a top-level message). It takes the
+// channel's next seq like any message, so the channel's stream stays gapless; also_to_channel
+// shows it in the channel's timeline too.
+struct ThreadReplyPosted {
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  MessageId message_id = 0;
+  UserId author_id = 0;
+  std::string client_msg_id;
+  std::string text;
+  TimeMs at = 0;
+  Seq thread_seq = 0;
+  bool also_to_channel = false;
+};
+
+// Following by hand (replying in or being mentioned in a thread follows it without an event).
+struct ThreadFollowChanged {
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;
+  UserId user_id = 0;
+  bool following = false;
+  TimeMs at = 0;
+};
+
+// The user has read the thread up to its reply read_seq.
+struct ThreadMarkedRead {
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;
+  UserId user_id = 0;
+  Seq read_seq = 0;
+  TimeMs at = 0;
+};
+
+struct ReactionAdded {
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  UserId user_id = 0;
+  std::string emoji;  // a name ("thumbsup") or one emoji character
+  TimeMs at = 0;
+};
+
+struct ReactionRemoved {
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  UserId user_id = 0;
+  std::string emoji;
+  TimeMs at = 0;
+};
+
+struct PinChanged {
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  bool pinned = false;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+struct BookmarkAdded {
+  ChannelId channel_id = 0;
+  uint64_t bookmark_id = 0;  // minted on the channel's shard
+  std::string title;
+  std::string url;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+struct BookmarkRemoved {
+  ChannelId channel_id = 0;
+  uint64_t bookmark_id = 0;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// Name, topic and purpose after the change (all three, changed or not).
+struct ChannelDetailsChanged {
+  ChannelId channel_id = 0;
+  std::string name;
+  std::string topic;
+  std::string purpose;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// A member removed someone else from a private channel.
+struct ChannelMemberRemoved {
+  ChannelId channel_id = 0;
+  UserId user_id = 0;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// A direct (2 people) or group (3 to kMaxConversationMembers) conversation began. Its members
+// are fixed: opening the same set of people again finds it.
+struct ConversationOpened {
+  WorkspaceId workspace_id = 0;
+  ChannelId channel_id = 0;
+  std::vector<uint64_t> members;  // ascending
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// The user has read the channel up to seq (never moves backwards).
+struct ReadMarkerSet {
+  ChannelId channel_id = 0;
+  UserId user_id = 0;
+  Seq seq = 0;
+  TimeMs at = 0;
+};
+
 using Event =
     std::variant<UserRegistered, WorkspaceCreated, WorkspaceJoined, ChannelCreated, ChannelJoined,
                  ChannelLeft, MessagePosted, ProfileUpdated, PasswordChanged, SessionStarted,
@@ -300,7 +411,10 @@ using Event =
                  MfaDisabled, MfaCodeUsed, ApiKeyCreated, ApiKeyRevoked, OidcLinked,
                  WorkspaceSettingsChanged, InviteCreated, InviteRevoked, InviteAccepted,
                  RoleChanged, OwnershipTransferred, MemberActiveChanged, ChannelUpdated,
-                 ChannelMemberAdded, MessageEdited, MessageDeleted>;
+                 ChannelMemberAdded, MessageEdited, MessageDeleted, ThreadReplyPosted,
+                 ThreadFollowChanged, ThreadMarkedRead, ReactionAdded, ReactionRemoved, PinChanged,
+                 BookmarkAdded, BookmarkRemoved, ChannelDetailsChanged, ChannelMemberRemoved,
+                 ConversationOpened, ReadMarkerSet>;
 
 // Stable type tags, written to the log. Never reuse a retired number.
 enum class EventTag : uint16_t {
@@ -335,6 +449,18 @@ enum class EventTag : uint16_t {
   kChannelMemberAdded = 29,
   kMessageEdited = 30,
   kMessageDeleted = 31,
+  kThreadReplyPosted = 32,
+  kThreadFollowChanged = 33,
+  kThreadMarkedRead = 34,
+  kReactionAdded = 35,
+  kReactionRemoved = 36,
+  kPinChanged = 37,
+  kBookmarkAdded = 38,
+  kBookmarkRemoved = 39,
+  kChannelDetailsChanged = 40,
+  kChannelMemberRemoved = 41,
+  kConversationOpened = 42,
+  kReadMarkerSet = 43,
 };
 
 // Every event type, for code that must handle each one (tags, names, the codec). X(Type) names
@@ -346,7 +472,10 @@ enum class EventTag : uint16_t {
   X(MfaDisabled) X(MfaCodeUsed) X(ApiKeyCreated) X(ApiKeyRevoked) X(OidcLinked)                 \
   X(WorkspaceSettingsChanged) X(InviteCreated) X(InviteRevoked) X(InviteAccepted)               \
   X(RoleChanged) X(OwnershipTransferred) X(MemberActiveChanged) X(ChannelUpdated)               \
-  X(ChannelMemberAdded) X(MessageEdited) X(MessageDeleted)
+  X(ChannelMemberAdded) X(MessageEdited) X(MessageDeleted) X(ThreadReplyPosted)                 \
+  X(ThreadFollowChanged) X(ThreadMarkedRead) X(ReactionAdded) X(ReactionRemoved) X(PinChanged)   \
+  X(BookmarkAdded) X(BookmarkRemoved) X(ChannelDetailsChanged) X(ChannelMemberRemoved)          \
+  X(ConversationOpened) X(ReadMarkerSet)
 
 EventTag TagOf(const Event& event);
 std::string_view EventName(EventTag tag);  // "MessagePosted"

@@ -158,7 +158,10 @@ void ShardState::AddChannel(ChannelState channel) {
   assert(channels_.count(channel.id) == 0);
   if (ws != workspaces_.end()) {
     ws->second.channels.push_back(channel.id);
-    ws->second.channel_by_name.emplace(channel.name, channel.id);
+    // Conversations have no name (clients name them from their members).
+    if (channel.kind == ChannelKind::kChannel) {
+      ws->second.channel_by_name.emplace(channel.name, channel.id);
+    }
   }
   NoteMinted(channel.id);
   for (UserId member : channel.members) channels_by_user_[member].insert(channel.id);
@@ -166,9 +169,15 @@ void ShardState::AddChannel(ChannelState channel) {
   channels_.emplace(id, std::move(channel));
 }
 
+// What was posted before someone joined is not unread for them: their read marker starts at the
+// channel's newest message (and a rejoin never moves it backwards).
 void ShardState::AddChannelMember(ChannelState& channel, UserId user) {
   channel.members.insert(user);
   channels_by_user_[user].insert(channel.id);
+  if (channel.last_seq() > 0) {
+    Seq& marker = channel.last_read[user];
+    marker = std::max(marker, channel.last_seq());
+  }
 }
 
 void ShardState::RemoveChannelMember(ChannelState& channel, UserId user) {
@@ -257,11 +266,10 @@ void ShardState::ApplyEvent(MessagePosted&& e) {
   ChannelState& channel = it->second;
   // Seqs are dense so that history reads index messages[seq - 1] directly.
   assert(e.seq == channel.last_seq() + 1);
-  if (!e.client_msg_id.empty()) {
-    channel.seq_by_client_id.emplace(ClientIdKey(e.author_id, e.client_msg_id), e.seq);
-  }
-  channel.messages.emplace_back(e.message_id, e.seq, e.author_id, std::move(e.client_msg_id),
-                                std::move(e.text), e.at, TimeMs{0}, false);
+  const StoredMessage& m =
+      channel.messages.emplace_back(e.message_id, e.seq, e.author_id, std::move(e.client_msg_id),
+                                    std::move(e.text), e.at, TimeMs{0}, false);
+  NoteMessage(channel, m);
   NoteMinted(e.message_id);
 }
 

@@ -93,8 +93,54 @@ struct StoredMessage {
   TimeMs at = 0;
   TimeMs edited_at = 0;
   bool deleted = false;
+  bool also_to_channel = false;  // a thread reply shown in the channel's timeline too
+  Seq thread_seq = 0;            // a thread reply: its thread's top-level message; 0 otherwise
 
   bool operator==(const StoredMessage&) const = default;
+};
+
+// Values are stored and sent on the wire (wire::ChannelKind): never renumber.
+enum class ChannelKind : uint8_t { kChannel = 0, kDirect = 1, kGroup = 2 };
+
+// What rarely exists per message lives beside the messages, keyed by seq, so that a message
+// costs no more for features it does not use.
+struct ThreadState {
+  std::vector<Seq> replies;         // ascending
+  std::vector<UserId> participants; // who replied, in order of their first reply
+  TimeMs last_reply_at = 0;
+  std::unordered_set<UserId> followers;
+  std::unordered_map<UserId, Seq> read_up_to;  // the newest reply each follower has read
+
+  Seq last_reply_seq() const { return replies.empty() ? 0 : replies.back(); }
+  bool operator==(const ThreadState&) const = default;
+};
+
+struct ReactionState {
+  std::string emoji;
+  std::vector<UserId> users;  // in the order they reacted
+  bool operator==(const ReactionState&) const = default;
+};
+
+struct EditRecord {
+  std::string text;  // the text before this edit
+  TimeMs at = 0;     // when it was replaced
+  bool operator==(const EditRecord&) const = default;
+};
+
+struct PinState {
+  Seq seq = 0;
+  UserId by = 0;
+  TimeMs at = 0;
+  bool operator==(const PinState&) const = default;
+};
+
+struct BookmarkState {
+  uint64_t id = 0;
+  std::string title;
+  std::string url;
+  UserId by = 0;
+  TimeMs at = 0;
+  bool operator==(const BookmarkState&) const = default;
 };
 
 struct ChannelState {
@@ -106,10 +152,26 @@ struct ChannelState {
   TimeMs created_at = 0;
   bool archived = false;
   bool announcement = false;
+  ChannelKind kind = ChannelKind::kChannel;  // direct and group conversations are private
+  std::string topic;
+  std::string purpose;
   std::unordered_set<UserId> members;
   ChunkedVector<StoredMessage> messages;  // messages[i].seq == i + 1; never moved once stored
+  // The channel's timeline: top-level messages and replies also sent to the channel, ascending.
+  // Only kept once the channel has a thread reply (until then it is every seq).
+  std::vector<Seq> timeline;
+  bool has_replies = false;
   // (author, client_msg_id) -> seq, for deduplicating retried posts; rebuilt by replay.
   std::unordered_map<std::string, Seq> seq_by_client_id;
+  std::map<Seq, ThreadState> threads;                 // by the top-level message's seq
+  std::map<Seq, std::vector<ReactionState>> reactions;  // in order of each emoji's first use
+  std::map<Seq, std::vector<EditRecord>> edits;       // oldest first
+  std::vector<PinState> pins;                         // in pin order
+  std::map<uint64_t, BookmarkState> bookmarks;
+  std::unordered_map<UserId, Seq> last_read;          // members who marked anything read
+  // Seqs of messages mentioning each user, ascending; channel-wide mentions in their own list.
+  std::unordered_map<UserId, std::vector<Seq>> mention_seqs;
+  std::vector<Seq> channel_mention_seqs;
 
   Seq last_seq() const { return messages.size(); }
   bool IsMember(UserId user) const { return members.count(user) != 0; }
@@ -156,6 +218,8 @@ struct WorkspaceState {
   std::unordered_map<std::string, ChannelId> channel_by_name;
   WorkspaceSettings settings;
   std::map<uint64_t, InviteState> invites;  // open ones; accepted or revoked are removed
+  // Direct and group conversations by their members (ascending ids), for reopening.
+  std::map<std::vector<UserId>, ChannelId> conversations;
 
   // The role of an active member; nullopt for non-members and deactivated members.
   std::optional<WorkspaceRole> RoleOf(UserId user) const {
@@ -276,6 +340,22 @@ class ShardState {
   void ApplyEvent(const ChannelMemberAdded& e);
   void ApplyEvent(const MessageEdited& e);
   void ApplyEvent(const MessageDeleted& e);
+  // The chat product (state_messages.cc, state_conversations.cc).
+  void ApplyEvent(ThreadReplyPosted&& e);
+  void ApplyEvent(const ThreadReplyPosted& e) { ApplyEvent(ThreadReplyPosted(e)); }
+  void ApplyEvent(const ThreadFollowChanged& e);
+  void ApplyEvent(const ThreadMarkedRead& e);
+  void ApplyEvent(const ReactionAdded& e);
+  void ApplyEvent(const ReactionRemoved& e);
+  void ApplyEvent(const PinChanged& e);
+  void ApplyEvent(const BookmarkAdded& e);
+  void ApplyEvent(const BookmarkRemoved& e);
+  void ApplyEvent(const ChannelDetailsChanged& e);
+  void ApplyEvent(const ChannelMemberRemoved& e);
+  void ApplyEvent(const ConversationOpened& e);
+  void ApplyEvent(const ReadMarkerSet& e);
+  // Shared by top-level posts and replies: indexes mentions, the timeline and the client id.
+  void NoteMessage(ChannelState& channel, const StoredMessage& m);
   UserState* MutableUser(UserId id);
   WorkspaceState* MutableWorkspace(WorkspaceId id);
   ChannelState* MutableChannel(ChannelId id);

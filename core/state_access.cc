@@ -284,21 +284,7 @@ void ShardState::ApplyEvent(const ChannelMemberAdded& e) {
   if (ChannelState* channel = MutableChannel(e.channel_id)) AddChannelMember(*channel, e.user_id);
 }
 
-void ShardState::ApplyEvent(const MessageEdited& e) {
-  ChannelState* channel = MutableChannel(e.channel_id);
-  if (!channel || e.seq == 0 || e.seq > channel->last_seq()) return;
-  StoredMessage& m = channel->messages[e.seq - 1];
-  m.text = e.text;
-  m.edited_at = e.at;
-}
-
-void ShardState::ApplyEvent(const MessageDeleted& e) {
-  ChannelState* channel = MutableChannel(e.channel_id);
-  if (!channel || e.seq == 0 || e.seq > channel->last_seq()) return;
-  StoredMessage& m = channel->messages[e.seq - 1];
-  m.text.clear();
-  m.text.shrink_to_fit();
-  m.deleted = true;
-}
+// MessageEdited and MessageDeleted are applied in state_messages.cc, beside the indexes they
+// maintain (edit history, mentions, reactions, pins).
 
 }  // namespace parley

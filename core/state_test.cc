@@ -87,6 +87,18 @@ TEST(EventTagTest, TagsAndNamesAreStable) {
       {ChannelMemberAdded{}, 29, "ChannelMemberAdded"},
       {MessageEdited{}, 30, "MessageEdited"},
       {MessageDeleted{}, 31, "MessageDeleted"},
+      {ThreadReplyPosted{}, 32, "ThreadReplyPosted"},
+      {ThreadFollowChanged{}, 33, "ThreadFollowChanged"},
+      {ThreadMarkedRead{}, 34, "ThreadMarkedRead"},
+      {ReactionAdded{}, 35, "ReactionAdded"},
+      {ReactionRemoved{}, 36, "ReactionRemoved"},
+      {PinChanged{}, 37, "PinChanged"},
+      {BookmarkAdded{}, 38, "BookmarkAdded"},
+      {BookmarkRemoved{}, 39, "BookmarkRemoved"},
+      {ChannelDetailsChanged{}, 40, "ChannelDetailsChanged"},
+      {ChannelMemberRemoved{}, 41, "ChannelMemberRemoved"},
+      {ConversationOpened{}, 42, "ConversationOpened"},
+      {ReadMarkerSet{}, 43, "ReadMarkerSet"},
   };
   // Every alternative of Event has a row.
   ASSERT_EQ(cases.size(), std::variant_size_v<Event>);
@@ -558,6 +570,32 @@ class ReplayTest : public ::testing::Test {
     Do<MemberActiveChanged>(SetMemberActive{kBob, wsid, kCarol, false});
     tick();
     Do<OwnershipTransferred>(TransferOwnership{kAlice, wsid, kBob});
+
+    // The chat product's message features, in #general.
+    Seq top = Do<MessagePosted>(PostMessage{kAlice, general, "", "thread <@1002>"}).seq;
+    Do<ThreadReplyPosted>(PostReply{kBob, general, top, "c3", "reply <!here>", true});
+    Do<ThreadFollowChanged>(SetThreadFollow{kBob, general, top, false});
+    Do<ThreadMarkedRead>(MarkThreadRead{kAlice, general, top});
+    Do<ReactionAdded>(AddReaction{kBob, general, top, ":Tada:"});
+    Do<ReactionAdded>(AddReaction{kAlice, general, top, "tada"});
+    Do<ReactionRemoved>(RemoveReaction{kBob, general, top, "tada"});
+    Do<PinChanged>(SetPinned{kAlice, general, top, true});
+    uint64_t docs =
+        Do<BookmarkAdded>(AddBookmark{kBob, general, "Docs", "https://docs.example.com"})
+            .bookmark_id;
+    tick();
+    Do<BookmarkAdded>(AddBookmark{kAlice, general, "Wiki", "https://wiki.example.com/a"});
+    Do<BookmarkRemoved>(RemoveBookmark{kBob, general, docs});
+
+    // Channel details and members, conversations and read markers.
+    Do<ChannelDetailsChanged>(
+        UpdateChannelDetails{kAlice, random, std::string("chatter"), "Off topic", "Anything"});
+    ChannelId ops = Do<ChannelCreated>(CreateChannel{kAlice, wsid, "ops", true}).channel_id;
+    Do<ChannelMemberAdded>(AddChannelMember{kAlice, ops, kBob});
+    Do<ChannelMemberRemoved>(RemoveChannelMember{kBob, ops, kAlice});
+    tick();
+    Do<ConversationOpened>(OpenConversation{kAlice, wsid, {kBob}});
+    Do<ReadMarkerSet>(MarkRead{kBob, general, 0});
   }
 
   static ShardState Replay(const std::vector<Event>& log) {

@@ -342,6 +342,111 @@ void Fields(V& v, E& e) {
   v.Time("at", e.at);
 }
 
+// ---- The chat product.
+
+template <class V, Is<ThreadReplyPosted> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("seq", e.seq);
+  v.Uint("message_id", e.message_id);
+  v.Uint("author_id", e.author_id);
+  v.Text("client_msg_id", e.client_msg_id);
+  v.Text("text", e.text);
+  v.Time("at", e.at);
+  v.Uint("thread_seq", e.thread_seq);
+  v.Bool("also_to_channel", e.also_to_channel);
+}
+
+template <class V, Is<ThreadFollowChanged> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("thread_seq", e.thread_seq);
+  v.Uint("user_id", e.user_id);
+  v.Bool("following", e.following);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ThreadMarkedRead> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("thread_seq", e.thread_seq);
+  v.Uint("user_id", e.user_id);
+  v.Uint("read_seq", e.read_seq);
+  v.Time("at", e.at);
+}
+
+template <class V, class E>
+  requires Is<E, ReactionAdded> || Is<E, ReactionRemoved>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("seq", e.seq);
+  v.Uint("user_id", e.user_id);
+  v.Text("emoji", e.emoji);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<PinChanged> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("seq", e.seq);
+  v.Bool("pinned", e.pinned);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<BookmarkAdded> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("bookmark_id", e.bookmark_id);
+  v.Text("title", e.title);
+  v.Text("url", e.url);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<BookmarkRemoved> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("bookmark_id", e.bookmark_id);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ChannelDetailsChanged> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Text("name", e.name);
+  v.Text("topic", e.topic);
+  v.Text("purpose", e.purpose);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ChannelMemberRemoved> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("user_id", e.user_id);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ConversationOpened> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("channel_id", e.channel_id);
+  v.UintList("members", e.members);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ReadMarkerSet> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("user_id", e.user_id);
+  v.Uint("seq", e.seq);
+  v.Time("at", e.at);
+}
+
 struct FieldCounter {
   size_t count = 0;
   template <StoredUint U>

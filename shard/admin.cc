@@ -152,10 +152,12 @@ void Shard::OwnedAcceptInvite(const RequestMeta& meta, const wire::AcceptInvite*
                                        "invalid, expired or already used invite", "token"));
   }
   std::vector<ChannelId> channels;
+  bool guest = true;
   if (const WorkspaceState* ws = state_.FindWorkspace(token->a)) {
     if (auto it = ws->invites.find(token->b); it != ws->invites.end()) {
       channels = it->second.channel_ids;
-      if (it->second.role != WorkspaceRole::kGuest) channels.push_back(ws->general_id);
+      guest = it->second.role == WorkspaceRole::kGuest;
+      if (!guest) channels.push_back(ws->general_id);
     }
   }
   auto outcome = Execute(AcceptInvite{meta.actor(), meta.caller.email, token->a, token->b,
@@ -163,8 +165,10 @@ void Shard::OwnedAcceptInvite(const RequestMeta& meta, const wire::AcceptInvite*
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   wire::Bytes reply =
       EncodeBody(meta.request_id, WorkspaceInfoOf(*state_.FindWorkspace(token->a), meta.actor()));
-  AfterDurable([this, meta, channels, reply = std::move(reply)]() mutable {
+  AfterDurable([this, meta, ws = token->a, guest, channels, reply = std::move(reply)]() mutable {
     AnnounceJoins(meta, meta.actor(), channels);
+    // Members follow the workspace's topic (channels created and changed); guests do not.
+    if (!guest) BroadcastMembership(MembershipChanged{ws, meta.actor(), true});
     Respond(meta, std::move(reply), SubscribeEffect{channels});
   });
 }
@@ -176,7 +180,9 @@ void Shard::OwnedSetMemberActive(const RequestMeta& meta, const wire::SetMemberA
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   Answer(meta, EncodeOk(meta.request_id));
   if (!*outcome || req->active()) return;
-  AfterDurable([this, request = EndUserSessions{req->user_id(), meta.actor()}] {
+  AfterDurable([this, ws = req->workspace_id(),
+                request = EndUserSessions{req->user_id(), meta.actor()}] {
+    BroadcastMembership(MembershipChanged{ws, request.user_id, false});  // the workspace's topic
     ShardId owner = OwnerShard(request.user_id, config_.shard_count);
     if (owner == id_) return OnEndUserSessions(request);
     Send(owner, request);

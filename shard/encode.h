@@ -15,11 +15,15 @@ wire::Bytes EncodeBody(uint64_t request_id, T body) {
 }
 
 wire::Bytes EncodeOk(uint64_t request_id);
+// unknown_mentions: ascending (UnknownMentions).
 wire::Bytes EncodePostAck(uint64_t request_id, ChannelId channel, const StoredMessage& m,
-                          bool duplicate);
+                          bool duplicate, const std::vector<UserId>& unknown_mentions = {});
+// REQUIRES: m was just posted (it has no thread, reactions, pin or edits yet).
 wire::Bytes EncodeMessagePosted(ChannelId channel, const StoredMessage& m);
+// A message with its thread summary, reactions, pin and edit count (object API: cold paths).
+wire::MessageT MessageOf(const ChannelState& channel, const StoredMessage& m);
 wire::Bytes EncodeMembership(ChannelId channel, UserId user, bool joined);
-wire::Bytes EncodeMessagePage(uint64_t request_id, ChannelId channel,
+wire::Bytes EncodeMessagePage(uint64_t request_id, const ChannelState& channel,
                               const std::vector<const StoredMessage*>& messages, bool has_more,
                               Seq last_seq);
 // role: the viewer's.

@@ -88,6 +88,7 @@ enum class UserQueryKind : uint8_t {
   kSubscribeChannels,  // count a subscription from `from.shard` for each of the user's channels
   kWorkspaces,
   kAudit,  // audit entries of a workspace and of its members' accounts
+  kUnreadThreads,  // threads the user follows with replies they have not read
 };
 struct UserQuery {
   uint64_t query_id = 0;
@@ -99,8 +100,12 @@ struct UserQuery {
 struct UserQueryPart {
   uint64_t query_id = 0;
   std::vector<ChannelCursor> channels;
+  // kSubscribeChannels: workspaces whose topic (channel created/updated events) the user's
+  // session follows, subscribed like channels but not listed in LoginOk.
+  std::vector<WorkspaceId> workspace_topics;
   std::vector<wire::WorkspaceInfoT> workspaces;
   std::vector<wire::AuditEntryT> audit;
+  std::vector<wire::UnreadThreadT> unread_threads;  // kUnreadThreads
 };
 
 // Subscriber shard -> owner: `delta` sessions of shard `shard` (un)subscribed to the channel.
@@ -138,7 +143,15 @@ struct EndUserSessions {
   UserId by = 0;
 };
 
+// Any shard -> every shard: an event addressed to one user (their read marker moved, a thread
+// they follow changed), written to each of their sessions there.
+struct UserDeliver {
+  UserId user_id = 0;
+  wire::SharedBytes frame;
+};
+
 using ShardMessage = std::variant<ForwardedRequest, Reply, UserQuery, UserQueryPart, Interest,
-                                  Deliver, MembershipChanged, SessionsEnded, EndUserSessions>;
+                                  Deliver, MembershipChanged, SessionsEnded, EndUserSessions,
+                                  UserDeliver>;
 
 }  // namespace parley::shard

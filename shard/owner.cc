@@ -20,7 +20,10 @@ wire::SharedBytes Share(wire::Bytes bytes) {
 }  // namespace
 
 void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
-  if (HandleIdentity(meta, f) || HandleAdmin(meta, f)) return;
+  if (HandleIdentity(meta, f) || HandleAdmin(meta, f) || HandleMessageFeatures(meta, f) ||
+      HandleConversations(meta, f)) {
+    return;
+  }
   switch (f->body_type()) {
     case wire::Body::Register:
       return OwnedRegister(meta, f->body_as_Register());
@@ -43,7 +46,7 @@ void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
     case wire::Body::History: {
       const wire::History* h = f->body_as_History();
       HistoryQuery q{h->channel_id(), h->before_seq(), h->after_seq(), h->after_seq() > 0,
-                     h->limit()};
+                     h->limit(), h->top_level_only()};
       return OwnedHistory(meta, h->channel_id(), q, false);
     }
     case wire::Body::Sync: {
@@ -63,7 +66,7 @@ void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
 
 Result<std::optional<Event>> Shard::Execute(const Command& command) {
   assert(InShardThread());
-  Context ctx{Now(), &ids_};
+  Context ctx{Now(), &ids_, config_.identity->edit_window_ms};
   Result<std::optional<Event>> decided = Decide(state_, command, ctx);
   if (decided.ok() && *decided) {
     state_.Apply(**decided);
@@ -130,10 +133,12 @@ void Shard::OwnedCreateWorkspace(const RequestMeta& meta, const wire::CreateWork
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   const auto& created = std::get<WorkspaceCreated>(**outcome);
   std::vector<ChannelId> channels = {created.general_id, created.random_id};
+  WorkspaceId ws = created.workspace_id;
   wire::Bytes reply =
-      EncodeBody(meta.request_id, WorkspaceInfoOf(*state_.FindWorkspace(created.workspace_id), meta.actor()));
-  AfterDurable([this, meta, channels, reply = std::move(reply)]() mutable {
+      EncodeBody(meta.request_id, WorkspaceInfoOf(*state_.FindWorkspace(ws), meta.actor()));
+  AfterDurable([this, meta, ws, channels, reply = std::move(reply)]() mutable {
     AnnounceJoins(meta, meta.actor(), channels);
+    BroadcastMembership(MembershipChanged{ws, meta.actor(), true});  // the workspace's topic
     Respond(meta, std::move(reply), SubscribeEffect{channels});
   });
 }
@@ -145,8 +150,9 @@ void Shard::OwnedJoinWorkspace(const RequestMeta& meta, const wire::JoinWorkspac
   wire::Bytes reply = EncodeBody(meta.request_id, WorkspaceInfoOf(*ws, meta.actor()));
   if (!*outcome) return Answer(meta, std::move(reply));  // already a member
   ChannelId general = ws->general_id;
-  AfterDurable([this, meta, general, reply = std::move(reply)]() mutable {
+  AfterDurable([this, meta, ws = ws->id, general, reply = std::move(reply)]() mutable {
     AnnounceJoins(meta, meta.actor(), {general});
+    BroadcastMembership(MembershipChanged{ws, meta.actor(), true});  // the workspace's topic
     Respond(meta, std::move(reply), SubscribeEffect{{general}});
   });
 }
@@ -160,6 +166,7 @@ void Shard::OwnedCreateChannel(const RequestMeta& meta, const wire::CreateChanne
       EncodeBody(meta.request_id, ChannelInfoOf(*state_.FindChannel(id), meta.actor()));
   AfterDurable([this, meta, id, reply = std::move(reply)]() mutable {
     AnnounceJoins(meta, meta.actor(), {id});
+    AnnounceChannelCreated(*state_.FindChannel(id));
     Respond(meta, std::move(reply), SubscribeEffect{{id}});
   });
 }
@@ -220,6 +227,7 @@ void Shard::BroadcastMembership(const MembershipChanged& change) {
   }
 }
 
+// A post, or with thread_seq > 0 a reply (OwnedReply); both deduplicate on client_msg_id.
 void Shard::OwnedPost(const RequestMeta& meta, const wire::PostMessage* req) {
   ChannelId id = req->channel_id();
   std::string client_id = Str(req->client_msg_id());
@@ -227,13 +235,17 @@ void Shard::OwnedPost(const RequestMeta& meta, const wire::PostMessage* req) {
   if (channel && !client_id.empty() && channel->IsMember(meta.actor())) {
     if (std::optional<Seq> seq = FindPosted(*channel, meta.actor(), client_id)) {
       // A retry: the original's ack, once it is durable; nothing new is logged.
-      return Answer(meta, EncodePostAck(meta.request_id, id, channel->messages[*seq - 1], true));
+      const StoredMessage& original = channel->messages[*seq - 1];
+      return Answer(meta, EncodePostAck(meta.request_id, id, original, true,
+                                        UnknownMentions(*channel, original.text)));
     }
   }
+  if (req->thread_seq() > 0) return OwnedReply(meta, req, std::move(client_id));
   auto outcome = Execute(PostMessage{meta.actor(), id, std::move(client_id), Str(req->text())});
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
-  const StoredMessage& m = state_.FindChannel(id)->messages.back();
-  wire::Bytes ack = EncodePostAck(meta.request_id, id, m, false);
+  channel = state_.FindChannel(id);
+  const StoredMessage& m = channel->messages.back();
+  wire::Bytes ack = EncodePostAck(meta.request_id, id, m, false, UnknownMentions(*channel, m.text));
   AfterDurable([this, meta, id, ack = std::move(ack), event = Share(EncodeMessagePosted(id, m))]()
                    mutable {
     Respond(meta, std::move(ack));
@@ -251,7 +263,8 @@ void Shard::OwnedHistory(const RequestMeta& meta, ChannelId id, const HistoryQue
     effect = SubscribeEffect{{id}};
   }
   Answer(meta,
-         EncodeMessagePage(meta.request_id, id, page->messages, page->has_more, page->last_seq),
+         EncodeMessagePage(meta.request_id, *state_.FindChannel(id), page->messages,
+                           page->has_more, page->last_seq),
          std::move(effect));
 }
 
@@ -299,17 +312,12 @@ void Shard::OwnedChannelRequest(const RequestMeta& meta, const wire::Frame* f) {
       Seq seq = req->seq();
       auto outcome = Execute(EditMessage{meta.actor(), id, seq, Str(req->text())});
       if (!outcome.ok()) return AnswerError(meta, outcome.error());
-      const StoredMessage& m = state_.FindChannel(id)->messages[seq - 1];
-      wire::MessageT message;  // the answer: the message as edited
-      message.id = m.id;
-      message.channel_id = id;
-      message.seq = m.seq;
-      message.author_id = m.author_id;
-      message.text = m.text;
-      message.created_at_ms = m.at;
-      message.client_msg_id = m.client_msg_id;
-      message.edited_at_ms = m.edited_at;
-      wire::Bytes reply = EncodeBody(meta.request_id, std::move(message));
+      const ChannelState& channel = *state_.FindChannel(id);
+      const StoredMessage& m = channel.messages[seq - 1];
+      wire::EditAckT ack;  // the answer: the message as edited
+      ack.message = std::make_unique<wire::MessageT>(MessageOf(channel, m));
+      ack.unknown_mentions = UnknownMentions(channel, m.text);
+      wire::Bytes reply = EncodeBody(meta.request_id, std::move(ack));
       if (!*outcome) return Answer(meta, std::move(reply));
       return AfterDurable([this, meta, id, reply = std::move(reply),
                            event = Share(EncodeMessageEdited(id, seq, m, meta.actor()))]() mutable {
@@ -343,7 +351,7 @@ void Shard::AnswerChannelUpdate(const RequestMeta& meta, ChannelId id,
   AfterDurable([this, meta, id, reply = std::move(reply),
                 event = Share(EncodeChannelUpdated(channel))]() mutable {
     Respond(meta, std::move(reply));
-    FanOut(id, std::move(event));
+    PublishChannelEvent(*state_.FindChannel(id), std::move(event));
   });
 }
 

@@ -50,6 +50,7 @@ RequestKind KindOf(wire::Body type) {
       return {true, Need::kNothing, Owner::kSpecial, true};
     case B::ListWorkspaces:
     case B::Unsubscribe:
+    case B::ListUnreadThreads:
       return {true, Need::kRead, Owner::kLocal, false};
     case B::CreateWorkspace:
       return {true, Need::kWrite, Owner::kLocal, false};
@@ -57,9 +58,11 @@ RequestKind KindOf(wire::Body type) {
       return {true, Need::kRead, Owner::kSpecial, false};
     case B::ListChannels:
     case B::ListMembers:
+    case B::ListConversations:
       return {true, Need::kRead, Owner::kWorkspace, false};
     case B::JoinWorkspace:
     case B::CreateChannel:
+    case B::OpenConversation:
       return {true, Need::kWrite, Owner::kWorkspace, false};
     case B::AcceptInvite:
       return {true, Need::kWrite, Owner::kSpecial, false};
@@ -75,6 +78,11 @@ RequestKind KindOf(wire::Body type) {
     case B::History:
     case B::Sync:
     case B::Subscribe:
+    case B::ListChannelMembers:
+    case B::ListEdits:
+    case B::ThreadHistory:
+    case B::ListPins:
+    case B::ListBookmarks:
       return {true, Need::kRead, Owner::kChannel, false};
     case B::JoinChannel:
     case B::LeaveChannel:
@@ -82,6 +90,17 @@ RequestKind KindOf(wire::Body type) {
     case B::EditMessage:
     case B::DeleteMessage:
     case B::AddChannelMember:
+    case B::SetChannelDetails:
+    case B::RemoveChannelMember:
+    case B::MarkRead:
+    case B::Typing:
+    case B::FollowThread:
+    case B::MarkThreadRead:
+    case B::AddReaction:
+    case B::RemoveReaction:
+    case B::PinMessage:
+    case B::AddBookmark:
+    case B::RemoveBookmark:
       return {true, Need::kWrite, Owner::kChannel, false};
     case B::UpdateChannel:
       return {true, Need::kAdmin, Owner::kChannel, false};
@@ -128,6 +147,24 @@ uint64_t RoutingId(const wire::Frame* f) {
     case B::DeleteMessage: return f->body_as_DeleteMessage()->channel_id();
     case B::AddChannelMember: return f->body_as_AddChannelMember()->channel_id();
     case B::UpdateChannel: return f->body_as_UpdateChannel()->channel_id();
+    case B::ListConversations: return f->body_as_ListConversations()->workspace_id();
+    case B::OpenConversation: return f->body_as_OpenConversation()->workspace_id();
+    case B::ListChannelMembers: return f->body_as_ListChannelMembers()->channel_id();
+    case B::ListEdits: return f->body_as_ListEdits()->channel_id();
+    case B::ThreadHistory: return f->body_as_ThreadHistory()->channel_id();
+    case B::ListPins: return f->body_as_ListPins()->channel_id();
+    case B::ListBookmarks: return f->body_as_ListBookmarks()->channel_id();
+    case B::SetChannelDetails: return f->body_as_SetChannelDetails()->channel_id();
+    case B::RemoveChannelMember: return f->body_as_RemoveChannelMember()->channel_id();
+    case B::MarkRead: return f->body_as_MarkRead()->channel_id();
+    case B::Typing: return f->body_as_Typing()->channel_id();
+    case B::FollowThread: return f->body_as_FollowThread()->channel_id();
+    case B::MarkThreadRead: return f->body_as_MarkThreadRead()->channel_id();
+    case B::AddReaction: return f->body_as_AddReaction()->channel_id();
+    case B::RemoveReaction: return f->body_as_RemoveReaction()->channel_id();
+    case B::PinMessage: return f->body_as_PinMessage()->channel_id();
+    case B::AddBookmark: return f->body_as_AddBookmark()->channel_id();
+    case B::RemoveBookmark: return f->body_as_RemoveBookmark()->channel_id();
     default: return 0;
   }
 }
@@ -153,6 +190,33 @@ ShardId EmailOwner(std::string_view email, ShardId fallback, uint32_t shards) {
 Error BadToken(std::string_view what) {
   return MakeError(ErrorCode::kInvalidCredentials, "invalid or expired " + std::string(what),
                    std::string(what));
+}
+
+// Newest reply first; total counts them all, the list keeps the first kMaxHistoryLimit.
+wire::Bytes EncodeUnreadThreads(uint64_t request_id, std::vector<wire::UnreadThreadT>& threads) {
+  std::sort(threads.begin(), threads.end(), [](const auto& a, const auto& b) {
+    if (a.last_reply_at_ms != b.last_reply_at_ms) return a.last_reply_at_ms > b.last_reply_at_ms;
+    return a.channel_id != b.channel_id ? a.channel_id < b.channel_id
+                                        : a.thread_seq < b.thread_seq;
+  });
+  wire::UnreadThreadListT reply;
+  reply.total = static_cast<uint32_t>(threads.size());
+  if (threads.size() > kMaxHistoryLimit) threads.resize(kMaxHistoryLimit);
+  for (auto& t : threads) {
+    reply.threads.push_back(std::make_unique<wire::UnreadThreadT>(std::move(t)));
+  }
+  return EncodeBody(request_id, std::move(reply));
+}
+
+// A sign-in that guesses something a person chose (a password, a second factor) or that costs
+// the server a password hash. Resuming with an access token or an API key presents a 256-bit
+// secret checked with one HMAC or hash: nothing to guess, so scripts that sign in per command
+// are not slowed by the per-address limit.
+bool GuessableSignIn(const wire::Frame* f) {
+  if (!KindOf(f->body_type()).sign_in) return false;
+  if (f->body_type() != wire::Body::Login) return true;
+  const wire::Login* login = f->body_as_Login();
+  return Str(login->token()).empty() && Str(login->api_key()).empty();
 }
 
 }  // namespace
@@ -206,8 +270,10 @@ void Shard::HandleHello(Session& s, uint32_t slot, uint64_t request_id, const wi
 }
 
 // Every request pays into the connection's bucket, a signed-in one also into its user's, and a
-// sign-in also into its address's (so one address cannot spray guesses over many connections).
-bool Shard::Admit(Session& s, uint32_t slot, const RequestMeta& meta, wire::Body type) {
+// guessable sign-in also into its address's (so one address cannot spray guesses over many
+// connections).
+bool Shard::Admit(Session& s, uint32_t slot, const RequestMeta& meta, const wire::Frame* f) {
+  const wire::Body type = f->body_type();
   const IdentityConfig& id = *config_.identity;
   TimeMs now = Now();
   uint32_t wait = s.requests.Take(id.per_connection, now);
@@ -215,7 +281,7 @@ bool Shard::Admit(Session& s, uint32_t slot, const RequestMeta& meta, wire::Body
   if (wait == 0 && s.user != 0 && id.per_user.enabled()) {
     wait = user_buckets_[s.user].Take(id.per_user, now);
   }
-  if (wait == 0 && id.signin_per_address.enabled() && KindOf(type).sign_in) {
+  if (wait == 0 && id.signin_per_address.enabled() && GuessableSignIn(f)) {
     wait = address_buckets_[s.address].Take(id.signin_per_address, now);
   }
   if (now - buckets_swept_at_ > 60'000) {  // idle buckets are full ones: forget them
@@ -241,7 +307,7 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
     return RespondError(meta, MakeError(ErrorCode::kBadRequest, "not a request",
                                         wire::EnumNameBody(f->body_type())));
   }
-  if (!Admit(s, slot, meta, f->body_type())) return;
+  if (!Admit(s, slot, meta, f)) return;
   const IdentityConfig& id = *config_.identity;
   if (kind.need == Need::kNothing) {
     if (f->body_type() == wire::Body::Ping) {
@@ -320,6 +386,8 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
       return Route(meta, f, payload, id_);  // minted here: no hop
     case wire::Body::ListWorkspaces:
       return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kWorkspaces);
+    case wire::Body::ListUnreadThreads:
+      return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kUnreadThreads);
     case wire::Body::Unsubscribe: {
       ChannelId channel = f->body_as_Unsubscribe()->channel_id();
       if (s.subscriptions.count(channel)) {
@@ -458,12 +526,27 @@ void Shard::OnUserQuery(const UserQuery& query) {
         part.audit.push_back(AuditEntryOf(*it));
       }
     }
+  } else if (query.kind == UserQueryKind::kUnreadThreads) {
+    for (const UnreadThread& t : UnreadThreadsOf(state_, query.user_id)) {
+      wire::UnreadThreadT out;
+      out.channel_id = t.channel_id;
+      out.thread_seq = t.thread_seq;
+      out.unread_replies = static_cast<uint32_t>(std::min<uint64_t>(t.unread_replies, UINT32_MAX));
+      out.last_reply_at_ms = t.last_reply_at;
+      part.unread_threads.push_back(std::move(out));
+    }
   } else if (query.kind == UserQueryKind::kSubscribeChannels) {
     // ChannelsOf leaves out workspaces that deactivated the user.
     for (ChannelId id : state_.ChannelsOf(query.user_id)) {
       const ChannelState* channel = state_.FindChannel(id);
       OnInterest(Interest{id, query.from, +1});
       part.channels.push_back({id, channel->workspace_id, channel->last_seq()});
+    }
+    // Guests see only their own channels: they follow no workspace topic.
+    for (WorkspaceId id : state_.WorkspacesOf(query.user_id)) {
+      if (state_.FindWorkspace(id)->RoleOf(query.user_id) == WorkspaceRole::kGuest) continue;
+      OnInterest(Interest{id, query.from, +1});
+      part.workspace_topics.push_back(id);
     }
   } else {
     for (WorkspaceId id : state_.WorkspacesOf(query.user_id)) {
@@ -491,8 +574,16 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
     }
     q.merged.channels.push_back(c);
   }
+  for (WorkspaceId topic : part.workspace_topics) {
+    if (s && !s->subscriptions.count(topic)) {
+      SubscribeLocal(*s, q.session.slot, topic);
+    } else {
+      AddInterest(topic, id_, -1);
+    }
+  }
   for (auto& w : part.workspaces) q.merged.workspaces.push_back(std::move(w));
   for (auto& a : part.audit) q.merged.audit.push_back(std::move(a));
+  for (auto& t : part.unread_threads) q.merged.unread_threads.push_back(std::move(t));
   if (--q.parts_left > 0) return;
   PendingQuery done = std::move(q);
   queries_.erase(it);
@@ -500,6 +591,9 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   uint32_t slot = done.session.slot;
   if (done.kind == UserQueryKind::kWorkspaces) return Enqueue(*s, slot, EncodeWorkspaceList(done));
   if (done.kind == UserQueryKind::kAudit) return Enqueue(*s, slot, EncodeAuditList(done));
+  if (done.kind == UserQueryKind::kUnreadThreads) {
+    return Enqueue(*s, slot, EncodeUnreadThreads(done.request_id, done.merged.unread_threads));
+  }
   Enqueue(*s, slot, EncodeLoginOk(*s, done));
   s->login_pending = false;
   for (auto& frame : s->held) Enqueue(*s, slot, std::move(frame));

@@ -493,6 +493,8 @@ void Shard::DrainMailboxes() {
             OnSessionsEnded(msg);
           } else if constexpr (std::is_same_v<T, EndUserSessions>) {
             OnEndUserSessions(msg);
+          } else if constexpr (std::is_same_v<T, UserDeliver>) {
+            OnUserDeliver(msg);
           }
         },
         m);

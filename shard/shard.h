@@ -28,6 +28,7 @@
 #include "core/decide.h"
 #include "core/rate_limit.h"
 #include "core/state.h"
+#include "core/typing.h"
 #include "persist/group_committer.h"
 #include "persist/log_store.h"
 #include "shard/mailbox.h"
@@ -52,6 +53,8 @@ struct IdentityConfig {
   RateLimit per_connection;      // every request of a connection
   RateLimit per_user;            // every request of a user's connections on one shard
   RateLimit signin_per_address;  // sign-in requests (register, login, MFA, OpenID, refresh)
+  // Not identity, but a rule shared by every shard the same way: how long authors may edit.
+  TimeMs edit_window_ms = kEditWindowMs;
 };
 
 struct ShardConfig {
@@ -233,8 +236,36 @@ class Shard {
   void AnswerWorkspace(const RequestMeta& meta, WorkspaceId id,
                        const Result<std::optional<Event>>& outcome, bool ok_only);
 
+  // --- threads, reactions, edits' history, pins, bookmarks on the channel's owner
+  // (message_features.cc) ---
+  bool HandleMessageFeatures(const RequestMeta& meta, const wire::Frame* f);  // false: not one
+  // A PostMessage with thread_seq > 0 that is not a retry (OwnedPost checked client_id).
+  void OwnedReply(const RequestMeta& meta, const wire::PostMessage* req, std::string client_id);
+
+  // --- channel details and members, direct and group conversations, read markers, typing, on
+  // the channel's or workspace's owner (conversations.cc) ---
+  bool HandleConversations(const RequestMeta& meta, const wire::Frame* f);  // false: not one
+  void OwnedSetChannelDetails(const RequestMeta& meta, const wire::SetChannelDetails* req);
+  void OwnedRemoveChannelMember(const RequestMeta& meta, const wire::RemoveChannelMember* req);
+  void OwnedListChannelMembers(const RequestMeta& meta, const wire::ListChannelMembers* req);
+  void OwnedOpenConversation(const RequestMeta& meta, const wire::OpenConversation* req);
+  void OwnedListConversations(const RequestMeta& meta, const wire::ListConversations* req);
+  void OwnedMarkRead(const RequestMeta& meta, const wire::MarkRead* req);
+  void OwnedTyping(const RequestMeta& meta, const wire::Typing* req);
+  // A channel event for those who may know the channel: a public channel's go to every member
+  // of its workspace (the workspace's topic: sessions subscribe to the workspace id as to a
+  // channel; guests, who are not on it, get those of their channels directly); the others' go
+  // to the channel's subscribers.
+  void PublishChannelEvent(const ChannelState& channel, wire::SharedBytes frame);
+  // ChannelCreated: a public channel's to its workspace, a private channel's or conversation's
+  // to each of its members' sessions.
+  void AnnounceChannelCreated(const ChannelState& channel);
+  // Writes `frame` to every session of `user`, on every shard (UserDeliver).
+  void DeliverToUser(UserId user, wire::SharedBytes frame);
+  void OnUserDeliver(const UserDeliver& deliver);
+
   // --- rate limits and scopes on the session's shard (router.cc) ---
-  bool Admit(Session& s, uint32_t slot, const RequestMeta& meta, wire::Body type);
+  bool Admit(Session& s, uint32_t slot, const RequestMeta& meta, const wire::Frame* f);
   // Decides `command`; an event is applied and appended to the log at once (durable later).
   // Returns the event, nullopt for an idempotent no-op, or the rule it breaks.
   Result<std::optional<Event>> Execute(const Command& command);
@@ -308,6 +339,8 @@ class Shard {
   std::unordered_map<std::string, UnknownFailures> unknown_email_failures_;
   // Last time each live session was seen (sign-in with its token, refresh). Not logged.
   std::unordered_map<uint64_t, std::pair<TimeMs, std::string>> session_seen_;
+  // Typing indicators shown lately, by channel and user (channels owned here). Not logged.
+  TypingLimiter typing_;
 };
 
 template <class T>

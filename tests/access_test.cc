@@ -456,9 +456,11 @@ TEST_F(AccessTest, EditByAuthorDeleteByAuthorOrAdmin) {
   EXPECT_EQ(NextMessage(*bob.c, general).text, "helo");
   auto edited = alice->EditMessage(general, ack->seq, "hello");
   ASSERT_TRUE(edited.ok()) << edited.error().message;
-  EXPECT_EQ(edited->text, "hello");
-  EXPECT_EQ(edited->seq, ack->seq);
-  EXPECT_GT(edited->edited_at_ms, 0);
+  ASSERT_TRUE(edited->message);
+  EXPECT_EQ(edited->message->text, "hello");
+  EXPECT_EQ(edited->message->seq, ack->seq);
+  EXPECT_GT(edited->message->edited_at_ms, 0);
+  EXPECT_TRUE(edited->unknown_mentions.empty());
   auto ev = NextMatching(*bob.c, [](const wire::FrameT& f) { return f.body.AsMessageEdited(); });
   ASSERT_TRUE(ev.has_value());
   auto* me = ev->body.AsMessageEdited();

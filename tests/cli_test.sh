@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The programs as an operator and a user run them: parley-admin init --seed, parleyd, the parley
-# CLI (register, login, workspaces, channels, join, post, history, tail), mdb_stat on the log,
+# CLI (register, login, workspaces, channels, join, post, history, tail, and the chat product's
+# commands), mdb_stat on the log,
 # and a graceful stop. Usage: cli_test.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
@@ -78,6 +79,49 @@ grep -q 'code 8' <<<"$out" || fail "read key post error: $out"
 "$ADMIN" audit --data_dir "$WORK/data" > "$WORK/audit.jsonl" || fail "parley-admin audit failed"
 grep -q '"kind":"sign_in"' "$WORK/audit.jsonl" || fail "no sign_in in the audit log"
 grep -q '"kind":"api_key_created"' "$WORK/audit.jsonl" || fail "no api_key_created in the audit log"
+
+# The chat product from the command line: a thread, reactions, pins, bookmarks, a topic, a
+# direct conversation, read markers, and tail printing each kind of event readably.
+DAVE=$($P --token "$TOKEN" profile | awk -F'\t' '$1=="user_id"{print $2}')
+ALICE_LOGIN=$($P --email alice@example.com login)
+PA="$P --token $(eval "$ALICE_LOGIN"; printf '%s' "${PARLEY_TOKEN:-}")"
+ALICE=$($PA profile | awk -F'\t' '$1=="user_id"{print $2}')
+[ -n "$DAVE" ] && [ -n "$ALICE" ] || fail "profile printed no user_id"
+$P --token "$TOKEN" tail > "$WORK/tail-all.out" 2>&1 &
+TAIL_PID=$!
+sleep 0.5
+$PA post "$GENERAL" "release at noon <@$DAVE> <@999999>" \
+  > "$WORK/post.out" 2> "$WORK/post.err" || fail "post with mentions"
+grep -q '999999' "$WORK/post.err" || fail "unknown mention not reported: $(cat "$WORK/post.err")"
+SEQ=$(sed -n 's/^posted seq=\([0-9]*\).*/\1/p' "$WORK/post.out")
+$P --token "$TOKEN" reply "$GENERAL" "$SEQ" "on it" | grep -q "in thread #$SEQ" || fail "reply"
+$PA thread "$GENERAL" "$SEQ" > "$WORK/thread.out" 2>&1 || fail "thread"
+grep -q '1 replies' "$WORK/thread.out" || fail "thread parent: $(cat "$WORK/thread.out")"
+grep -q 'on it' "$WORK/thread.out" || fail "thread replies: $(cat "$WORK/thread.out")"
+$PA threads 2>&1 | grep -q "thread #$SEQ" || fail "unread threads"
+$PA react "$GENERAL" "$SEQ" :tada: > /dev/null || fail "react"
+$PA pin "$GENERAL" "$SEQ" > /dev/null || fail "pin"
+$P --token "$TOKEN" pins "$GENERAL" | grep -q 'release at noon' || fail "pins"
+$P --token "$TOKEN" bookmarks "$GENERAL" add Runbook https://example.com/runbook > /dev/null \
+  || fail "bookmark add"
+$P --token "$TOKEN" bookmarks "$GENERAL" | grep -q 'https://example.com/runbook' || fail "bookmarks"
+$PA channel "$GENERAL" topic "Releases and chatter" | grep -q \
+  'topic=Releases and chatter' || fail "topic"
+$PA history "$GENERAL" --timeline --limit 1 | grep -q ':tada: 1' \
+  || fail "timeline: $($PA history "$GENERAL" --timeline --limit 2)"
+DM=$($P --token "$TOKEN" dm "$WS" "$ALICE" | cut -f1)
+[ -n "$DM" ] || fail "dm"
+[ "$($PA dm "$WS" "$DAVE" | cut -f1)" = "$DM" ] || fail "dm reopened anew"
+$PA post "$DM" "psst" > /dev/null || fail "post in dm"
+$P --token "$TOKEN" dms "$WS" | grep -q 'unread=1' || fail "dms: $($P --token "$TOKEN" dms "$WS")"
+$P --token "$TOKEN" read "$DM" | grep -q 'unread=0' || fail "read"
+$P --token "$TOKEN" typing "$GENERAL" > /dev/null || fail "typing"
+for want in "reacted :tada:" "pinned by user:$ALICE" "bookmark .* added" "channel updated" \
+            "channel created" "read up to" "user:$DAVE is typing" "psst"; do
+  for _ in $(seq 40); do grep -q "$want" "$WORK/tail-all.out" && break; sleep 0.05; done
+  grep -q "$want" "$WORK/tail-all.out" || fail "tail showed no '$want': $(cat "$WORK/tail-all.out")"
+done
+kill "$TAIL_PID"; TAIL_PID=""
 
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd exited non-zero on SIGTERM"

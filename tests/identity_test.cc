@@ -679,6 +679,27 @@ TEST(IdentityRateLimitTest, SignInPerAddress) {
   EXPECT_TRUE(ConnectOnShard(server, 0)->Ping().ok());
 }
 
+// Resuming with an access token guesses nothing a person chose: scripts that sign in once per
+// command (the CLI) are not held to the per-address limit.
+TEST(IdentityRateLimitTest, TokenResumesAreNotLimitedPerAddress) {
+  TestServer server(
+      {.extra_flags = {"--rate_signin_per_address=1", "--burst_signin_per_address=4"}});
+  server.Start();
+  wire::LoginOkT login;
+  server.SignedIn("resume@example.com", &login);
+  for (int i = 0; i < 12; ++i) {
+    auto resumed = server.Connect()->LoginWithToken(login.token);
+    ASSERT_TRUE(resumed.ok()) << i << ": " << resumed.error().message;
+  }
+  // Password attempts from the same address still pay (the budget of 4 is spread over shards).
+  bool limited = false;
+  for (int i = 0; i < 8 && !limited; ++i) {
+    limited = IsError(server.Connect()->Login("resume@example.com", "wrong password"),
+                      ErrorCode::kRateLimited);
+  }
+  EXPECT_TRUE(limited);
+}
+
 TEST(IdentityRateLimitTest, SignInPerAddressAcrossShards) {
   TestServer server(
       {.extra_flags = {"--rate_signin_per_address=1", "--burst_signin_per_address=4"}});

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/cli.h"
 #include "wire/client.h"
 
 DEFINE_string(host, "127.0.0.1", "server address");
@@ -49,15 +50,8 @@ DEFINE_uint64(after, 0, "history/tail: messages after this seq");
 DEFINE_int32(limit, 0, "history: page size (default 50, max 200); audit: entries to show");
 DEFINE_int32(timeout_ms, 5000, "per-request timeout");
 
+namespace parley_cli {
 namespace {
-
-using parley::Error;
-using parley::ErrorCode;
-using parley::MakeError;
-using parley::Result;
-using parley::Status;
-namespace wire = parley::wire;
-using Args = std::vector<std::string>;
 
 constexpr const char* kUsage = R"usage(usage: parley [flags] COMMAND
 Signing in, the first that is set: --token, --api_key, --email with --password (default
@@ -92,127 +86,37 @@ $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
   settings WORKSPACE_ID [--join_open=true|false] [--members_create_private=true|false]
                         [--members_post_announcements=true|false]
   audit WORKSPACE_ID [--limit N]
-  channels WORKSPACE_ID                   list channels
+  channels WORKSPACE_ID                   the directory: channels with members, topic, unread
   channels WORKSPACE_ID create NAME [--private_channel]
+  channel CHANNEL_ID topic TEXT | purpose TEXT | rename NAME
+  channel-members CHANNEL_ID [--after_user U] [--limit N]
   join CHANNEL_ID | leave CHANNEL_ID
-  add-member CHANNEL_ID USER_ID
+  add-member CHANNEL_ID USER_ID | remove-member CHANNEL_ID USER_ID
   archive CHANNEL_ID | unarchive CHANNEL_ID
   announce CHANNEL_ID on|off
-  post CHANNEL_ID TEXT [--client_msg_id K]
+  dm WORKSPACE_ID USER_ID[,USER_ID...]    open a direct (1 other) or group (2-7 others)
+                                          conversation; the same people again: the same one
+  dms WORKSPACE_ID                        my conversations, newest first, with unread counts
+  post CHANNEL_ID TEXT [--client_msg_id K]   mentions: <@USER_ID> <!channel> <!here> <!everyone>
+  reply CHANNEL_ID THREAD_SEQ TEXT [--also_to_channel] [--client_msg_id K]
+  thread CHANNEL_ID THREAD_SEQ [--after S] [--limit N]
+  follow CHANNEL_ID THREAD_SEQ | unfollow CHANNEL_ID THREAD_SEQ
+  thread-read CHANNEL_ID THREAD_SEQ       mark a thread read
+  threads                                 followed threads with unread replies
   edit CHANNEL_ID SEQ TEXT | delete CHANNEL_ID SEQ
-  history CHANNEL_ID [--before S | --after S] [--limit N]
-  tail CHANNEL_ID [--after S]             print new messages until interrupted
+  edits CHANNEL_ID SEQ                    a message's earlier texts
+  react CHANNEL_ID SEQ EMOJI | unreact CHANNEL_ID SEQ EMOJI
+  pin CHANNEL_ID SEQ | unpin CHANNEL_ID SEQ | pins CHANNEL_ID
+  bookmarks CHANNEL_ID | bookmarks CHANNEL_ID add TITLE URL | bookmarks CHANNEL_ID remove ID
+  read CHANNEL_ID [SEQ]                   mark read (default: everything)
+  typing CHANNEL_ID [stop]
+  history CHANNEL_ID [--before S | --after S] [--limit N] [--timeline]
+  tail [CHANNEL_ID] [--after S]           print events until interrupted: every kind, of all
+                                          my channels, or one channel's (gaps filled by Sync)
 )usage";
 
 constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
 
-// What a command works with: the connection and, for commands that sign in, who we are.
-struct Ctx {
-  wire::Client& c;
-  wire::LoginOkT me;
-};
-
-int Die(const Error& e) {
-  std::fprintf(stderr, "parley: %s (code %u)%s%s", e.message.c_str(), static_cast<unsigned>(e.code),
-               e.details.empty() ? "" : ": ", e.details.c_str());
-  if (e.retry_after_ms > 0) std::fprintf(stderr, " (retry_after_ms=%u)", e.retry_after_ms);
-  std::fputc('\n', stderr);
-  return 1;
-}
-
-int Usage() {
-  std::fputs(kUsage, stderr);
-  return 2;
-}
-
-// A line for people on stderr, after the results printed so far.
-template <class... A>
-void Note(const char* format, A... args) {
-  std::fflush(stdout);
-  std::fprintf(stderr, format, args...);
-  std::fputc('\n', stderr);
-}
-
-Error BadArgument(std::string message, std::string details = {}) {
-  return MakeError(ErrorCode::kInvalidArgument, std::move(message), std::move(details));
-}
-
-// For requests answered with Ok: prints `done` on success.
-int Report(const Status& status, const std::string& done) {
-  if (!status.ok()) return Die(status.error());
-  std::printf("%s\n", done.c_str());
-  return 0;
-}
-
-std::string EnvOr(const std::string& flag, const char* env) {
-  if (!flag.empty()) return flag;
-  const char* v = std::getenv(env);
-  return v ? v : "";
-}
-
-bool FlagSet(const char* name) { return !gflags::GetCommandLineFlagInfoOrDie(name).is_default; }
-
-unsigned long long U(uint64_t v) { return v; }
-
-std::string Time(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-  return buf;
-}
-
-// An expiry: 0 means none.
-std::string Expiry(int64_t ms) { return ms == 0 ? "never" : Time(ms); }
-
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string Or(const std::string& s, const char* fallback) { return s.empty() ? fallback : s; }
-
-Result<uint64_t> Number(const std::string& s) {
-  uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
-    return BadArgument("not a number", s);
-  }
-  return v;
-}
-
-// Parses args[first], args[first + 1], ... into `out`; false, having said why, on a non-number.
-bool Ids(const Args& args, size_t first, std::initializer_list<uint64_t*> out) {
-  for (uint64_t* id : out) {
-    Result<uint64_t> n = Number(args[first++]);
-    if (!n.ok()) {
-      Die(n.error());
-      return false;
-    }
-    *id = *n;
-  }
-  return true;
-}
-
-std::vector<std::string> SplitCommas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size() && !s.empty()) {
-    const size_t comma = std::min(s.find(',', start), s.size());
-    out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
-Result<std::vector<uint64_t>> NumberList(const std::string& s) {
-  std::vector<uint64_t> out;
-  for (const std::string& item : SplitCommas(s)) {
-    Result<uint64_t> n = Number(item);
-    if (!n.ok()) return n.error();
-    out.push_back(*n);
-  }
-  return out;
-}
 
 constexpr std::array<std::pair<const char*, wire::Scope>, 3> kScopeNames{{
     {"read", wire::Scope::Read},
@@ -659,167 +563,6 @@ int Audit(Ctx& ctx, const Args& args) {
   return 0;
 }
 
-// --- channels and messages
-
-void PrintChannel(const wire::ChannelInfoT& ch) {
-  std::printf("%llu\t#%s%s\tmembers=%u\tlast_seq=%llu%s%s%s\n", U(ch.id), ch.name.c_str(),
-              ch.is_private ? " (private)" : "", ch.member_count, U(ch.last_seq),
-              ch.is_member ? "\tmember" : "", ch.archived ? "\tarchived" : "",
-              ch.announcement ? "\tannouncement" : "");
-}
-
-void PrintMessage(const wire::MessageT& m) {
-  std::printf("#%llu %s user:%llu  %s%s\n", U(m.seq), Time(m.created_at_ms).c_str(), U(m.author_id),
-              m.deleted ? "(deleted)" : m.text.c_str(),
-              m.edited_at_ms != 0 && !m.deleted ? "  (edited)" : "");
-}
-
-int Channels(Ctx& ctx, const Args& args) {
-  if (args.size() != 2 && (args.size() != 4 || args[2] != "create")) return Usage();
-  uint64_t ws = 0;
-  if (!Ids(args, 1, {&ws})) return 1;
-  if (args.size() == 2) {
-    auto list = ctx.c.ListChannels(ws);
-    if (!list.ok()) return Die(list.error());
-    for (auto& ch : *list) PrintChannel(ch);
-    return 0;
-  }
-  auto ch = ctx.c.CreateChannel(ws, args[3], FLAGS_private_channel);
-  if (!ch.ok()) return Die(ch.error());
-  PrintChannel(*ch);
-  return 0;
-}
-
-int JoinOrLeave(Ctx& ctx, const Args& args) {
-  if (args.size() != 2) return Usage();
-  uint64_t ch = 0;
-  if (!Ids(args, 1, {&ch})) return 1;
-  if (args[0] == "leave") return Report(ctx.c.LeaveChannel(ch), "left channel " + args[1]);
-  auto info = ctx.c.JoinChannel(ch);
-  if (!info.ok()) return Die(info.error());
-  PrintChannel(*info);
-  return 0;
-}
-
-int AddMember(Ctx& ctx, const Args& args) {
-  if (args.size() != 3) return Usage();
-  uint64_t channel = 0, user = 0;
-  if (!Ids(args, 1, {&channel, &user})) return 1;
-  return Report(ctx.c.AddChannelMember(channel, user),
-                "added user " + args[2] + " to channel " + args[1]);
-}
-
-// archive, unarchive and announce on|off.
-int UpdateChannel(Ctx& ctx, const Args& args) {
-  const bool announce = args[0] == "announce";
-  if (args.size() != (announce ? 3u : 2u)) return Usage();
-  if (announce && args[2] != "on" && args[2] != "off") return Usage();
-  uint64_t ch = 0;
-  if (!Ids(args, 1, {&ch})) return 1;
-  auto info = announce ? ctx.c.UpdateChannel(ch, std::nullopt, args[2] == "on")
-                       : ctx.c.UpdateChannel(ch, args[0] == "archive", std::nullopt);
-  if (!info.ok()) return Die(info.error());
-  PrintChannel(*info);
-  return 0;
-}
-
-int Post(Ctx& ctx, const Args& args) {
-  if (args.size() != 3) return Usage();
-  uint64_t ch = 0;
-  if (!Ids(args, 1, {&ch})) return 1;
-  auto ack = ctx.c.Post(ch, args[2], FLAGS_client_msg_id);
-  if (!ack.ok()) return Die(ack.error());
-  std::printf("posted seq=%llu id=%llu%s\n", U(ack->seq), U(ack->message_id),
-              ack->duplicate ? " (duplicate: already posted)" : "");
-  return 0;
-}
-
-int Edit(Ctx& ctx, const Args& args) {
-  if (args.size() != 4) return Usage();
-  uint64_t channel = 0, seq = 0;
-  if (!Ids(args, 1, {&channel, &seq})) return 1;
-  auto message = ctx.c.EditMessage(channel, seq, args[3]);
-  if (!message.ok()) return Die(message.error());
-  PrintMessage(*message);
-  return 0;
-}
-
-int Delete(Ctx& ctx, const Args& args) {
-  if (args.size() != 3) return Usage();
-  uint64_t channel = 0, seq = 0;
-  if (!Ids(args, 1, {&channel, &seq})) return 1;
-  return Report(ctx.c.DeleteMessage(channel, seq),
-                "deleted #" + args[2] + " in channel " + args[1]);
-}
-
-int History(Ctx& ctx, const Args& args) {
-  if (args.size() != 2) return Usage();
-  uint64_t ch = 0;
-  if (!Ids(args, 1, {&ch})) return 1;
-  auto page = ctx.c.History(ch, FLAGS_before, FLAGS_after, static_cast<uint16_t>(FLAGS_limit));
-  if (!page.ok()) return Die(page.error());
-  for (auto& m : page->messages) PrintMessage(*m);
-  if (page->has_more) std::printf("(more)\n");
-  return 0;
-}
-
-volatile sig_atomic_t g_interrupted = 0;
-
-// Prints what Sync returns after `last`, advancing it.
-Status CatchUp(wire::Client& c, uint64_t channel, uint64_t& last) {
-  for (;;) {
-    auto page = c.Sync(channel, last, 200);
-    if (!page.ok()) return page.error();
-    for (auto& m : page->messages) {
-      if (m->seq <= last) continue;
-      PrintMessage(*m);
-      last = m->seq;
-    }
-    if (!page->has_more) return parley::OkStatus();
-  }
-}
-
-// One live event for `channel`; a gap in seqs is filled from Sync first.
-void FollowEvent(wire::Client& c, const wire::FrameT& event, uint64_t channel, uint64_t& last) {
-  if (const auto* posted = event.body.AsMessagePosted(); posted && posted->message) {
-    const wire::MessageT& m = *posted->message;
-    if (m.channel_id != channel || m.seq <= last) return;
-    if (m.seq > last + 1) {
-      (void)CatchUp(c, channel, last);  // a failure here leaves the gap for the next event
-      return;
-    }
-    PrintMessage(m);
-    last = m.seq;
-  } else if (const auto* edited = event.body.AsMessageEdited()) {
-    if (edited->channel_id != channel) return;
-    std::printf("#%llu (edited by user:%llu)  %s\n", U(edited->seq), U(edited->by),
-                edited->text.c_str());
-  } else if (const auto* deleted = event.body.AsMessageDeleted()) {
-    if (deleted->channel_id != channel) return;
-    std::printf("#%llu (deleted by user:%llu)\n", U(deleted->seq), U(deleted->by));
-  }
-}
-
-int Tail(Ctx& ctx, const Args& args) {
-  if (args.size() != 2) return Usage();
-  uint64_t channel = 0;
-  if (!Ids(args, 1, {&channel})) return 1;
-  signal(SIGINT, [](int) { g_interrupted = 1; });
-  uint64_t last = FLAGS_after;
-  const Status caught_up = CatchUp(ctx.c, channel, last);
-  if (!caught_up.ok()) return Die(caught_up.error());
-  std::fflush(stdout);
-  while (!g_interrupted) {
-    auto event = ctx.c.NextEvent(500);
-    if (!event.ok()) {
-      if (ctx.c.closed()) return Die(event.error());
-      continue;  // timeout: check for ^C
-    }
-    FollowEvent(ctx.c, *event, channel, last);
-    std::fflush(stdout);
-  }
-  return 0;
-}
 
 struct Command {
   const char* name;
@@ -848,19 +591,49 @@ constexpr Command kCommands[] = {{"register", false, Register},
                                  {"settings", true, Settings},
                                  {"audit", true, Audit},
                                  {"channels", true, Channels},
+                                 {"channel", true, ChannelDetails},
+                                 {"channel-members", true, ChannelMembers},
                                  {"join", true, JoinOrLeave},
                                  {"leave", true, JoinOrLeave},
                                  {"add-member", true, AddMember},
+                                 {"remove-member", true, RemoveMember},
                                  {"archive", true, UpdateChannel},
                                  {"unarchive", true, UpdateChannel},
                                  {"announce", true, UpdateChannel},
+                                 {"dm", true, Dm},
+                                 {"dms", true, Dms},
                                  {"post", true, Post},
+                                 {"reply", true, Reply},
+                                 {"thread", true, Thread},
+                                 {"follow", true, Follow},
+                                 {"unfollow", true, Follow},
+                                 {"thread-read", true, ThreadRead},
+                                 {"threads", true, Threads},
                                  {"edit", true, Edit},
+                                 {"edits", true, Edits},
                                  {"delete", true, Delete},
+                                 {"react", true, React},
+                                 {"unreact", true, React},
+                                 {"pin", true, Pin},
+                                 {"unpin", true, Pin},
+                                 {"pins", true, Pins},
+                                 {"bookmarks", true, Bookmarks},
+                                 {"read", true, Read},
+                                 {"typing", true, Typing},
                                  {"history", true, History},
                                  {"tail", true, Tail}};
 
 }  // namespace
+
+int Usage() {
+  std::fputs(kUsage, stderr);
+  return 2;
+}
+
+}  // namespace parley_cli
+
+using namespace parley_cli;
+
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(kUsage);

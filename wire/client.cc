@@ -544,12 +544,12 @@ Status Client::Unsubscribe(uint64_t channel_id) {
   return ExpectOk(Call(MakeBody(std::move(request))));
 }
 
-Result<MessageT> Client::EditMessage(uint64_t channel_id, uint64_t seq, const std::string& text) {
+Result<EditAckT> Client::EditMessage(uint64_t channel_id, uint64_t seq, const std::string& text) {
   EditMessageT request;
   request.channel_id = channel_id;
   request.seq = seq;
   request.text = text;
-  return Expect<MessageT>(Call(MakeBody(std::move(request))));
+  return Expect<EditAckT>(Call(MakeBody(std::move(request))));
 }
 
 Status Client::DeleteMessage(uint64_t channel_id, uint64_t seq) {

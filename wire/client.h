@@ -128,13 +128,50 @@ class Client {
   Result<MessagePageT> Sync(uint64_t channel_id, uint64_t after_seq, uint16_t limit = 0);
   Result<SubscribedT> Subscribe(uint64_t channel_id);
   Status Unsubscribe(uint64_t channel_id);
-  // The author, within 5 minutes of posting; answers the edited message. Needs `Message` in
-  // parley.fbs's union Body, which it is not yet: until then the answer arrives without a body
-  // and this fails with kMalformedFrame even though the server applied the edit.
-  Result<MessageT> EditMessage(uint64_t channel_id, uint64_t seq, const std::string& text);
+  // The author, within the edit window (5 minutes by default); answers the edited message and
+  // the mentioned users who are not in the channel.
+  Result<EditAckT> EditMessage(uint64_t channel_id, uint64_t seq, const std::string& text);
   // The author, or a workspace owner or admin. The seq stays, marked deleted.
   Status DeleteMessage(uint64_t channel_id, uint64_t seq);
   Status Ping();
+
+  // --- threads, reactions, edits' history, pins, bookmarks (client_messages.cc)
+  // A reply in the thread under the top-level message thread_seq.
+  Result<PostAckT> Reply(uint64_t channel_id, uint64_t thread_seq, const std::string& text,
+                         bool also_to_channel = false, const std::string& client_msg_id = "");
+  // The channel's timeline: thread replies left out unless also sent to the channel.
+  Result<MessagePageT> Timeline(uint64_t channel_id, uint64_t before_seq = 0,
+                                uint64_t after_seq = 0, uint16_t limit = 0);
+  Result<ThreadPageT> ThreadHistory(uint64_t channel_id, uint64_t thread_seq,
+                                    uint64_t after_seq = 0, uint16_t limit = 0);
+  Status FollowThread(uint64_t channel_id, uint64_t thread_seq, bool follow);
+  Status MarkThreadRead(uint64_t channel_id, uint64_t thread_seq);
+  Result<UnreadThreadListT> ListUnreadThreads();
+  Status AddReaction(uint64_t channel_id, uint64_t seq, const std::string& emoji);
+  Status RemoveReaction(uint64_t channel_id, uint64_t seq, const std::string& emoji);
+  Result<EditListT> ListEdits(uint64_t channel_id, uint64_t seq);
+  Status Pin(uint64_t channel_id, uint64_t seq, bool pinned = true);
+  Result<PinListT> ListPins(uint64_t channel_id);
+  Result<BookmarkInfoT> AddBookmark(uint64_t channel_id, const std::string& title,
+                                    const std::string& url);
+  Status RemoveBookmark(uint64_t channel_id, uint64_t bookmark_id);
+  Result<BookmarkListT> ListBookmarks(uint64_t channel_id);
+
+  // --- channel details and members, conversations, read markers, typing
+  // (client_conversations.cc). nullopt leaves a field as it is.
+  Result<ChannelInfoT> SetChannelDetails(uint64_t channel_id, std::optional<std::string> name,
+                                         std::optional<std::string> topic,
+                                         std::optional<std::string> purpose);
+  Status RemoveChannelMember(uint64_t channel_id, uint64_t user_id);
+  Result<ChannelMemberListT> ListChannelMembers(uint64_t channel_id, uint64_t after_user_id = 0,
+                                                uint16_t limit = 0);
+  // user_ids: the others (you are added): one for a direct conversation, up to 7 for a group.
+  Result<ChannelInfoT> OpenConversation(uint64_t workspace_id,
+                                        const std::vector<uint64_t>& user_ids);
+  Result<ConversationListT> ListConversations(uint64_t workspace_id);
+  // seq 0: up to the newest message.
+  Result<ReadMarkerT> MarkRead(uint64_t channel_id, uint64_t seq = 0);
+  Status Typing(uint64_t channel_id, bool stop = false);
 
   // The next server-initiated frame (request_id 0), waiting up to timeout_ms (-1: the default
   // timeout). kUnavailable on timeout or a closed connection.
