@@ -1,4 +1,5 @@
 #include "wire/client.h"
+#include "wire/client_expect.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -15,6 +16,11 @@
 #include <utility>
 
 namespace parley::wire {
+
+using internal::BodyName;
+using internal::Expect;
+using internal::ExpectOk;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -103,28 +109,6 @@ Result<int> ConnectSocket(const ClientOptions& options) {
   }
   ::freeaddrinfo(list);
   return fd;
-}
-
-std::string BodyName(Body type) {
-  const char* name = EnumNameBody(type);
-  return *name ? name : std::to_string(static_cast<unsigned>(type));
-}
-
-// Takes the answer's body out of `frame` if it is a T: the typed helpers' one check.
-template <class T>
-Result<T> Expect(Result<FrameT> frame) {
-  if (!frame.ok()) return frame.error();
-  BodyUnion& body = frame->body;
-  if (body.type != BodyUnionTraits<T>::enum_value || body.value == nullptr) {
-    return MakeError(ErrorCode::kBadRequest, "unexpected response " + BodyName(body.type));
-  }
-  return std::move(*static_cast<T*>(body.value));
-}
-
-Status ExpectOk(Result<FrameT> frame) {
-  Result<OkT> ok = Expect<OkT>(std::move(frame));
-  if (!ok.ok()) return ok.error();
-  return OkStatus();
 }
 
 parley::Error FromErrorBody(const ErrorT& body) {

@@ -2,30 +2,14 @@
 #include <utility>
 
 #include "wire/client.h"
+#include "wire/client_expect.h"
 
 namespace parley::wire {
+
+using internal::Expect;
+using internal::ExpectOk;
+
 namespace {
-
-std::string BodyName(Body type) {
-  const char* name = EnumNameBody(type);
-  return *name ? name : std::to_string(static_cast<unsigned>(type));
-}
-
-template <class T>
-Result<T> Expect(Result<FrameT> frame) {
-  if (!frame.ok()) return frame.error();
-  BodyUnion& body = frame->body;
-  if (body.type != BodyUnionTraits<T>::enum_value || body.value == nullptr) {
-    return MakeError(ErrorCode::kBadRequest, "unexpected response " + BodyName(body.type));
-  }
-  return std::move(*static_cast<T*>(body.value));
-}
-
-Status ExpectOk(Result<FrameT> frame) {
-  Result<OkT> ok = Expect<OkT>(std::move(frame));
-  if (!ok.ok()) return ok.error();
-  return OkStatus();
-}
 
 // The object API leaves empty strings out of the frame, where absent means "unchanged". A
 // blank string, which the server trims to empty, says "clear" instead.

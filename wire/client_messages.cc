@@ -3,29 +3,12 @@
 #include <utility>
 
 #include "wire/client.h"
+#include "wire/client_expect.h"
 
 namespace parley::wire {
-namespace {
 
-// The answer's body if it is a T (as in client.cc).
-template <class T>
-Result<T> Expect(Result<FrameT> frame) {
-  if (!frame.ok()) return frame.error();
-  BodyUnion& body = frame->body;
-  if (body.type != BodyUnionTraits<T>::enum_value || body.value == nullptr) {
-    const char* name = EnumNameBody(body.type);
-    return MakeError(ErrorCode::kBadRequest, std::string("unexpected response ") + name);
-  }
-  return std::move(*static_cast<T*>(body.value));
-}
-
-Status ExpectOk(Result<FrameT> frame) {
-  Result<OkT> ok = Expect<OkT>(std::move(frame));
-  if (!ok.ok()) return ok.error();
-  return OkStatus();
-}
-
-}  // namespace
+using internal::Expect;
+using internal::ExpectOk;
 
 Result<PostAckT> Client::Reply(uint64_t channel_id, uint64_t thread_seq, const std::string& text,
                                bool also_to_channel, const std::string& client_msg_id) {
