@@ -24,9 +24,9 @@ constexpr UserId kDan = 1004;    // member, later deactivated in some tests
 constexpr UserId kGuest = 1005;  // guest of #dev only
 constexpr UserId kOut = 1006;    // never joins
 
-class ConversationsTest : public ::testing::Test {
+class ConversationsTest : public DecideFixture {
  protected:
-  ConversationsTest() {
+  ConversationsTest() : DecideFixture(kNow) {
     WorkspaceCreated created = Do<WorkspaceCreated>(CreateWorkspace{kAlice, "Acme"});
     ws_ = created.workspace_id;
     general_ = created.general_id;
@@ -45,17 +45,6 @@ class ConversationsTest : public ::testing::Test {
     Do<InviteAccepted>(AcceptInvite{kGuest, "guest@example.com", ws_, invite.invite_id, "tok"});
   }
 
-  Decision Try(const Command& c) { return Decide(state_, c, ctx_); }
-
-  // Decides `c`, which must produce an event of type E, applies it and keeps it for replay.
-  template <class E>
-  E Do(const Command& c) {
-    E e = EventOf<E>(Try(c));
-    state_.Apply(Event(e));
-    log_.push_back(e);
-    return e;
-  }
-
   ChannelId Open(UserId actor, std::vector<UserId> others) {
     return Do<ConversationOpened>(OpenConversation{actor, ws_, std::move(others)}).channel_id;
   }
@@ -66,10 +55,6 @@ class ConversationsTest : public ::testing::Test {
   const WorkspaceState& Ws() { return *state_.FindWorkspace(ws_); }
   UnreadCounts Unread(ChannelId id, UserId user) { return UnreadOf(Channel(id), user); }
 
-  ShardState state_{0, 1};
-  IdMinter ids_{0, 1, 0};
-  Context ctx_{kNow, &ids_};
-  std::vector<Event> log_;
   WorkspaceId ws_ = 0;
   ChannelId general_ = 0;
   ChannelId dev_ = 0;

@@ -30,6 +30,12 @@ bool IsAsciiSpace(unsigned char c) {
 
 }  // namespace
 
+Result<uint32_t> rules::PageLimit(uint32_t requested, uint32_t fallback, uint32_t max) {
+  uint32_t limit = requested == 0 ? fallback : requested;
+  if (limit > max) return Invalid("limit is above " + std::to_string(max), "limit");
+  return limit;
+}
+
 std::string_view rules::TrimAscii(std::string_view s) {
   while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
@@ -436,10 +442,9 @@ HistoryPage ReadTimeline(const ChannelState& channel, Seq after, Seq end, uint32
 
 Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const HistoryQuery& query) {
   if (Status s = CheckCanRead(state, actor, query.channel_id); !s) return s.error();
-  uint32_t limit = query.limit == 0 ? kDefaultHistoryLimit : query.limit;
-  if (limit > kMaxHistoryLimit) {
-    return Invalid("limit is above " + std::to_string(kMaxHistoryLimit), "limit");
-  }
+  Result<uint32_t> page_limit = PageLimit(query.limit, kDefaultHistoryLimit, kMaxHistoryLimit);
+  if (!page_limit) return page_limit.error();
+  const uint32_t limit = *page_limit;
   const ChannelState& channel = *state.FindChannel(query.channel_id);
   HistoryPage page;
   page.last_seq = channel.last_seq();

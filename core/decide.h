@@ -59,6 +59,7 @@ inline constexpr size_t kMaxPurposeBytes = 250;
 inline constexpr size_t kMinConversationMembers = 2;  // the opener included
 inline constexpr size_t kMaxConversationMembers = 8;
 inline constexpr size_t kMaxEditHistory = 50;  // older edits are forgotten
+inline constexpr uint32_t kDefaultMemberPage = 100;
 inline constexpr uint32_t kMaxMemberPage = 500;
 inline constexpr uint64_t kMaxUnreadCount = 1000;  // unread and mention counts stop here
 inline constexpr TimeMs kTypingExpiryMs = 3000;

@@ -240,10 +240,9 @@ Result<MemberPage> ListChannelMembers(const ShardState& state, UserId actor, Cha
   if (Status s = rules::RequireActor(actor); !s) return s.error();
   const ChannelState* channel = rules::FindVisibleChannel(state, actor, channel_id).channel;
   if (channel == nullptr) return rules::ChannelNotFound();
-  if (limit == 0) limit = 100;
-  if (limit > kMaxMemberPage) {
-    return rules::Invalid("limit is above " + std::to_string(kMaxMemberPage), "limit");
-  }
+  Result<uint32_t> page_limit = rules::PageLimit(limit, kDefaultMemberPage, kMaxMemberPage);
+  if (!page_limit) return page_limit.error();
+  limit = *page_limit;
   MemberPage page;
   for (UserId user : channel->members) {
     if (user > after_user) page.members.push_back(user);

@@ -76,6 +76,17 @@ Result<const StoredMessage*> ThreadParent(const ChannelState& channel, Seq seq) 
   return &m;
 }
 
+// The channel of a thread the actor may follow or read: a member's, with that thread in it.
+Result<const ChannelState*> MemberThread(const ShardState& state, UserId actor, ChannelId id,
+                                         Seq thread_seq, std::string_view what) {
+  Result<ChannelAccess> access = MemberChannel(state, actor, id, what);
+  if (!access) return access.error();
+  if (Result<const StoredMessage*> parent = ThreadParent(*access->channel, thread_seq); !parent) {
+    return parent.error();
+  }
+  return access->channel;
+}
+
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '-';
 }
@@ -219,12 +230,10 @@ Decision DecideOn(const ShardState& state, const PostReply& c, Context& ctx) {
 }
 
 Decision DecideOn(const ShardState& state, const SetThreadFollow& c, Context& ctx) {
-  Result<ChannelAccess> access = MemberChannel(state, c.actor, c.channel_id, "follow threads");
-  if (!access) return access.error();
-  const ChannelState& channel = *access->channel;
-  if (Result<const StoredMessage*> parent = ThreadParent(channel, c.thread_seq); !parent) {
-    return parent.error();
-  }
+  Result<const ChannelState*> found =
+      MemberThread(state, c.actor, c.channel_id, c.thread_seq, "follow threads");
+  if (!found) return found.error();
+  const ChannelState& channel = **found;
   const ThreadState* thread = FindThread(channel, c.thread_seq);
   bool following = thread != nullptr && thread->followers.count(c.actor) != 0;
   if (following == c.follow) return NoOp();
@@ -232,12 +241,10 @@ Decision DecideOn(const ShardState& state, const SetThreadFollow& c, Context& ct
 }
 
 Decision DecideOn(const ShardState& state, const MarkThreadRead& c, Context& ctx) {
-  Result<ChannelAccess> access = MemberChannel(state, c.actor, c.channel_id, "read threads");
-  if (!access) return access.error();
-  const ChannelState& channel = *access->channel;
-  if (Result<const StoredMessage*> parent = ThreadParent(channel, c.thread_seq); !parent) {
-    return parent.error();
-  }
+  Result<const ChannelState*> found =
+      MemberThread(state, c.actor, c.channel_id, c.thread_seq, "read threads");
+  if (!found) return found.error();
+  const ChannelState& channel = **found;
   const ThreadState* thread = FindThread(channel, c.thread_seq);
   if (thread == nullptr || thread->replies.empty()) return NoOp();
   auto read = thread->read_up_to.find(c.actor);
@@ -326,10 +333,9 @@ Decision DecideOn(const ShardState& state, const RemoveBookmark& c, Context& ctx
 
 Result<ThreadPage> ReadThread(const ShardState& state, UserId actor, const ThreadQuery& query) {
   if (Status s = CheckCanRead(state, actor, query.channel_id); !s) return s.error();
-  uint32_t limit = query.limit == 0 ? kDefaultHistoryLimit : query.limit;
-  if (limit > kMaxHistoryLimit) {
-    return Invalid("limit is above " + std::to_string(kMaxHistoryLimit), "limit");
-  }
+  Result<uint32_t> page_limit = rules::PageLimit(query.limit, kDefaultHistoryLimit, kMaxHistoryLimit);
+  if (!page_limit) return page_limit.error();
+  const uint32_t limit = *page_limit;
   const ChannelState& channel = *state.FindChannel(query.channel_id);
   Result<const StoredMessage*> parent = ThreadParent(channel, query.thread_seq);
   if (!parent) return parent.error();

@@ -24,6 +24,8 @@ std::string TooLong(std::string_view what, size_t max);
 // Returns the trimmed text.
 Result<std::string> ValidateName(std::string_view raw, size_t max, std::string_view what,
                                  std::string field);
+// A page size: `requested`, or `fallback` when 0; kInvalidArgument above `max`.
+Result<uint32_t> PageLimit(uint32_t requested, uint32_t fallback, uint32_t max);
 // Message text: 1..kMaxMessageBytes of valid UTF-8, not only whitespace.
 Status ValidateText(std::string_view text);
 

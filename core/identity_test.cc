@@ -29,8 +29,10 @@ std::vector<std::string> RecoveryHashes() {
   return hashes;
 }
 
-class IdentityTest : public ::testing::Test {
+class IdentityTest : public DecideFixture {
  protected:
+  IdentityTest() : DecideFixture(kT0) {}
+
   void SetUp() override {
     user_ = Do<UserRegistered>(
                 RegisterUser{std::string(kEmail), "Alexander", "a long passphrase", "", "scrypt$1"})
@@ -38,25 +40,7 @@ class IdentityTest : public ::testing::Test {
   }
 
   // Whatever a test did, its log replays into the state it built live.
-  void TearDown() override {
-    ShardState replayed(0, 1);
-    for (const Event& e : log_) replayed.Apply(e);
-    EXPECT_TRUE(replayed == state_) << "replay of " << log_.size() << " events differs";
-  }
-
-  Decision Try(const Command& c) { return Decide(state_, c, ctx_); }
-
-  // Decides `c`, which must produce an event of type E, logs and applies it.
-  template <class E>
-  E Do(const Command& c) {
-    Decision r = Try(c);
-    E e = EventOf<E>(r);
-    if (r.ok() && r->has_value()) {
-      log_.push_back(**r);
-      state_.Apply(**r);
-    }
-    return e;
-  }
+  void TearDown() override { ExpectReplayEqual(); }
 
   void Advance(TimeMs ms) { ctx_.now += ms; }
   TimeMs now() const { return ctx_.now; }
@@ -77,10 +61,6 @@ class IdentityTest : public ::testing::Test {
 
   const AuditEntry& LastAudit() const { return state_.audit().back(); }
 
-  ShardState state_{0, 1};
-  IdMinter ids_{0, 1, 0};
-  Context ctx_{kT0, &ids_};
-  std::vector<Event> log_;
   UserId user_ = 0;
 };
 

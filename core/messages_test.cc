@@ -21,8 +21,10 @@ constexpr UserId kBob = 1002;    // member of the workspace and of #dev
 constexpr UserId kCarol = 1003;  // member of the workspace, not of #dev
 constexpr UserId kDave = 1004;   // member of #dev
 
-class MessagesTest : public ::testing::Test {
+class MessagesTest : public DecideFixture {
  protected:
+  MessagesTest() : DecideFixture(kNow) {}
+
   void SetUp() override {
     ws_ = Do<WorkspaceCreated>(CreateWorkspace{kAlice, "Acme"});
     Do<WorkspaceSettingsChanged>(UpdateWorkspaceSettings{kAlice, ws_.workspace_id, true});
@@ -32,20 +34,6 @@ class MessagesTest : public ::testing::Test {
     dev_ = Do<ChannelCreated>(CreateChannel{kAlice, ws_.workspace_id, "dev"}).channel_id;
     Do<ChannelJoined>(JoinChannel{kBob, dev_});
     Do<ChannelJoined>(JoinChannel{kDave, dev_});
-  }
-
-  Decision Try(const Command& c) { return Decide(state_, c, ctx_); }
-
-  // Decides `c`, which must produce an event of type E; applies and logs it.
-  template <class E>
-  E Do(const Command& c) {
-    Decision r = Try(c);
-    E e = EventOf<E>(r);
-    if (r.ok() && r->has_value()) {
-      state_.Apply(**r);
-      log_.push_back(**r);
-    }
-    return e;
   }
 
   Seq Post(UserId actor, const std::string& text, std::string client_id = "") {
@@ -70,19 +58,6 @@ class MessagesTest : public ::testing::Test {
     return ReadHistory(state_, kBob, HistoryQuery{dev_, before, after, after > 0, limit, true});
   }
 
-  void ExpectReplayEqual() {
-    ShardState replayed(0, 1);
-    for (const Event& e : log_) replayed.Apply(e);
-    EXPECT_TRUE(replayed == state_);
-    ShardState moved(0, 1);
-    for (Event e : log_) moved.Apply(std::move(e));
-    EXPECT_TRUE(moved == state_);
-  }
-
-  ShardState state_{0, 1};
-  IdMinter ids_{0, 1, 0};
-  Context ctx_{kNow, &ids_};
-  std::vector<Event> log_;
   WorkspaceCreated ws_;
   ChannelId dev_ = 0;
 };

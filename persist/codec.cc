@@ -116,8 +116,9 @@ void Fields(V& v, E& e) {
   v.Time("at", e.at);
 }
 
-template <class V, Is<MessagePosted> E>
-void Fields(V& v, E& e) {
+// A message's own fields, first in both MessagePosted and ThreadReplyPosted.
+template <class V, class E>
+void PostedFields(V& v, E& e) {
   v.Uint("channel_id", e.channel_id);
   v.Uint("seq", e.seq);
   v.Uint("message_id", e.message_id);
@@ -125,6 +126,11 @@ void Fields(V& v, E& e) {
   v.Text("client_msg_id", e.client_msg_id);
   v.Text("text", e.text);
   v.Time("at", e.at);
+}
+
+template <class V, Is<MessagePosted> E>
+void Fields(V& v, E& e) {
+  PostedFields(v, e);
 }
 
 // ---- Identity. Hashes, secrets and password material are bytes; what people type or read is
@@ -346,13 +352,7 @@ void Fields(V& v, E& e) {
 
 template <class V, Is<ThreadReplyPosted> E>
 void Fields(V& v, E& e) {
-  v.Uint("channel_id", e.channel_id);
-  v.Uint("seq", e.seq);
-  v.Uint("message_id", e.message_id);
-  v.Uint("author_id", e.author_id);
-  v.Text("client_msg_id", e.client_msg_id);
-  v.Text("text", e.text);
-  v.Time("at", e.at);
+  PostedFields(v, e);
   v.Uint("thread_seq", e.thread_seq);
   v.Bool("also_to_channel", e.also_to_channel);
 }

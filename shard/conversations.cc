@@ -220,19 +220,9 @@ void Shard::DeliverToUser(UserId user, wire::SharedBytes frame) {
   }
 }
 
-// Sessions still signing in hold the frame until their LoginOk, as for channel deliveries.
 void Shard::OnUserDeliver(const UserDeliver& deliver) {
   auto it = user_sessions_.find(deliver.user_id);
-  if (it == user_sessions_.end()) return;
-  for (uint32_t slot : it->second) {
-    Session& s = sessions_[slot];
-    if (s.login_pending) {
-      Hold(s, slot, deliver.frame);
-    } else {
-      Enqueue(s, slot, deliver.frame);
-    }
-  }
-  counters_.deliveries += it->second.size();
+  if (it != user_sessions_.end()) DeliverLocal(it->second, deliver.frame);
 }
 
 }  // namespace parley::shard

@@ -679,17 +679,21 @@ void Shard::OnInterest(const Interest& interest) {
 
 void Shard::OnDeliver(const Deliver& deliver) {
   auto it = local_subs_.find(deliver.channel_id);
-  if (it == local_subs_.end()) return;
-  // Neither path closes a session (a lagging one closes after its flush): the list is stable.
-  for (uint32_t slot : it->second) {
+  if (it != local_subs_.end()) DeliverLocal(it->second, deliver.frame);
+}
+
+// Sessions still signing in hold the frame until their LoginOk. Neither path closes a session
+// (a lagging one closes after its flush), so `slots` stays stable meanwhile.
+void Shard::DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedBytes& frame) {
+  for (uint32_t slot : slots) {
     Session& s = sessions_[slot];
     if (s.login_pending) {
-      Hold(s, slot, deliver.frame);
+      Hold(s, slot, frame);
     } else {
-      Enqueue(s, slot, deliver.frame);
+      Enqueue(s, slot, frame);
     }
   }
-  counters_.deliveries += it->second.size();
+  counters_.deliveries += slots.size();
 }
 
 void Shard::Hold(Session& s, uint32_t slot, const wire::SharedBytes& frame) {

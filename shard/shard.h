@@ -168,6 +168,8 @@ class Shard {
   wire::Bytes EncodeAuditList(PendingQuery& done);
   void OnReply(Reply reply);
   void OnDeliver(const Deliver& deliver);
+  // Writes `frame` to each of these local sessions (held for those still signing in).
+  void DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedBytes& frame);
   void Hold(Session& s, uint32_t slot, const wire::SharedBytes& frame);
   void OnMembershipChanged(const MembershipChanged& change);
   void OnInterest(const Interest& interest);

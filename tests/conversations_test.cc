@@ -559,8 +559,6 @@ TEST_F(ConversationsTest, TypingIsBroadcastAndRateLimited) {
   ASSERT_TRUE(next.has_value());
   EXPECT_NE(next->body.AsMessagePosted(), nullptr);
 
-  auto channels = alice.client->ListChannels(ws);
-  ASSERT_TRUE(channels.ok());
   auto outsider = server_->SignedIn(Email("outsider"));
   auto hidden = outsider->Typing(dm->id);
   ASSERT_FALSE(hidden.ok());
