@@ -6,26 +6,17 @@
 
 #include "auth/encoding.h"
 #include "auth/testing.h"
+#include "core/error_matchers.h"
 
 namespace parley::auth {
 namespace {
+
+using testing_matchers::IsError;
 
 constexpr std::string_view kKey = "0123456789abcdef0123456789abcdef";
 constexpr std::string_view kIssuer = "parley";
 constexpr int64_t kNowS = 1'700'000'000;
 constexpr TimeMs kNow = kNowS * 1000 + 123;
-
-template <class R>
-::testing::AssertionResult IsError(const R& r, ErrorCode code, std::string_view details) {
-  if (r.ok()) return ::testing::AssertionFailure() << "succeeded; wanted " << ErrorCodeName(code);
-  const Error& e = r.error();
-  if (e.code != code || e.details != details || e.message.empty()) {
-    return ::testing::AssertionFailure()
-           << "got " << ErrorCodeName(e.code) << " [" << e.details << "] \"" << e.message
-           << "\"; wanted " << ErrorCodeName(code) << " [" << details << "]";
-  }
-  return ::testing::AssertionSuccess();
-}
 
 ::testing::AssertionResult Rejected(const Result<TokenClaims>& r, std::string_view details) {
   return IsError(r, ErrorCode::kUnauthenticated, details);

@@ -13,9 +13,12 @@
 
 #include "auth/encoding.h"
 #include "auth/testing.h"
+#include "core/error_matchers.h"
 
 namespace parley::auth {
 namespace {
+
+using testing_matchers::IsError;
 
 using nlohmann::json;
 
@@ -24,18 +27,6 @@ constexpr char kAudience[] = "parley-client-id";
 constexpr char kNonce[] = "n-0S6_WzA2Mj";
 constexpr int64_t kNowS = 1'700'000'000;
 constexpr TimeMs kNow = kNowS * 1000 + 500;
-
-template <class R>
-::testing::AssertionResult IsError(const R& r, ErrorCode code, std::string_view details) {
-  if (r.ok()) return ::testing::AssertionFailure() << "succeeded; wanted " << ErrorCodeName(code);
-  const Error& e = r.error();
-  if (e.code != code || e.details != details || e.message.empty()) {
-    return ::testing::AssertionFailure()
-           << "got " << ErrorCodeName(e.code) << " [" << e.details << "] \"" << e.message
-           << "\"; wanted " << ErrorCodeName(code) << " [" << details << "]";
-  }
-  return ::testing::AssertionSuccess();
-}
 
 ::testing::AssertionResult Rejected(const Result<OidcIdentity>& r, std::string_view details) {
   return IsError(r, ErrorCode::kUnauthenticated, details);

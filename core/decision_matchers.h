@@ -7,24 +7,13 @@
 #include <string_view>
 
 #include "core/decide.h"
+#include "core/error_matchers.h"
 #include "gtest/gtest.h"
 
 namespace parley::testing_matchers {
 
 using Decision = Result<std::optional<Event>>;
 
-// An error with this code and details, and a message for people.
-template <class R>
-::testing::AssertionResult IsError(const R& r, ErrorCode code, std::string_view details) {
-  if (r.ok()) return ::testing::AssertionFailure() << "succeeded; wanted " << ErrorCodeName(code);
-  const Error& e = r.error();
-  if (e.code != code || e.details != details || e.message.empty()) {
-    return ::testing::AssertionFailure()
-           << "got " << ErrorCodeName(e.code) << " [" << e.details << "] \"" << e.message
-           << "\"; wanted " << ErrorCodeName(code) << " [" << details << "]";
-  }
-  return ::testing::AssertionSuccess();
-}
 
 inline ::testing::AssertionResult IsNoOp(const Decision& r) {
   if (!r.ok()) return ::testing::AssertionFailure() << "error: " << r.error().message;
