@@ -314,6 +314,52 @@ struct MarkRead {
   Seq seq = 0;
 };
 
+// ---- Presence (the user's shard) and receipts (the channel's shard) ---------------------------
+
+// away: appear away until set back to automatic (away = false).
+struct SetPresenceChoice {
+  UserId actor = 0;
+  bool away = false;
+};
+
+// text and emoji both empty clear the status. expires_at: 0 = never, else in the future.
+struct SetUserStatus {
+  UserId actor = 0;
+  std::string text;
+  std::string emoji;
+  TimeMs expires_at = 0;
+};
+
+// The user's last live session ended (the server decides this, not a client).
+struct RecordLastSeen {
+  UserId user_id = 0;
+};
+
+struct SetReadReceipts {
+  UserId actor = 0;
+  bool send_read_receipts = true;
+};
+
+// Owner and admins of the workspace.
+struct SetReceiptsMaxMembers {
+  UserId actor = 0;
+  WorkspaceId workspace_id = 0;
+  uint32_t max_members = 0;
+};
+
+// What the server observed: a message reached a session of a member (delivered) or a member's
+// read marker moved while they send read receipts (read). Entries that advance nothing, of
+// non-members or in an untracked channel are dropped; nothing left is a no-op.
+struct ReceiptProgress {
+  UserId user_id = 0;
+  Seq delivered = 0;
+  Seq read = 0;
+};
+struct AdvanceReceipts {
+  ChannelId channel_id = 0;
+  std::vector<ReceiptProgress> progress;
+};
+
 using Command =
     std::variant<RegisterUser, CreateWorkspace, JoinWorkspace, CreateChannel, JoinChannel,
                  LeaveChannel, PostMessage, UpdateProfile, ChangePassword, StartSession,
@@ -323,6 +369,8 @@ using Command =
                  TransferOwnership, SetMemberActive, AddChannelMember, UpdateChannel, EditMessage,
                  DeleteMessage, PostReply, SetThreadFollow, MarkThreadRead, AddReaction,
                  RemoveReaction, SetPinned, AddBookmark, RemoveBookmark, UpdateChannelDetails,
-                 RemoveChannelMember, OpenConversation, MarkRead>;
+                 RemoveChannelMember, OpenConversation, MarkRead,
+                 SetPresenceChoice, SetUserStatus, RecordLastSeen, SetReadReceipts,
+                 SetReceiptsMaxMembers, AdvanceReceipts>;
 
 }  // namespace parley

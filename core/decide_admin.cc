@@ -64,7 +64,10 @@ namespace rules {
 Decision DecideOn(const ShardState& state, const UpdateWorkspaceSettings& c, Context& ctx) {
   Result<const WorkspaceState*> ws = AdminWorkspace(state, c.actor, c.workspace_id);
   if (!ws) return ws.error();
-  WorkspaceSettings next{c.join_open, c.members_create_private, c.members_post_announcements};
+  WorkspaceSettings next = (*ws)->settings;  // receipts_max_members: SetReceiptsMaxMembers
+  next.join_open = c.join_open;
+  next.members_create_private = c.members_create_private;
+  next.members_post_announcements = c.members_post_announcements;
   if (next == (*ws)->settings) return NoOp();
   return Emit(WorkspaceSettingsChanged{c.workspace_id, c.join_open, c.members_create_private,
                                        c.members_post_announcements, c.actor, ctx.now});

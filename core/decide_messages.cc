@@ -108,6 +108,9 @@ bool HasUnicodeSpace(std::string_view s) {
   return false;
 }
 
+}  // namespace
+
+namespace rules {
 // A reaction's emoji as stored: a name of 1..kMaxEmojiBytes of [a-z0-9_+-], given as "name" or
 // ":name:" in any case, or one emoji character (non-ASCII UTF-8 without spaces or controls).
 Result<std::string> NormaliseEmoji(std::string_view raw) {
@@ -140,6 +143,10 @@ Result<std::string> NormaliseEmoji(std::string_view raw) {
   }
   return std::string(raw);
 }
+
+}  // namespace rules
+
+namespace {
 
 const ReactionState* FindReaction(const ChannelState& channel, Seq seq, std::string_view emoji) {
   auto it = channel.reactions.find(seq);

@@ -98,4 +98,15 @@ Decision DecideOn(const ShardState& state, const RemoveChannelMember& c, Context
 Decision DecideOn(const ShardState& state, const OpenConversation& c, Context& ctx);
 Decision DecideOn(const ShardState& state, const MarkRead& c, Context& ctx);
 
+// Presence and receipts (decide_presence.cc).
+Decision DecideOn(const ShardState& state, const SetPresenceChoice& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetUserStatus& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const RecordLastSeen& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetReadReceipts& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetReceiptsMaxMembers& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const AdvanceReceipts& c, Context& ctx);
+// A reaction's or status's emoji as stored (decide_messages.cc): ":name:" or "name" in any case
+// becomes "name"; one emoji character stays as it is.
+Result<std::string> NormaliseEmoji(std::string_view raw);
+
 }  // namespace parley::rules

@@ -404,6 +404,58 @@ struct ReadMarkerSet {
   TimeMs at = 0;
 };
 
+// ---- Presence and receipts (presence: the user's shard; receipts: the channel's) --------------
+
+// The user chose to appear away (away = true) or went back to automatic presence. Sticks across
+// sessions and restarts.
+struct PresenceChoiceSet {
+  UserId user_id = 0;
+  bool away = false;
+  TimeMs at = 0;
+};
+
+// A custom status; text and emoji both empty clear it. expires_at 0 = never: after it the
+// status is shown as cleared (nothing is logged when it expires).
+struct UserStatusSet {
+  UserId user_id = 0;
+  std::string text;
+  std::string emoji;  // normalised like a reaction's
+  TimeMs expires_at = 0;
+  TimeMs at = 0;
+};
+
+// The user's last session ended: they are offline, last seen at `at`.
+struct LastSeenRecorded {
+  UserId user_id = 0;
+  TimeMs at = 0;
+};
+
+// Whether the user's reads are shown to others as read receipts.
+struct ReadReceiptsChanged {
+  UserId user_id = 0;
+  bool send_read_receipts = true;
+  TimeMs at = 0;
+};
+
+// Channels with at most max_members members track receipts (0: no channel does; direct and
+// group conversations always do).
+struct ReceiptsMaxMembersSet {
+  WorkspaceId workspace_id = 0;
+  uint32_t max_members = 0;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// Receipts moved forward for some members of a channel: user_ids[i] has been delivered up to
+// delivered[i] and has read up to read[i] (0: unchanged). Never moves backwards.
+struct ReceiptsAdvanced {
+  ChannelId channel_id = 0;
+  std::vector<uint64_t> user_ids;
+  std::vector<uint64_t> delivered;
+  std::vector<uint64_t> read;
+  TimeMs at = 0;
+};
+
 using Event =
     std::variant<UserRegistered, WorkspaceCreated, WorkspaceJoined, ChannelCreated, ChannelJoined,
                  ChannelLeft, MessagePosted, ProfileUpdated, PasswordChanged, SessionStarted,
@@ -414,7 +466,9 @@ using Event =
                  ChannelMemberAdded, MessageEdited, MessageDeleted, ThreadReplyPosted,
                  ThreadFollowChanged, ThreadMarkedRead, ReactionAdded, ReactionRemoved, PinChanged,
                  BookmarkAdded, BookmarkRemoved, ChannelDetailsChanged, ChannelMemberRemoved,
-                 ConversationOpened, ReadMarkerSet>;
+                 ConversationOpened, ReadMarkerSet,
+                 PresenceChoiceSet, UserStatusSet, LastSeenRecorded, ReadReceiptsChanged,
+                 ReceiptsMaxMembersSet, ReceiptsAdvanced>;
 
 // Stable type tags, written to the log. Never reuse a retired number.
 enum class EventTag : uint16_t {
@@ -461,6 +515,12 @@ enum class EventTag : uint16_t {
   kChannelMemberRemoved = 41,
   kConversationOpened = 42,
   kReadMarkerSet = 43,
+  kPresenceChoiceSet = 52,
+  kUserStatusSet = 53,
+  kLastSeenRecorded = 54,
+  kReadReceiptsChanged = 55,
+  kReceiptsMaxMembersSet = 56,
+  kReceiptsAdvanced = 57,
 };
 
 // Every event type, for code that must handle each one (tags, names, the codec). X(Type) names
@@ -475,7 +535,9 @@ enum class EventTag : uint16_t {
   X(ChannelMemberAdded) X(MessageEdited) X(MessageDeleted) X(ThreadReplyPosted)                 \
   X(ThreadFollowChanged) X(ThreadMarkedRead) X(ReactionAdded) X(ReactionRemoved) X(PinChanged)   \
   X(BookmarkAdded) X(BookmarkRemoved) X(ChannelDetailsChanged) X(ChannelMemberRemoved)          \
-  X(ConversationOpened) X(ReadMarkerSet)
+  X(ConversationOpened) X(ReadMarkerSet)                                                          \
+  X(PresenceChoiceSet) X(UserStatusSet) X(LastSeenRecorded) X(ReadReceiptsChanged)              \
+  X(ReceiptsMaxMembersSet) X(ReceiptsAdvanced)
 
 EventTag TagOf(const Event& event);
 std::string_view EventName(EventTag tag);  // "MessagePosted"

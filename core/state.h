@@ -8,6 +8,7 @@
 #include <map>
 #include <memory_resource>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -80,6 +81,13 @@ struct UserState {
   std::vector<TimeMs> recent_failures;  // failed sign-ins inside the lockout window
   TimeMs locked_until = 0;
   std::vector<std::pair<std::string, std::string>> oidc_links;  // (issuer, subject)
+  // Presence (core/presence.h): the logged part; live presence is the shard's, never logged.
+  bool manual_away = false;
+  std::string status_text;
+  std::string status_emoji;
+  TimeMs status_expires_at = 0;  // 0 = never
+  TimeMs last_seen = 0;          // when the last session ended; 0 = never recorded
+  bool send_read_receipts = true;
 
   bool operator==(const UserState&) const = default;
 };
@@ -143,6 +151,13 @@ struct BookmarkState {
   bool operator==(const BookmarkState&) const = default;
 };
 
+// How far a member's receipts have come (core/presence.h).
+struct ReceiptState {
+  Seq delivered_up_to = 0;
+  Seq read_up_to = 0;
+  bool operator==(const ReceiptState&) const = default;
+};
+
 struct ChannelState {
   ChannelId id = 0;
   WorkspaceId workspace_id = 0;
@@ -172,6 +187,7 @@ struct ChannelState {
   // Seqs of messages mentioning each user, ascending; channel-wide mentions in their own list.
   std::unordered_map<UserId, std::vector<Seq>> mention_seqs;
   std::vector<Seq> channel_mention_seqs;
+  std::unordered_map<UserId, ReceiptState> receipts;  // members with any receipt
 
   Seq last_seq() const { return messages.size(); }
   bool IsMember(UserId user) const { return members.count(user) != 0; }
@@ -189,6 +205,7 @@ struct WorkspaceSettings {
   bool join_open = false;  // anyone signed in may JoinWorkspace; otherwise by invite only
   bool members_create_private = true;
   bool members_post_announcements = false;
+  uint32_t receipts_max_members = 50;  // kDefaultReceiptsMaxMembers (core/presence.h)
 
   bool operator==(const WorkspaceSettings&) const = default;
 };
@@ -281,6 +298,9 @@ class ShardState {
   // of a workspace that deactivated the user are left out: a deactivated member has no access.
   std::vector<WorkspaceId> WorkspacesOf(UserId user) const;
   std::vector<ChannelId> ChannelsOf(UserId user) const;
+  // Custom statuses with an expiry, by (expires_at, user): the shard announces each as it
+  // expires. An entry leaves when its status is replaced.
+  const std::set<std::pair<TimeMs, UserId>>& status_expiries() const { return status_expiries_; }
 
   // The highest n among ids MintId(n, shard(), shard_count()) seen in applied events: a fresh
   // IdMinter for this shard starts after it.
@@ -354,6 +374,13 @@ class ShardState {
   void ApplyEvent(const ChannelMemberRemoved& e);
   void ApplyEvent(const ConversationOpened& e);
   void ApplyEvent(const ReadMarkerSet& e);
+  // Presence and receipts (state_presence.cc).
+  void ApplyEvent(const PresenceChoiceSet& e);
+  void ApplyEvent(const UserStatusSet& e);
+  void ApplyEvent(const LastSeenRecorded& e);
+  void ApplyEvent(const ReadReceiptsChanged& e);
+  void ApplyEvent(const ReceiptsMaxMembersSet& e);
+  void ApplyEvent(const ReceiptsAdvanced& e);
   // Shared by top-level posts and replies: indexes mentions, the timeline and the client id.
   void NoteMessage(ChannelState& channel, const StoredMessage& m);
   UserState* MutableUser(UserId id);
@@ -379,6 +406,7 @@ class ShardState {
   std::unordered_map<UserId, std::unordered_set<WorkspaceId>> workspaces_by_user_;
   std::unordered_map<UserId, std::unordered_set<ChannelId>> channels_by_user_;
   std::deque<AuditEntry> audit_;
+  std::set<std::pair<TimeMs, UserId>> status_expiries_;
 };
 
 // Key of ChannelState::seq_by_client_id.

@@ -201,8 +201,9 @@ void ShardState::ApplyEvent(const OidcLinked& e) {
 void ShardState::ApplyEvent(const WorkspaceSettingsChanged& e) {
   WorkspaceState* ws = MutableWorkspace(e.workspace_id);
   if (!ws) return;
-  ws->settings = WorkspaceSettings{e.join_open, e.members_create_private,
-                                   e.members_post_announcements};
+  ws->settings.join_open = e.join_open;  // receipts_max_members has its own event
+  ws->settings.members_create_private = e.members_create_private;
+  ws->settings.members_post_announcements = e.members_post_announcements;
 }
 
 void ShardState::ApplyEvent(const InviteCreated& e) {

@@ -99,6 +99,12 @@ TEST(EventTagTest, TagsAndNamesAreStable) {
       {ChannelMemberRemoved{}, 41, "ChannelMemberRemoved"},
       {ConversationOpened{}, 42, "ConversationOpened"},
       {ReadMarkerSet{}, 43, "ReadMarkerSet"},
+      {PresenceChoiceSet{}, 52, "PresenceChoiceSet"},
+      {UserStatusSet{}, 53, "UserStatusSet"},
+      {LastSeenRecorded{}, 54, "LastSeenRecorded"},
+      {ReadReceiptsChanged{}, 55, "ReadReceiptsChanged"},
+      {ReceiptsMaxMembersSet{}, 56, "ReceiptsMaxMembersSet"},
+      {ReceiptsAdvanced{}, 57, "ReceiptsAdvanced"},
   };
   // Every alternative of Event has a row.
   ASSERT_EQ(cases.size(), std::variant_size_v<Event>);
@@ -594,8 +600,17 @@ class ReplayTest : public ::testing::Test {
     Do<ChannelMemberAdded>(AddChannelMember{kAlice, ops, kBob});
     Do<ChannelMemberRemoved>(RemoveChannelMember{kBob, ops, kAlice});
     tick();
-    Do<ConversationOpened>(OpenConversation{kAlice, wsid, {kBob}});
+    ChannelId dm = Do<ConversationOpened>(OpenConversation{kAlice, wsid, {kBob}}).channel_id;
     Do<ReadMarkerSet>(MarkRead{kBob, general, 0});
+
+    // Presence (the user's shard) and receipts (the channel's).
+    Do<PresenceChoiceSet>(SetPresenceChoice{user, true});
+    Do<UserStatusSet>(SetUserStatus{user, "Lunch", ":sandwich:", ctx_.now + kDayMs});
+    Do<LastSeenRecorded>(RecordLastSeen{user});
+    Do<ReadReceiptsChanged>(SetReadReceipts{user, false});
+    Do<ReceiptsMaxMembersSet>(SetReceiptsMaxMembers{kAlice, wsid, 10});
+    Seq said = Do<MessagePosted>(PostMessage{kAlice, dm, "", "hi"}).seq;
+    Do<ReceiptsAdvanced>(AdvanceReceipts{dm, {{kBob, said, said}}});
   }
 
   static ShardState Replay(const std::vector<Event>& log) {

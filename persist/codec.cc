@@ -447,6 +447,54 @@ void Fields(V& v, E& e) {
   v.Time("at", e.at);
 }
 
+// ---- Presence (the user's shard) and receipts (the channel's shard).
+
+template <class V, Is<PresenceChoiceSet> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Bool("away", e.away);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<UserStatusSet> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Text("text", e.text);
+  v.Text("emoji", e.emoji);
+  v.Time("expires_at", e.expires_at);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<LastSeenRecorded> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ReadReceiptsChanged> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Bool("send_read_receipts", e.send_read_receipts);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ReceiptsMaxMembersSet> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("max_members", e.max_members);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ReceiptsAdvanced> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.UintList("user_ids", e.user_ids);
+  v.UintList("delivered", e.delivered);
+  v.UintList("read", e.read);
+  v.Time("at", e.at);
+}
+
 struct FieldCounter {
   size_t count = 0;
   template <StoredUint U>

@@ -117,6 +117,18 @@ auto Tie(const ConversationOpened& e) {
   return std::tie(e.workspace_id, e.channel_id, e.members, e.by, e.at);
 }
 auto Tie(const ReadMarkerSet& e) { return std::tie(e.channel_id, e.user_id, e.seq, e.at); }
+auto Tie(const PresenceChoiceSet& e) { return std::tie(e.user_id, e.away, e.at); }
+auto Tie(const UserStatusSet& e) {
+  return std::tie(e.user_id, e.text, e.emoji, e.expires_at, e.at);
+}
+auto Tie(const LastSeenRecorded& e) { return std::tie(e.user_id, e.at); }
+auto Tie(const ReadReceiptsChanged& e) { return std::tie(e.user_id, e.send_read_receipts, e.at); }
+auto Tie(const ReceiptsMaxMembersSet& e) {
+  return std::tie(e.workspace_id, e.max_members, e.by, e.at);
+}
+auto Tie(const ReceiptsAdvanced& e) {
+  return std::tie(e.channel_id, e.user_ids, e.delivered, e.read, e.at);
+}
 
 constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
 constexpr uint8_t kMaxU8 = std::numeric_limits<uint8_t>::max();
@@ -210,6 +222,14 @@ std::vector<Event> SampleEvents() {
       ConversationOpened{3, 79, ChannelIds(8), 42, -320},
       ConversationOpened{3, 80, {}, 0, 0},
       ReadMarkerSet{77, 43, kMaxU64, -330},
+      PresenceChoiceSet{42, true, -340},
+      UserStatusSet{42, "in a meeting \xe2\x80\x94 back at 3", "calendar",
+                    std::numeric_limits<int64_t>::max(), -350},
+      LastSeenRecorded{42, -360},
+      ReadReceiptsChanged{42, false, -370},
+      ReceiptsMaxMembersSet{3, kMaxU32, 42, -380},
+      ReceiptsAdvanced{77, ChannelIds(8), ChannelIds(8), ChannelIds(8), -390},
+      ReceiptsAdvanced{77, {}, {}, {}, 0},
   };
 }
 
@@ -294,6 +314,12 @@ TEST(CodecTest, EveryTagDecodesAndTheNextIsUnknown) {
     const std::string details = ErrorDetails("\x92"s + static_cast<char>(tag) + "\x01"s);
     EXPECT_EQ(details.rfind("tag " + std::to_string(tag) + ": expected ", 0), 0u) << details;
   }
+  for (unsigned tag = static_cast<unsigned>(EventTag::kPresenceChoiceSet);
+       tag <= static_cast<unsigned>(EventTag::kReceiptsAdvanced); ++tag) {
+    const std::string details = ErrorDetails("\x92"s + static_cast<char>(tag) + "\x01"s);
+    EXPECT_EQ(details.rfind("tag " + std::to_string(tag) + ": expected ", 0), 0u) << details;
+  }
+  EXPECT_EQ(ErrorDetails("\x92\x3a\x01"s), "unknown tag 58");
   EXPECT_EQ(ErrorDetails("\x92\x2c\x01"s), "unknown tag 44");
   EXPECT_EQ(ErrorDetails("\x9b\x2c\x01\x04\x05\xa0\x02\x90\xc4\x00\x07\x08\x09"s),
             "unknown tag 44");

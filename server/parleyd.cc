@@ -31,6 +31,7 @@ DEFINE_int32(refresh_token_ttl_s, 7 * 24 * 3600, "lifetime of refresh tokens (ro
 DEFINE_int32(max_sessions_per_user, 10, "concurrent sessions; a new one ends the oldest");
 DEFINE_int32(scrypt_log2n, 15, "scrypt cost: N = 2^this (r=8, p=1); recorded in each hash");
 DEFINE_int32(edit_window_s, 300, "how long after posting an author may edit a message");
+DEFINE_int32(away_after_s, 1800, "a signed-in user without activity for this long shows as away");
 DEFINE_int32(crypto_threads, 2, "worker threads for password hashing and ID token checks");
 DEFINE_string(oidc_jwks, "", "JWKS file of the OpenID Connect provider; empty: OIDC off");
 DEFINE_string(oidc_issuer, "", "expected iss of ID tokens");
@@ -86,6 +87,9 @@ bool ValidateFlags(parley::shard::ServerOptions* o) {
   if (FLAGS_edit_window_s < 0 || FLAGS_edit_window_s > 7 * 24 * 3600) {
     return Fail("--edit_window_s must be 0..604800");
   }
+  if (FLAGS_away_after_s < 1 || FLAGS_away_after_s > 7 * 24 * 3600) {
+    return Fail("--away_after_s must be 1..604800");
+  }
   if (FLAGS_crypto_threads < 1 || FLAGS_crypto_threads > 64) {
     return Fail("--crypto_threads must be 1..64");
   }
@@ -101,6 +105,7 @@ bool ValidateFlags(parley::shard::ServerOptions* o) {
   id.max_sessions_per_user = static_cast<size_t>(FLAGS_max_sessions_per_user);
   id.scrypt.log2_n = static_cast<uint8_t>(FLAGS_scrypt_log2n);
   id.edit_window_ms = int64_t{FLAGS_edit_window_s} * 1000;
+  id.away_after_ms = int64_t{FLAGS_away_after_s} * 1000;
   o->crypto_threads = static_cast<size_t>(FLAGS_crypto_threads);
   id.per_connection = {FLAGS_rate_per_connection, std::max(1.0, FLAGS_burst_per_connection)};
   id.per_user = {FLAGS_rate_per_user, std::max(1.0, FLAGS_burst_per_user)};

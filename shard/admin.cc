@@ -41,6 +41,10 @@ bool Shard::HandleAdmin(const RequestMeta& meta, const wire::Frame* f) {
                                     "settings"));
         return true;
       }
+      if (Status receipts = UpdateReceiptsSetting(meta, req); !receipts.ok()) {
+        AnswerError(meta, receipts.error());
+        return true;
+      }
       auto outcome = Execute(UpdateWorkspaceSettings{actor, req->workspace_id(), s->join_open(),
                                                      s->members_create_private(),
                                                      s->members_post_announcements()});

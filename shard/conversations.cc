@@ -162,6 +162,10 @@ void Shard::OwnedMarkRead(const RequestMeta& meta, const wire::MarkRead* req) {
   marker.unread = Clamp32(counts.unread);
   marker.mentions = Clamp32(counts.mentions);
   wire::Bytes reply = EncodeBody(meta.request_id, std::move(marker));
+  // A read receipt unless the reader turned them off (their sessions carry the setting).
+  if (meta.caller.send_read_receipts) {
+    AdvanceReceiptsOf(AdvanceReceipts{id, {{meta.actor(), 0, counts.last_read}}});
+  }
   if (!*outcome) return Answer(meta, std::move(reply));
   wire::ReadMarkerUpdatedT moved;
   moved.channel_id = id;

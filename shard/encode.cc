@@ -168,6 +168,7 @@ wire::WorkspaceInfoT WorkspaceInfoOf(const WorkspaceState& ws, UserId viewer) {
   info.settings->join_open = ws.settings.join_open;
   info.settings->members_create_private = ws.settings.members_create_private;
   info.settings->members_post_announcements = ws.settings.members_post_announcements;
+  info.settings->receipts_max_members = ws.settings.receipts_max_members;
   return info;
 }
 

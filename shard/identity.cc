@@ -156,6 +156,7 @@ void Shard::OwnedTokenLogin(const RequestMeta& meta) {
   session_seen_[meta.caller.session_id] = {now, meta.caller.address};
   LoginEffect effect{user->id, user->display_name, user->email, meta.caller.session_id, 0,
                      kAllScopes, meta.caller.token_expires_at, {}, {}};
+  effect.send_read_receipts = user->send_read_receipts;
   Answer(meta, {}, std::move(effect));
 }
 
@@ -171,6 +172,7 @@ void Shard::OwnedApiKeyLogin(const RequestMeta& meta, const wire::Login* req) {
   TimeMs expires_at = user->api_keys.at(key->b).expires_at;
   LoginEffect effect{user->id, user->display_name, user->email, 0, key->b, *scopes, expires_at,
                      {}, {}};
+  effect.send_read_receipts = user->send_read_receipts;
   Answer(meta, {}, std::move(effect));
 }
 
@@ -253,6 +255,7 @@ void Shard::StartSessionFor(const RequestMeta& meta, UserId user_id, SignInMetho
   LoginEffect effect{user->id, user->display_name, user->email, session, 0, kAllScopes, 0, {}, {}};
   effect.access_token = SignAccessToken(user_id, session, &effect.access_expires_at);
   effect.refresh_token = RefreshToken(user_id, session, secret);
+  effect.send_read_receipts = user->send_read_receipts;
   Answer(meta, {}, std::move(effect));
 }
 

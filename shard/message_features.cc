@@ -294,9 +294,10 @@ void Shard::OwnedReply(const RequestMeta& meta, const wire::PostMessage* req,
   wire::Bytes ack = EncodePostAck(meta.request_id, id, m, false, UnknownMentions(channel, m.text));
   AfterDurable([this, meta, id, ack = std::move(ack), event = Share(EncodeMessagePosted(id, m)),
                 followed = Share(EncodeFollowUpdated(id, thread_seq, true)),
-                new_followers = std::move(new_followers)]() mutable {
+                new_followers = std::move(new_followers),
+                receipt_seq = ReceiptSeqOf(channel, m.seq)]() mutable {
     Respond(meta, std::move(ack));
-    FanOut(id, std::move(event));
+    FanOut(id, std::move(event), receipt_seq);
     for (UserId user : new_followers) DeliverToUser(user, followed);
   });
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/ids.h"
+#include "shard/presence_messages.h"
 #include "wire/frame.h"
 
 namespace parley::shard {
@@ -32,6 +33,7 @@ struct Caller {
   TimeMs token_expires_at = 0;  // Login with an access token: its expiry
   std::string address;       // the client's IP address
   std::string email;         // the signed-in account's email
+  bool send_read_receipts = true;  // the user's setting: their reads show as read receipts
 };
 
 struct ForwardedRequest {
@@ -63,6 +65,7 @@ struct LoginEffect {  // credentials accepted: the session shard signs the user 
   // Set when a new session began: the tokens LoginOk carries.
   std::string access_token;
   std::string refresh_token;
+  bool send_read_receipts = true;  // the user's setting, carried by their sessions' Callers
 };
 struct RefreshEffect {  // a session's access token was renewed: connections on it live longer
   uint64_t session_id = 0;
@@ -119,6 +122,7 @@ struct Interest {
 struct Deliver {
   ChannelId channel_id = 0;
   wire::SharedBytes frame;
+  Seq receipt_seq = 0;  // a message whose deliveries are reported back (receipts); 0 = none
 };
 
 // Owner -> every shard: a user's channel membership changed; sessions of that user follow.
@@ -152,6 +156,6 @@ struct UserDeliver {
 
 using ShardMessage = std::variant<ForwardedRequest, Reply, UserQuery, UserQueryPart, Interest,
                                   Deliver, MembershipChanged, SessionsEnded, EndUserSessions,
-                                  UserDeliver>;
+                                  UserDeliver, PresenceMessage>;
 
 }  // namespace parley::shard

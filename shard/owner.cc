@@ -21,7 +21,7 @@ wire::SharedBytes Share(wire::Bytes bytes) {
 
 void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
   if (HandleIdentity(meta, f) || HandleAdmin(meta, f) || HandleMessageFeatures(meta, f) ||
-      HandleConversations(meta, f)) {
+      HandleConversations(meta, f) || HandlePresence(meta, f)) {
     return;
   }
   switch (f->body_type()) {
@@ -246,10 +246,10 @@ void Shard::OwnedPost(const RequestMeta& meta, const wire::PostMessage* req) {
   channel = state_.FindChannel(id);
   const StoredMessage& m = channel->messages.back();
   wire::Bytes ack = EncodePostAck(meta.request_id, id, m, false, UnknownMentions(*channel, m.text));
-  AfterDurable([this, meta, id, ack = std::move(ack), event = Share(EncodeMessagePosted(id, m))]()
-                   mutable {
+  AfterDurable([this, meta, id, ack = std::move(ack), event = Share(EncodeMessagePosted(id, m)),
+                receipt_seq = ReceiptSeqOf(*channel, m.seq)]() mutable {
     Respond(meta, std::move(ack));
-    FanOut(id, std::move(event));
+    FanOut(id, std::move(event), receipt_seq);
   });
 }
 
@@ -257,6 +257,8 @@ void Shard::OwnedHistory(const RequestMeta& meta, ChannelId id, const HistoryQue
                          bool subscribe) {
   Result<HistoryPage> page = ReadHistory(state_, meta.actor(), query);
   if (!page.ok()) return AnswerError(meta, page.error());
+  Seq newest = 0;  // the page reaches the reader: delivered, for receipts
+  for (const StoredMessage* m : page->messages) newest = std::max(newest, m->seq);
   ReplyEffect effect;
   if (subscribe && !meta.already_subscribed) {
     OnInterest(Interest{id, meta.from.shard, +1});
@@ -266,6 +268,7 @@ void Shard::OwnedHistory(const RequestMeta& meta, ChannelId id, const HistoryQue
          EncodeMessagePage(meta.request_id, *state_.FindChannel(id), page->messages,
                            page->has_more, page->last_seq),
          std::move(effect));
+  if (newest != 0) AdvanceReceiptsOf(AdvanceReceipts{id, {{meta.actor(), newest, 0}}});
 }
 
 void Shard::OwnedSubscribe(const RequestMeta& meta, const wire::Subscribe* req) {
@@ -356,15 +359,15 @@ void Shard::AnswerChannelUpdate(const RequestMeta& meta, ChannelId id,
 }
 
 // Encoded once; one mailbox message per shard with subscribers, however many they have.
-void Shard::FanOut(ChannelId channel, wire::SharedBytes frame) {
+void Shard::FanOut(ChannelId channel, wire::SharedBytes frame, Seq receipt_seq) {
   auto it = interest_.find(channel);
   if (it == interest_.end()) return;
   for (ShardId to = 0; to < it->second.size(); ++to) {
     if (it->second[to] == 0) continue;
     if (to == id_) {
-      OnDeliver(Deliver{channel, frame});
+      OnDeliver(Deliver{channel, frame, receipt_seq});
     } else {
-      Send(to, Deliver{channel, frame});
+      Send(to, Deliver{channel, frame, receipt_seq});
     }
   }
 }

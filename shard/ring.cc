@@ -115,6 +115,12 @@ void Ring::Cancel(uint64_t target_user_data, uint64_t user_data) {
   io_uring_sqe_set_data64(sqe, user_data);
 }
 
+void Ring::Timeout(const __kernel_timespec* ts, uint64_t user_data) {
+  io_uring_sqe* sqe = NextSqe();
+  io_uring_prep_timeout(sqe, const_cast<__kernel_timespec*>(ts), 0, 0);
+  io_uring_sqe_set_data64(sqe, user_data);
+}
+
 int Ring::SubmitAndWait(int64_t timeout_us) {
   int rc;
   if (timeout_us < 0) {

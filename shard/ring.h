@@ -7,6 +7,7 @@
 // connection of the shard, so idle connections hold no receive buffer of their own.
 #pragma once
 
+#include <linux/time_types.h>
 #include <sys/socket.h>
 
 #include <cstdint>
@@ -51,6 +52,8 @@ class Ring {
   void SendMsg(int fd, const msghdr* msg, uint64_t user_data);  // msg must outlive the op
   void Read(int fd, void* buf, unsigned len, uint64_t user_data);
   void Cancel(uint64_t target_user_data, uint64_t user_data);
+  // Completes (with -ETIME) once `ts` has passed; ts must outlive the operation.
+  void Timeout(const __kernel_timespec* ts, uint64_t user_data);
 
   // Submits queued entries and waits for a completion, at most timeout_us (< 0: no limit).
   // Always enters the kernel asking for events, which is what runs DEFER_TASKRUN work.

@@ -104,6 +104,14 @@ RequestKind KindOf(wire::Body type) {
       return {true, Need::kWrite, Owner::kChannel, false};
     case B::UpdateChannel:
       return {true, Need::kAdmin, Owner::kChannel, false};
+    case B::SetPresence:
+    case B::SetStatus:
+    case B::SetReadReceipts:
+      return {true, Need::kWrite, Owner::kSelf, false};
+    case B::SubscribePresence:
+      return {true, Need::kRead, Owner::kLocal, false};
+    case B::ListReceipts:
+      return {true, Need::kRead, Owner::kChannel, false};
     case B::Logout:
     case B::ListSessions:
     case B::RevokeSession:
@@ -165,6 +173,7 @@ uint64_t RoutingId(const wire::Frame* f) {
     case B::PinMessage: return f->body_as_PinMessage()->channel_id();
     case B::AddBookmark: return f->body_as_AddBookmark()->channel_id();
     case B::RemoveBookmark: return f->body_as_RemoveBookmark()->channel_id();
+    case B::ListReceipts: return f->body_as_ListReceipts()->channel_id();
     default: return 0;
   }
 }
@@ -229,7 +238,8 @@ void Shard::HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payl
     return;
   }
   const wire::Frame* f = *verified;
-  RequestMeta meta{RefOf(slot), f->request_id(), Caller{s.user, s.session_id, s.scopes, 0, {}, {}}};
+  RequestMeta meta{RefOf(slot), f->request_id(),
+                   Caller{s.user, s.session_id, s.scopes, 0, {}, {}, s.send_read_receipts}};
   if (stopping_) {
     return RespondError(meta, MakeError(ErrorCode::kUnavailable, "server is shutting down"));
   }
@@ -381,9 +391,12 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
                                             : "the API key lacks the scope this request needs",
                                         wire::EnumNameBody(f->body_type())));
   }
+  NoteActivity(s, f->body_type());
   switch (f->body_type()) {
     case wire::Body::CreateWorkspace:
       return Route(meta, f, payload, id_);  // minted here: no hop
+    case wire::Body::SubscribePresence:
+      return StartPresenceSubscription(s, slot, meta, f->body_as_SubscribePresence());
     case wire::Body::ListWorkspaces:
       return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kWorkspaces);
     case wire::Body::ListUnreadThreads:
@@ -475,7 +488,9 @@ void Shard::OnReply(Reply reply) {
     s->scopes = login->scopes;
     s->access_expires_at = login->access_expires_at;
     s->login_pending = true;
+    s->send_read_receipts = login->send_read_receipts;
     user_sessions_[s->user].push_back(slot);
+    NoteSignedIn(*s, slot);
     return StartUserQuery(reply.to, reply.request_id, s->user, UserQueryKind::kSubscribeChannels,
                           std::move(*login));
   }
@@ -679,7 +694,9 @@ void Shard::OnInterest(const Interest& interest) {
 
 void Shard::OnDeliver(const Deliver& deliver) {
   auto it = local_subs_.find(deliver.channel_id);
-  if (it != local_subs_.end()) DeliverLocal(it->second, deliver.frame);
+  if (it == local_subs_.end()) return;
+  DeliverLocal(it->second, deliver.frame);
+  if (deliver.receipt_seq != 0) ReportDelivered(deliver.channel_id, it->second, deliver.receipt_seq);
 }
 
 // Sessions still signing in hold the frame until their LoginOk. Neither path closes a session

@@ -35,6 +35,7 @@ struct Session {
   TimeMs access_expires_at = 0;  // requests after it need a refreshed token; 0 = never
   std::string address;           // the peer's IP address
   TokenBucket requests;          // per-connection rate limit
+  bool send_read_receipts = true;  // the user's setting (kept current by the user's shard)
 
   std::vector<uint8_t> in;  // received bytes not yet framed
 

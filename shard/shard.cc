@@ -22,7 +22,9 @@ namespace parley::shard {
 namespace {
 
 // user_data: [op:8][slot:24][gen:32]
-enum Op : uint8_t { kOpAccept = 1, kOpRecv = 2, kOpSend = 3, kOpWake = 4, kOpCancel = 5 };
+enum Op : uint8_t {
+  kOpAccept = 1, kOpRecv = 2, kOpSend = 3, kOpWake = 4, kOpCancel = 5, kOpTick = 6
+};
 constexpr size_t kMaxIovPerSend = 256;
 
 uint64_t Tag(Op op, uint32_t slot, uint32_t gen) {
@@ -99,6 +101,7 @@ Status Shard::Serve(int listen_fd) {
   committer_->Start();
   ArmAccept();
   ArmWake();
+  ArmTick();
   RunLoop();
   committer_->Stop();
   return OkStatus();
@@ -107,6 +110,13 @@ Status Shard::Serve(int listen_fd) {
 void Shard::ArmAccept() {
   ring_->MultishotAccept(listen_fd_, Tag(kOpAccept, 0, 0));
   accept_armed_ = true;
+}
+
+// The housekeeping tick: a timeout operation, so the loop does no clock reading of its own.
+void Shard::ArmTick() {
+  // Statuses that expired before this server started are not announced: nobody followed them.
+  if (presence_.expiries_checked_at == 0) presence_.expiries_checked_at = Now();
+  ring_->Timeout(&tick_interval_, Tag(kOpTick, 0, 0));
 }
 
 void Shard::ArmWake() { ring_->Read(mailboxes_->wake_fd(id_), &wake_buf_, 8, Tag(kOpWake, 0, 0)); }
@@ -172,6 +182,10 @@ void Shard::OnCompletion(const Completion& c) {
       ArmWake();
       return;
     case kOpCancel:
+      return;
+    case kOpTick:
+      Housekeeping();
+      if (!stopping_) ArmTick();
       return;
     case kOpRecv:
     case kOpSend: {
@@ -414,6 +428,7 @@ void Shard::CloseSession(Session& s, uint32_t slot) {
     auto& mine = user_sessions_[s.user];
     mine.erase(std::remove(mine.begin(), mine.end(), slot), mine.end());
     if (mine.empty()) user_sessions_.erase(s.user);
+    NoteSignedOut(s.user);
   }
   // Ends the multishot recv (it completes with 0) and fails a send still in flight. The frames
   // that send points at stay alive until it completes; MaybeFree drops them.
@@ -495,6 +510,8 @@ void Shard::DrainMailboxes() {
             OnEndUserSessions(msg);
           } else if constexpr (std::is_same_v<T, UserDeliver>) {
             OnUserDeliver(msg);
+          } else if constexpr (std::is_same_v<T, PresenceMessage>) {
+            OnPresenceMessage(msg);
           }
         },
         m);

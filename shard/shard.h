@@ -34,6 +34,7 @@
 #include "shard/mailbox.h"
 #include "shard/messages.h"
 #include "shard/populated_arena.h"
+#include "shard/presence.h"
 #include "shard/ring.h"
 #include "shard/session.h"
 #include "shard/worker_pool.h"
@@ -55,6 +56,7 @@ struct IdentityConfig {
   RateLimit signin_per_address;  // sign-in requests (register, login, MFA, OpenID, refresh)
   // Not identity, but a rule shared by every shard the same way: how long authors may edit.
   TimeMs edit_window_ms = kEditWindowMs;
+  TimeMs away_after_ms = kDefaultAwayAfterMs;  // auto-away after this long without activity
 };
 
 struct ShardConfig {
@@ -266,6 +268,38 @@ class Shard {
   void DeliverToUser(UserId user, wire::SharedBytes frame);
   void OnUserDeliver(const UserDeliver& deliver);
 
+  // --- presence and receipts (presence.cc, receipts.cc) ---
+  // Owner side: SetPresence, SetStatus, SetReadReceipts (the user's shard), ListReceipts (the
+  // channel's). False: not one of them.
+  bool HandlePresence(const RequestMeta& meta, const wire::Frame* f);
+  void OnPresenceMessage(PresenceMessage& message);
+  // Session side.
+  void StartPresenceSubscription(Session& s, uint32_t slot, const RequestMeta& meta,
+                                 const wire::SubscribePresence* req);
+  void NoteSignedIn(Session& s, uint32_t slot);  // after sign-in: counted, own topic followed
+  void NoteSignedOut(UserId user);               // a signed-in session closed
+  void NoteActivity(const Session& s, wire::Body type);
+  void SendPresenceReport(UserId user, PresenceRuntime::LocalUser& local, TimeMs now);
+  void OnPresenceQuery(const PresenceQuery& query);
+  void OnPresenceQueryPart(PresenceQueryPart part);
+  void FinishPresenceQuery(uint64_t query_id);
+  // Owner side of live presence.
+  void OnPresenceReport(const PresenceReport& report);
+  void RecomputePresence(UserId user, bool changed);  // changed: announce even if shown is same
+  wire::PresenceInfoT PresenceInfoOf(UserId user) const;
+  void AnnouncePresence(UserId user);
+  TimeMs PresenceReportInterval() const;
+  void ArmTick();
+  void Housekeeping();  // about once a second: reports due, auto-away, status expiry
+  // Receipts.
+  void OnReceiptReport(const ReceiptReport& report);
+  void ReportDelivered(ChannelId channel, const std::vector<uint32_t>& slots, Seq seq);
+  // Advances receipts (logged) and shows each moved one to the channel's subscribers.
+  void AdvanceReceiptsOf(AdvanceReceipts command);
+  Seq ReceiptSeqOf(const ChannelState& channel, Seq seq) const;  // seq if tracked, else 0
+  // UpdateWorkspaceSettings' receipts_max_members, if present (before the other settings).
+  Status UpdateReceiptsSetting(const RequestMeta& meta, const wire::UpdateWorkspaceSettings* req);
+
   // --- rate limits and scopes on the session's shard (router.cc) ---
   bool Admit(Session& s, uint32_t slot, const RequestMeta& meta, const wire::Frame* f);
   // Decides `command`; an event is applied and appended to the log at once (durable later).
@@ -279,7 +313,8 @@ class Shard {
   // shard (other sessions of the user follow), and show the join to the channel's subscribers.
   void AnnounceJoins(const RequestMeta& meta, UserId user, const std::vector<ChannelId>& channels);
   void BroadcastMembership(const MembershipChanged& change);
-  void FanOut(ChannelId channel, wire::SharedBytes frame);
+  // receipt_seq: the message's seq if its channel tracks receipts (ReceiptSeqOf), else 0.
+  void FanOut(ChannelId channel, wire::SharedBytes frame, Seq receipt_seq = 0);
   void AddInterest(ChannelId channel, ShardId shard, int32_t delta);
   TimeMs Now() const;
 
@@ -343,6 +378,8 @@ class Shard {
   std::unordered_map<uint64_t, std::pair<TimeMs, std::string>> session_seen_;
   // Typing indicators shown lately, by channel and user (channels owned here). Not logged.
   TypingLimiter typing_;
+  PresenceRuntime presence_;
+  __kernel_timespec tick_interval_{1, 0};  // the housekeeping timeout's; outlives the operation
 };
 
 template <class T>

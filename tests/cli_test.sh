@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The programs as an operator and a user run them: parley-admin init --seed, parleyd, the parley
 # CLI (register, login, workspaces, channels, join, post, history, tail, and the chat product's
-# commands), mdb_stat on the log,
+# commands, presence and receipts), mdb_stat on the log,
 # and a graceful stop. Usage: cli_test.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
@@ -98,7 +98,9 @@ $P --token "$TOKEN" reply "$GENERAL" "$SEQ" "on it" | grep -q "in thread #$SEQ" 
 $PA thread "$GENERAL" "$SEQ" > "$WORK/thread.out" 2>&1 || fail "thread"
 grep -q '1 replies' "$WORK/thread.out" || fail "thread parent: $(cat "$WORK/thread.out")"
 grep -q 'on it' "$WORK/thread.out" || fail "thread replies: $(cat "$WORK/thread.out")"
-$PA threads 2>&1 | grep -q "thread #$SEQ" || fail "unread threads"
+# (into a file: grep -q leaving early would make a later write fail the pipe under pipefail)
+$PA threads > "$WORK/threads.out" 2>&1 || fail "threads"
+grep -q "thread #$SEQ" "$WORK/threads.out" || fail "unread threads: $(cat "$WORK/threads.out")"
 $PA react "$GENERAL" "$SEQ" :tada: > /dev/null || fail "react"
 $PA pin "$GENERAL" "$SEQ" > /dev/null || fail "pin"
 $P --token "$TOKEN" pins "$GENERAL" | grep -q 'release at noon' || fail "pins"
@@ -121,6 +123,47 @@ for want in "reacted :tada:" "pinned by user:$ALICE" "bookmark .* added" "channe
   for _ in $(seq 40); do grep -q "$want" "$WORK/tail-all.out" && break; sleep 0.05; done
   grep -q "$want" "$WORK/tail-all.out" || fail "tail showed no '$want': $(cat "$WORK/tail-all.out")"
 done
+kill "$TAIL_PID"; TAIL_PID=""
+
+# Presence and receipts: status, away / back, another user's presence, a message's receipts,
+# the read-receipts setting and the workspace's threshold; tail --watch shows both event kinds.
+$PA tail --watch "$DAVE" > "$WORK/tail-presence.out" 2>&1 &
+TAIL_PID=$!
+$P --token "$TOKEN" tail > /dev/null 2>&1 &
+DAVE_TAIL=$!
+for _ in $(seq 100); do
+  grep -q "presence user:$DAVE.online" "$WORK/tail-presence.out" && break
+  sleep 0.05
+done
+$P --token "$TOKEN" status set "Out to lunch" --emoji sandwich --expires_in_min 30 \
+  > "$WORK/status.out" || fail "status set"
+grep -q 'status: :sandwich: Out to lunch (until' "$WORK/status.out" \
+  || fail "status set: $(cat "$WORK/status.out")"
+$P --token "$TOKEN" away > "$WORK/away.out" || fail "away"
+grep -q 'away (by choice)' "$WORK/away.out" || fail "away: $(cat "$WORK/away.out")"
+$PA presence "$DAVE" > "$WORK/presence.out" || fail "presence"
+grep -q "user:$DAVE.away (by choice).*Out to lunch" "$WORK/presence.out" \
+  || fail "presence: $(cat "$WORK/presence.out")"
+$P --token "$TOKEN" back > "$WORK/back.out" || fail "back"
+grep -q "online" "$WORK/back.out" || fail "back: $(cat "$WORK/back.out")"
+$P --token "$TOKEN" status clear > "$WORK/clear.out" || fail "status clear"
+grep -q "status:" "$WORK/clear.out" && fail "status not cleared: $(cat "$WORK/clear.out")"
+$PA receipts "$DM" 1 > "$WORK/receipts.out" || fail "receipts"
+grep -q "read by: $DAVE" "$WORK/receipts.out" || fail "receipts: $(cat "$WORK/receipts.out")"
+$P --token "$TOKEN" read-receipts off | grep -q 'read receipts off' || fail "read-receipts off"
+$PA post "$DM" "second" > /dev/null || fail "second post in dm"
+$P --token "$TOKEN" read "$DM" > /dev/null || fail "read with receipts off"
+$PA receipts "$DM" 2 > "$WORK/receipts2.out" || fail "receipts 2"
+grep -q "read by: -" "$WORK/receipts2.out" || fail "opt-out: $(cat "$WORK/receipts2.out")"
+$PA settings "$WS" --receipts_max_members 0 > "$WORK/settings.out" || fail "receipts setting"
+grep -q 'receipts_max_members=0' "$WORK/settings.out" || fail "settings: $(cat "$WORK/settings.out")"
+for want in "presence user:$DAVE.online" "presence user:$DAVE.away (by choice)" \
+            "Out to lunch" "user:$DAVE delivered up to #2"; do
+  for _ in $(seq 100); do grep -q "$want" "$WORK/tail-presence.out" && break; sleep 0.05; done
+  grep -q "$want" "$WORK/tail-presence.out" \
+    || fail "tail showed no '$want': $(cat "$WORK/tail-presence.out")"
+done
+kill "$DAVE_TAIL"
 kill "$TAIL_PID"; TAIL_PID=""
 
 kill -TERM "$PID"

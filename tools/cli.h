@@ -160,4 +160,15 @@ int Read(Ctx& ctx, const Args& args);
 int Typing(Ctx& ctx, const Args& args);
 int Tail(Ctx& ctx, const Args& args);
 
+// --- parley_presence.cc: presence, status, receipts
+int Presence(Ctx& ctx, const Args& args);
+int StatusCommand(Ctx& ctx, const Args& args);
+int AwayOrBack(Ctx& ctx, const Args& args);
+int Receipts(Ctx& ctx, const Args& args);
+int ReadReceipts(Ctx& ctx, const Args& args);
+void PrintPresence(const wire::PresenceInfoT& p);
+bool PrintPresenceEvent(const wire::FrameT& event);  // false: not a presence or receipt event
+Status WatchPresence(wire::Client& c);  // tail --watch: subscribe and print the current state
+bool ApplyReceiptsFlag(wire::WorkspaceSettingsT& settings);  // settings --receipts_max_members
+
 }  // namespace parley_cli

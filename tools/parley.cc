@@ -84,7 +84,7 @@ $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
   transfer WORKSPACE_ID USER_ID           make the user the owner
   deactivate WORKSPACE_ID USER_ID | reactivate WORKSPACE_ID USER_ID
   settings WORKSPACE_ID [--join_open=true|false] [--members_create_private=true|false]
-                        [--members_post_announcements=true|false]
+                        [--members_post_announcements=true|false] [--receipts_max_members N]
   audit WORKSPACE_ID [--limit N]
   channels WORKSPACE_ID                   the directory: channels with members, topic, unread
   channels WORKSPACE_ID create NAME [--private_channel]
@@ -111,8 +111,14 @@ $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
   read CHANNEL_ID [SEQ]                   mark read (default: everything)
   typing CHANNEL_ID [stop]
   history CHANNEL_ID [--before S | --after S] [--limit N] [--timeline]
-  tail [CHANNEL_ID] [--after S]           print events until interrupted: every kind, of all
-                                          my channels, or one channel's (gaps filled by Sync)
+  tail [CHANNEL_ID] [--after S] [--watch U1,U2]   print events until interrupted: every kind,
+                                          of all my channels, or one channel's (gaps filled by
+                                          Sync); --watch follows those users' presence too
+  presence USER_ID[,USER_ID...]           presence, last seen and status of these users
+  status | status set TEXT [--emoji E] [--expires_in_min N] | status clear
+  away | back                             appear away until `back` (automatic presence)
+  receipts CHANNEL_ID SEQ                 who a message was delivered to and read by
+  read-receipts on|off                    whether others see when you read their messages
 )usage";
 
 constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
@@ -507,6 +513,9 @@ void PrintSettings(const wire::WorkspaceSettingsT& s) {
   std::printf("join_open=%s\nmembers_create_private=%s\nmembers_post_announcements=%s\n",
               s.join_open ? "true" : "false", s.members_create_private ? "true" : "false",
               s.members_post_announcements ? "true" : "false");
+  if (s.receipts_max_members.has_value()) {
+    std::printf("receipts_max_members=%u\n", s.receipts_max_members.value());
+  }
 }
 
 // The workspace's settings as the caller's workspace list reports them.
@@ -529,7 +538,8 @@ int Settings(Ctx& ctx, const Args& args) {
   if (!Ids(args, 1, {&ws})) return 1;
   auto settings = CurrentSettings(ctx.c, ws);
   if (!settings.ok()) return Die(settings.error());
-  const bool change = FlagSet("join_open") || FlagSet("members_create_private") ||
+  const bool receipts = ApplyReceiptsFlag(*settings);
+  const bool change = receipts || FlagSet("join_open") || FlagSet("members_create_private") ||
                       FlagSet("members_post_announcements");
   if (!change) {
     PrintSettings(*settings);
@@ -621,7 +631,13 @@ constexpr Command kCommands[] = {{"register", false, Register},
                                  {"read", true, Read},
                                  {"typing", true, Typing},
                                  {"history", true, History},
-                                 {"tail", true, Tail}};
+                                 {"tail", true, Tail},
+                                 {"presence", true, Presence},
+                                 {"status", true, StatusCommand},
+                                 {"away", true, AwayOrBack},
+                                 {"back", true, AwayOrBack},
+                                 {"receipts", true, Receipts},
+                                 {"read-receipts", true, ReadReceipts}};
 
 }  // namespace
 

@@ -434,6 +434,7 @@ uint64_t ChannelOf(const wire::FrameT& event) {
   if (auto* e = b.AsUserTyping()) return e->channel_id;
   if (auto* e = b.AsReadMarkerUpdated()) return e->channel_id;
   if (auto* e = b.AsThreadFollowUpdated()) return e->channel_id;
+  if (auto* e = b.AsReceiptUpdated()) return e->channel_id;
   return 0;
 }
 
@@ -481,6 +482,7 @@ void PrintEvent(const wire::FrameT& event) {
   } else if (auto* e = b.AsThreadFollowUpdated()) {
     std::printf("[%llu] thread #%llu %s\n", ch, U(e->thread_seq),
                 e->following ? "followed" : "unfollowed");
+  } else if (PrintPresenceEvent(event)) {
   } else if (auto* e = b.AsError()) {
     std::printf("error %u: %s%s%s\n", e->code, e->message.c_str(), e->details.empty() ? "" : ": ",
                 e->details.c_str());
@@ -516,6 +518,7 @@ int Tail(Ctx& ctx, const Args& args) {
   uint64_t channel = 0;
   if (args.size() == 2 && !Ids(args, 1, {&channel})) return 1;
   signal(SIGINT, [](int) { g_interrupted = 1; });
+  if (const Status watching = WatchPresence(ctx.c); !watching.ok()) return Die(watching.error());
   uint64_t last = FLAGS_after;
   if (channel != 0) {
     const Status caught_up = CatchUp(ctx.c, channel, last);

@@ -173,6 +173,17 @@ class Client {
   Result<ReadMarkerT> MarkRead(uint64_t channel_id, uint64_t seq = 0);
   Status Typing(uint64_t channel_id, bool stop = false);
 
+  // --- presence and receipts (client_presence.cc)
+  // away: appear away until SetPresence(false) (automatic presence).
+  Result<PresenceInfoT> SetPresence(bool away);
+  // text and emoji both empty clear the status; expires_at_ms 0 = never.
+  Result<PresenceInfoT> SetStatus(const std::string& text, const std::string& emoji,
+                                  int64_t expires_at_ms = 0);
+  // Replaces this connection's presence subscription (at most 500 users).
+  Result<PresenceListT> SubscribePresence(const std::vector<uint64_t>& user_ids);
+  Status SetReadReceipts(bool send);
+  Result<ReceiptListT> ListReceipts(uint64_t channel_id, uint64_t seq);
+
   // The next server-initiated frame (request_id 0), waiting up to timeout_ms (-1: the default
   // timeout). kUnavailable on timeout or a closed connection.
   Result<FrameT> NextEvent(int timeout_ms = -1);
