@@ -27,10 +27,14 @@ Result<const UserState*> FindActor(const ShardState& state, UserId actor) {
 
 std::string_view PresenceName(Presence p) {
   switch (p) {
-    case Presence::kOffline: return "offline";
-    case Presence::kOnline: return "online";
-    case Presence::kAway: return "away";
-    default: return "unavailable";
+    case Presence::kOffline:
+      return "offline";
+    case Presence::kOnline:
+      return "online";
+    case Presence::kAway:
+      return "away";
+    default:
+      return "unavailable";
   }
 }
 
@@ -67,8 +71,8 @@ bool ReceiptsTracked(const ShardState& state, const ChannelState& channel) {
   return max > 0 && channel.members.size() <= max;
 }
 
-Result<MessageReceipts> ListMessageReceipts(const ShardState& state, UserId actor,
-                                            ChannelId id, Seq seq) {
+Result<MessageReceipts> ListMessageReceipts(const ShardState& state, UserId actor, ChannelId id,
+                                            Seq seq) {
   if (Status s = CheckCanRead(state, actor, id); !s.ok()) return s.error();
   const ChannelState& channel = *state.FindChannel(id);
   if (seq == 0 || seq > channel.last_seq()) {
@@ -105,8 +109,7 @@ Decision DecideOn(const ShardState& state, const SetUserStatus& c, Context& ctx)
   if (!IsValidUtf8(text)) return Invalid("status text is not valid UTF-8", "text");
   if (HasControlCharacters(text)) return Invalid("status text contains control characters", "text");
   if (CodePoints(text) > kMaxStatusChars) {
-    return Invalid("status text is longer than " + std::to_string(kMaxStatusChars) +
-                       " characters",
+    return Invalid("status text is longer than " + std::to_string(kMaxStatusChars) + " characters",
                    "text");
   }
   std::string emoji;
@@ -165,7 +168,8 @@ Decision DecideOn(const ShardState& state, const AdvanceReceipts& c, Context& ct
     Seq read = std::min(p.read, channel->last_seq());
     Seq delivered = std::min(std::max(p.delivered, read), channel->last_seq());
     ReceiptState now;
-    if (auto it = channel->receipts.find(p.user_id); it != channel->receipts.end()) now = it->second;
+    if (auto it = channel->receipts.find(p.user_id); it != channel->receipts.end())
+      now = it->second;
     bool more_delivered = delivered > now.delivered_up_to;
     bool more_read = read > now.read_up_to;
     if (!more_delivered && !more_read) continue;

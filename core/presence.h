@@ -30,8 +30,8 @@ inline constexpr uint32_t kDefaultReceiptsMaxMembers = 50;
 inline constexpr uint32_t kMaxReceiptsMaxMembers = 10'000;
 
 struct LivePresence {
-  uint32_t sessions = 0;  // signed-in sessions on every shard
-  TimeMs last_active = 0; // newest activity any of them reported
+  uint32_t sessions = 0;   // signed-in sessions on every shard
+  TimeMs last_active = 0;  // newest activity any of them reported
 };
 
 // offline without sessions; away by choice or after `away_after_ms` without activity; online

@@ -1,11 +1,12 @@
 // Presence and receipts: the rules in decide_presence.cc and their state in state_presence.cc.
+#include "core/presence.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "core/decision_matchers.h"
-#include "core/presence.h"
 
 namespace parley {
 namespace {
@@ -105,10 +106,10 @@ TEST_F(PresenceTest, StatusTextIsAtMostOneHundredCharactersOnOneLine) {
   std::string hundred;
   for (int i = 0; i < 100; ++i) hundred += "\xC3\xA9";  // 100 characters, 200 bytes
   EXPECT_EQ(Do<UserStatusSet>(SetUserStatus{alice_, hundred, "", 0}).text, hundred);
-  EXPECT_TRUE(IsError(Try(SetUserStatus{alice_, hundred + "x", "", 0}),
-                      ErrorCode::kInvalidArgument, "text"));
-  EXPECT_TRUE(IsError(Try(SetUserStatus{alice_, "two\nlines", "", 0}),
-                      ErrorCode::kInvalidArgument, "text"));
+  EXPECT_TRUE(IsError(Try(SetUserStatus{alice_, hundred + "x", "", 0}), ErrorCode::kInvalidArgument,
+                      "text"));
+  EXPECT_TRUE(IsError(Try(SetUserStatus{alice_, "two\nlines", "", 0}), ErrorCode::kInvalidArgument,
+                      "text"));
   EXPECT_TRUE(IsError(Try(SetUserStatus{alice_, "bad \xFF utf8", "", 0}),
                       ErrorCode::kInvalidArgument, "text"));
   EXPECT_TRUE(IsError(Try(SetUserStatus{alice_, "ok", "not an emoji", 0}),
@@ -141,7 +142,8 @@ TEST_F(PresenceTest, StatusExpiryMustBeInTheFuture) {
                       "expires_at"));
 }
 
-// ---- Who may be watched ---------------------------------------------------------------------------
+// ---- Who may be watched
+// ---------------------------------------------------------------------------
 
 TEST_F(PresenceTest, OnlyUsersSharingAWorkspaceAreVisible) {
   std::vector<UserId> asked = {stranger_, carol_, bob_, 424242, bob_};
@@ -195,8 +197,7 @@ TEST_F(PresenceTest, OnlyAdminsSetTheReceiptsThresholdWithinItsLimit) {
 TEST_F(PresenceTest, ReceiptsAdvanceMonotonicallyAndReadImpliesDelivered) {
   ChannelId dm = Do<ConversationOpened>(OpenConversation{alice_, ws_, {bob_}}).channel_id;
   for (int i = 0; i < 3; ++i) Post(alice_, dm);
-  ReceiptsAdvanced e =
-      Do<ReceiptsAdvanced>(AdvanceReceipts{dm, {{bob_, 2, 0}, {stranger_, 3, 3}}});
+  ReceiptsAdvanced e = Do<ReceiptsAdvanced>(AdvanceReceipts{dm, {{bob_, 2, 0}, {stranger_, 3, 3}}});
   EXPECT_EQ(e.user_ids, (std::vector<uint64_t>{bob_}));  // non-members are dropped
   EXPECT_EQ(e.delivered, (std::vector<uint64_t>{2}));
   EXPECT_EQ(e.read, (std::vector<uint64_t>{0}));
@@ -219,7 +220,8 @@ TEST_F(PresenceTest, UntrackedChannelsKeepNoReceipts) {
 }
 
 TEST_F(PresenceTest, ListingAMessagesReceiptsLeavesTheAuthorOut) {
-  ChannelId group = Do<ConversationOpened>(OpenConversation{alice_, ws_, {bob_, carol_}}).channel_id;
+  ChannelId group =
+      Do<ConversationOpened>(OpenConversation{alice_, ws_, {bob_, carol_}}).channel_id;
   Seq first = Post(alice_, group);
   Seq second = Post(alice_, group);
   Do<ReceiptsAdvanced>(

@@ -42,8 +42,8 @@ bool Shard::HandlePresence(const RequestMeta& meta, const wire::Frame* f) {
       break;
     case wire::Body::SetStatus: {
       const wire::SetStatus* req = f->body_as_SetStatus();
-      outcome = Execute(
-          SetUserStatus{actor, Str(req->text()), Str(req->emoji()), req->expires_at_ms()});
+      outcome =
+          Execute(SetUserStatus{actor, Str(req->text()), Str(req->emoji()), req->expires_at_ms()});
       break;
     }
     case wire::Body::SetReadReceipts: {
@@ -251,8 +251,8 @@ void Shard::OnPresenceQueryPart(PresenceQueryPart part) {
   PresenceRuntime::PendingQuery& q = it->second;
   Session* s = Find(q.session);
   auto latest = presence_.latest_query.find(q.session.slot);
-  bool current = s != nullptr && latest != presence_.latest_query.end() &&
-                 latest->second == part.query_id;
+  bool current =
+      s != nullptr && latest != presence_.latest_query.end() && latest->second == part.query_id;
   if (!q.watching) {
     q.visible.insert(q.visible.end(), part.visible.begin(), part.visible.end());
   }
@@ -325,8 +325,7 @@ void Shard::OnPresenceReport(const PresenceReport& report) {
   live.sessions[report.shard] = report.sessions;
   if (report.active_at > live.last_active) {
     live.last_active = report.active_at;
-    presence_.away_at.emplace(live.last_active + config_.identity->away_after_ms,
-                              report.user_id);
+    presence_.away_at.emplace(live.last_active + config_.identity->away_after_ms, report.user_id);
   }
   RecomputePresence(report.user_id, false);
 }

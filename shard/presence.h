@@ -49,6 +49,10 @@ struct PresenceRuntime {
   std::unordered_map<uint64_t, PendingQuery> queries;
   std::unordered_map<uint32_t, uint64_t> latest_query;  // by session slot: the newest one wins
   uint64_t next_query_id = 1;
+
+  // --- as a channel's owner: deliveries reported since the last flush (once per loop turn), by
+  // channel and user, so that a busy channel logs one receipts record per turn, not per post.
+  std::unordered_map<ChannelId, std::unordered_map<UserId, Seq>> delivered;
 };
 
 }  // namespace parley::shard

@@ -37,8 +37,8 @@ struct PresenceQuery {
 };
 struct PresenceQueryPart {
   uint64_t query_id = 0;
-  std::vector<UserId> visible;              // kVisibility
-  std::vector<wire::PresenceInfoT> infos;   // kWatch: users that exist
+  std::vector<UserId> visible;             // kVisibility
+  std::vector<wire::PresenceInfoT> infos;  // kWatch: users that exist
 };
 
 // Session shard -> channel owner: a tracked message (receipt_seq of a Deliver) was written to

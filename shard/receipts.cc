@@ -1,8 +1,9 @@
 // Delivery and read receipts, on the channel's owner. A tracked message's Deliver says so
 // (receipt_seq); each session shard that writes it to sessions reports their users back, once
-// per Deliver. History and Sync pages count as delivered to the reader, a MarkRead as read
-// unless the reader turned read receipts off. Each advance is logged (only when something
-// moves, batched per report) and shown to the channel's subscribers as ReceiptUpdated.
+// per Deliver, and the owner gathers the reports of a loop turn into one record per channel.
+// History and Sync pages count as delivered to the reader, a MarkRead as read unless the reader
+// turned read receipts off. Each advance is logged (only when something moves) and shown to the
+// channel's subscribers as ReceiptUpdated.
 #include <algorithm>
 
 #include "core/presence.h"
@@ -37,16 +38,27 @@ void Shard::ReportDelivered(ChannelId channel, const std::vector<uint32_t>& slot
   Send(owner, PresenceMessage{std::move(report)});
 }
 
-// The author's own sessions are no receipt.
+// The author's own sessions are no receipt. Gathered until the end of the loop turn.
 void Shard::OnReceiptReport(const ReceiptReport& report) {
   const ChannelState* channel = state_.FindChannel(report.channel_id);
   if (channel == nullptr || report.seq == 0 || report.seq > channel->last_seq()) return;
   UserId author = channel->messages[report.seq - 1].author_id;
-  AdvanceReceipts command{report.channel_id, {}};
+  auto& pending = presence_.delivered[report.channel_id];
   for (UserId user : report.users) {
-    if (user != author) command.progress.push_back({user, report.seq, 0});
+    if (user == author) continue;
+    Seq& seq = pending[user];
+    seq = std::max(seq, report.seq);
   }
-  if (!command.progress.empty()) AdvanceReceiptsOf(std::move(command));
+}
+
+void Shard::FlushReceipts() {
+  auto delivered = std::move(presence_.delivered);
+  presence_.delivered.clear();
+  for (auto& [channel, users] : delivered) {
+    AdvanceReceipts command{channel, {}};
+    for (auto [user, seq] : users) command.progress.push_back({user, seq, 0});
+    if (!command.progress.empty()) AdvanceReceiptsOf(std::move(command));
+  }
 }
 
 void Shard::AdvanceReceiptsOf(AdvanceReceipts command) {

@@ -696,7 +696,9 @@ void Shard::OnDeliver(const Deliver& deliver) {
   auto it = local_subs_.find(deliver.channel_id);
   if (it == local_subs_.end()) return;
   DeliverLocal(it->second, deliver.frame);
-  if (deliver.receipt_seq != 0) ReportDelivered(deliver.channel_id, it->second, deliver.receipt_seq);
+  if (deliver.receipt_seq != 0) {
+    ReportDelivered(deliver.channel_id, it->second, deliver.receipt_seq);
+  }
 }
 
 // Sessions still signing in hold the frame until their LoginOk. Neither path closes a session

@@ -127,6 +127,7 @@ void Shard::RunLoop() {
   for (;;) {
     if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) BeginStop();
     FireDurable();
+    if (!presence_.delivered.empty()) FlushReceipts();
     committer_->Flush();
     bool outbox_full = !FlushOutbox();
     FlushSends();

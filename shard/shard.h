@@ -293,6 +293,7 @@ class Shard {
   void Housekeeping();  // about once a second: reports due, auto-away, status expiry
   // Receipts.
   void OnReceiptReport(const ReceiptReport& report);
+  void FlushReceipts();  // logs and announces what OnReceiptReport gathered
   void ReportDelivered(ChannelId channel, const std::vector<uint32_t>& slots, Seq seq);
   // Advances receipts (logged) and shows each moved one to the channel's subscribers.
   void AdvanceReceiptsOf(AdvanceReceipts command);

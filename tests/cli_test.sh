@@ -156,7 +156,8 @@ $P --token "$TOKEN" read "$DM" > /dev/null || fail "read with receipts off"
 $PA receipts "$DM" 2 > "$WORK/receipts2.out" || fail "receipts 2"
 grep -q "read by: -" "$WORK/receipts2.out" || fail "opt-out: $(cat "$WORK/receipts2.out")"
 $PA settings "$WS" --receipts_max_members 0 > "$WORK/settings.out" || fail "receipts setting"
-grep -q 'receipts_max_members=0' "$WORK/settings.out" || fail "settings: $(cat "$WORK/settings.out")"
+grep -q 'receipts_max_members=0' "$WORK/settings.out" \
+  || fail "settings: $(cat "$WORK/settings.out")"
 for want in "presence user:$DAVE.online" "presence user:$DAVE.away (by choice)" \
             "Out to lunch" "user:$DAVE delivered up to #2"; do
   for _ in $(seq 100); do grep -q "$want" "$WORK/tail-presence.out" && break; sleep 0.05; done

@@ -66,8 +66,9 @@ inline std::optional<wire::FrameT> NextMatching(wire::Client& c,
 // The next PresenceChanged about `user` that `match` accepts.
 inline std::optional<wire::PresenceInfoT> NextPresence(
     wire::Client& c, uint64_t user,
-    const std::function<bool(const wire::PresenceInfoT&)>& match =
-        [](const wire::PresenceInfoT&) { return true; }) {
+    const std::function<bool(const wire::PresenceInfoT&)>& match = [](const wire::PresenceInfoT&) {
+      return true;
+    }) {
   auto e = NextMatching(c, [&](wire::FrameT& f) {
     auto* changed = f.body.AsPresenceChanged();
     return changed != nullptr && changed->presence->user_id == user && match(*changed->presence);

@@ -114,9 +114,8 @@ TEST_F(PresenceTest, ManualAwayStatusAndTheirExpiryReachWatchersAndOwnSessions) 
   ASSERT_TRUE(seen);
   EXPECT_EQ(seen->presence, wire::Presence::Away);
   // Bob's other session learns it too, as does a new session (it sticks across sessions).
-  auto own = NextPresence(*bob2, t.bob.id, [](const wire::PresenceInfoT& p) {
-    return p.manual_away;
-  });
+  auto own =
+      NextPresence(*bob2, t.bob.id, [](const wire::PresenceInfoT& p) { return p.manual_away; });
   ASSERT_TRUE(own) << "own session not told";
   EXPECT_EQ(own->presence, wire::Presence::Away);
   auto bob3 = SecondSession(*server_, t.bob);

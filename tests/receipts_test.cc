@@ -122,8 +122,9 @@ TEST_F(ReceiptsTest, DeliveredLiveThenReadOnMarkRead) {
   auto posted = t.alice.client->Post(dm, "hi bob");
   ASSERT_TRUE(posted.ok());
   uint64_t seq = posted->seq;
-  auto delivered = NextReceipt(*t.alice.client, dm, t.bob.id,
-                               [&](const wire::ReceiptUpdatedT& r) { return r.delivered_up_to >= seq; });
+  auto delivered = NextReceipt(*t.alice.client, dm, t.bob.id, [&](const wire::ReceiptUpdatedT& r) {
+    return r.delivered_up_to >= seq;
+  });
   ASSERT_TRUE(delivered) << "no delivery receipt";
   EXPECT_EQ(delivered->read_up_to, 0u);
   auto listed = t.alice.client->ListReceipts(dm, seq);
@@ -171,9 +172,9 @@ TEST_F(ReceiptsTest, AnOfflineRecipientIsDeliveredToWhenItSyncs) {
   auto page = t.carol.client->Sync(dm, 0);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->messages.size(), 1u);
-  auto delivered = NextReceipt(*t.alice.client, dm, t.carol.id, [&](const wire::ReceiptUpdatedT& r) {
-    return r.delivered_up_to >= posted->seq;
-  });
+  auto delivered =
+      NextReceipt(*t.alice.client, dm, t.carol.id,
+                  [&](const wire::ReceiptUpdatedT& r) { return r.delivered_up_to >= posted->seq; });
   ASSERT_TRUE(delivered) << "syncing was no delivery";
   listed = t.alice.client->ListReceipts(dm, posted->seq);
   ASSERT_TRUE(listed.ok());
@@ -232,9 +233,9 @@ TEST_F(ReceiptsTest, ChannelsAboveTheWorkspaceThresholdTrackNothing) {
   ASSERT_TRUE(t.alice.client->UpdateWorkspaceSettings(t.ws, OpenSettings(3)).ok());
   auto again = t.alice.client->Post(t.general, "and now?");
   ASSERT_TRUE(again.ok());
-  ASSERT_TRUE(NextReceipt(*t.alice.client, t.general, t.bob.id, [&](const wire::ReceiptUpdatedT& r) {
-    return r.delivered_up_to >= again->seq;
-  }));
+  ASSERT_TRUE(
+      NextReceipt(*t.alice.client, t.general, t.bob.id,
+                  [&](const wire::ReceiptUpdatedT& r) { return r.delivered_up_to >= again->seq; }));
 }
 
 TEST(ReceiptsRestartTest, ReceiptsAndSettingsSurviveAKill) {

@@ -19,10 +19,14 @@ namespace {
 
 const char* PresenceName(wire::Presence p) {
   switch (p) {
-    case wire::Presence::Online: return "online";
-    case wire::Presence::Away: return "away";
-    case wire::Presence::Offline: return "offline";
-    default: return "unavailable";
+    case wire::Presence::Online:
+      return "online";
+    case wire::Presence::Away:
+      return "away";
+    case wire::Presence::Offline:
+      return "offline";
+    default:
+      return "unavailable";
   }
 }
 
@@ -36,13 +40,14 @@ std::string Ids(const std::vector<uint64_t>& ids) {
 
 void PrintPresence(const wire::PresenceInfoT& p) {
   std::printf("user:%llu\t%s", U(p.user_id), PresenceName(p.presence));
-  if (p.manual_away) std::printf(p.presence == wire::Presence::Away ? " (by choice)" : " (away set)");
+  if (p.manual_away)
+    std::printf(p.presence == wire::Presence::Away ? " (by choice)" : " (away set)");
   if (p.presence == wire::Presence::Offline && p.last_seen_ms != 0) {
     std::printf("\tlast seen %s", Time(p.last_seen_ms).c_str());
   }
   if (!p.status_text.empty() || !p.status_emoji.empty()) {
-    std::printf("\tstatus: %s%s%s%s", p.status_emoji.empty() ? "" : ":",
-                p.status_emoji.c_str(), p.status_emoji.empty() ? "" : ": ", p.status_text.c_str());
+    std::printf("\tstatus: %s%s%s%s", p.status_emoji.empty() ? "" : ":", p.status_emoji.c_str(),
+                p.status_emoji.empty() ? "" : ": ", p.status_text.c_str());
     if (p.status_expires_at_ms != 0) {
       std::printf(" (until %s)", Time(p.status_expires_at_ms).c_str());
     }
@@ -103,9 +108,8 @@ int StatusCommand(Ctx& ctx, const Args& args) {
   }
   if (args.size() == 3 && args[1] == "set") {
     if (FLAGS_expires_in_min < 0) return Die(BadArgument("must not be negative", "expires_in_min"));
-    int64_t expires = FLAGS_expires_in_min == 0
-                          ? 0
-                          : NowMs() + int64_t{FLAGS_expires_in_min} * 60'000;
+    int64_t expires =
+        FLAGS_expires_in_min == 0 ? 0 : NowMs() + int64_t{FLAGS_expires_in_min} * 60'000;
     mine = ctx.c.SetStatus(args[2], FLAGS_emoji, expires);
   } else if (args.size() == 2 && args[1] == "clear") {
     mine = ctx.c.SetStatus("", "");
