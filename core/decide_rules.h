@@ -98,4 +98,12 @@ Decision DecideOn(const ShardState& state, const RemoveChannelMember& c, Context
 Decision DecideOn(const ShardState& state, const OpenConversation& c, Context& ctx);
 Decision DecideOn(const ShardState& state, const MarkRead& c, Context& ctx);
 
+// Notifications and the user feed (decide_notify.cc).
+Decision DecideOn(const ShardState& state, const SetChannelNotifyPref& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const NoteUserFeed& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const CreateNotification& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const MarkNotificationsRead& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetKeywords& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetDnd& c, Context& ctx);
+
 }  // namespace parley::rules

@@ -17,6 +17,7 @@
 #include "core/chunked_vector.h"
 #include "core/events.h"
 #include "core/ids.h"
+#include "core/notify_state.h"
 
 namespace parley {
 
@@ -172,6 +173,8 @@ struct ChannelState {
   // Seqs of messages mentioning each user, ascending; channel-wide mentions in their own list.
   std::unordered_map<UserId, std::vector<Seq>> mention_seqs;
   std::vector<Seq> channel_mention_seqs;
+  // Members' notification preferences (core/notify.h); absent: the default.
+  std::unordered_map<UserId, ChannelNotifyPref> notify_prefs;
 
   Seq last_seq() const { return messages.size(); }
   bool IsMember(UserId user) const { return members.count(user) != 0; }
@@ -276,6 +279,8 @@ class ShardState {
   // The user (held here) with this OpenID Connect identity, if linked.
   const UserState* FindUserByOidc(std::string_view issuer, std::string_view subject) const;
   const std::deque<AuditEntry>& audit() const { return audit_; }
+  // Notifications, feed, keywords and DND of the users held here (core/notify.h).
+  const std::unordered_map<UserId, UserNotifyState>& notify_states() const { return notify_; }
 
   // Workspaces / channels owned by this shard that `user` is a member of, ascending by id. Those
   // of a workspace that deactivated the user are left out: a deactivated member has no access.
@@ -354,6 +359,14 @@ class ShardState {
   void ApplyEvent(const ChannelMemberRemoved& e);
   void ApplyEvent(const ConversationOpened& e);
   void ApplyEvent(const ReadMarkerSet& e);
+  // Notifications and the user feed (state_notify.cc).
+  void ApplyEvent(const NotificationCreated& e);
+  void ApplyEvent(const NotificationsRead& e);
+  void ApplyEvent(const UserFeedNoted& e);
+  void ApplyEvent(const ChannelNotifyPrefSet& e);
+  void ApplyEvent(const KeywordsSet& e);
+  void ApplyEvent(const DndSet& e);
+  UserNotifyState& NoteFeed(UserId user, FeedEvent entry);
   // Shared by top-level posts and replies: indexes mentions, the timeline and the client id.
   void NoteMessage(ChannelState& channel, const StoredMessage& m);
   UserState* MutableUser(UserId id);
@@ -379,6 +392,7 @@ class ShardState {
   std::unordered_map<UserId, std::unordered_set<WorkspaceId>> workspaces_by_user_;
   std::unordered_map<UserId, std::unordered_set<ChannelId>> channels_by_user_;
   std::deque<AuditEntry> audit_;
+  std::unordered_map<UserId, UserNotifyState> notify_;
 };
 
 // Key of ChannelState::seq_by_client_id.
