@@ -97,6 +97,7 @@ Status Shard::Serve(int listen_fd) {
         std::_Exit(70);
       });
   committer_->Start();
+  BroadcastAllKeywords();  // before serving: every channel owner can match them
   ArmAccept();
   ArmWake();
   RunLoop();
@@ -493,8 +494,14 @@ void Shard::DrainMailboxes() {
             OnSessionsEnded(msg);
           } else if constexpr (std::is_same_v<T, EndUserSessions>) {
             OnEndUserSessions(msg);
-          } else if constexpr (std::is_same_v<T, UserDeliver>) {
-            OnUserDeliver(msg);
+          } else if constexpr (std::is_same_v<T, UserEvent>) {
+            FanOut(msg.user_id, std::move(msg.frame));
+          } else if constexpr (std::is_same_v<T, UserFeedNote>) {
+            OnUserFeedNote(msg);
+          } else if constexpr (std::is_same_v<T, NotifyBatch>) {
+            OnNotifyBatch(std::move(msg));
+          } else if constexpr (std::is_same_v<T, KeywordsChanged>) {
+            OnKeywordsChanged(std::move(msg));
           }
         },
         m);

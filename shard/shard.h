@@ -36,6 +36,7 @@
 #include "shard/populated_arena.h"
 #include "shard/ring.h"
 #include "shard/session.h"
+#include "shard/time_zone.h"
 #include "shard/worker_pool.h"
 
 namespace parley::shard {
@@ -262,9 +263,24 @@ class Shard {
   // ChannelCreated: a public channel's to its workspace, a private channel's or conversation's
   // to each of its members' sessions.
   void AnnounceChannelCreated(const ChannelState& channel);
-  // Writes `frame` to every session of `user`, on every shard (UserDeliver).
+  // Writes `frame` to every session of `user` (not a feed entry): through the user's owner,
+  // which fans it out on the user's topic (UserEvent).
   void DeliverToUser(UserId user, wire::SharedBytes frame);
-  void OnUserDeliver(const UserDeliver& deliver);
+
+  // --- notifications and the user feed (notify.cc) ---
+  bool HandleNotify(const RequestMeta& meta, const wire::Frame* f);  // false: not one
+  // Channel's owner, once the message at `seq` is durable: notification candidates, one
+  // NotifyBatch per destination shard.
+  void NotifyMessage(ChannelId channel, Seq seq);
+  // Channel's owner, once the change is durable: the entry goes to the user's owner's feed.
+  void RelayFeed(UserFeedNote note);
+  void OnUserFeedNote(const UserFeedNote& note);
+  void OnNotifyBatch(NotifyBatch batch);
+  void OnKeywordsChanged(KeywordsChanged change);
+  void BroadcastKeywords(UserId user, const std::vector<std::string>& keywords);
+  void BroadcastAllKeywords();
+  // The user's local minute of the day now for their DND schedule; -1 without one.
+  int32_t LocalMinuteFor(UserId user);
 
   // --- rate limits and scopes on the session's shard (router.cc) ---
   bool Admit(Session& s, uint32_t slot, const RequestMeta& meta, const wire::Frame* f);
@@ -343,6 +359,9 @@ class Shard {
   std::unordered_map<uint64_t, std::pair<TimeMs, std::string>> session_seen_;
   // Typing indicators shown lately, by channel and user (channels owned here). Not logged.
   TypingLimiter typing_;
+  // Keyword alerts of every user (all shards'), replicated: volatile, rebuilt at start.
+  std::unordered_map<UserId, std::vector<std::string>> keywords_;
+  TimeZones time_zones_;
 };
 
 template <class T>
