@@ -113,6 +113,13 @@ $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
   history CHANNEL_ID [--before S | --after S] [--limit N] [--timeline]
   tail [CHANNEL_ID] [--after S]           print events until interrupted: every kind, of all
                                           my channels, or one channel's (gaps filled by Sync)
+  notifications [list] [--before ID] [--limit N] | notifications unread
+  notifications read ID|all               mark one or all read (every session sees it)
+  notify-pref CHANNEL_ID [all|mentions|nothing|default] [mute|unmute]
+  keywords | keywords set WORD,WORD | keywords clear
+  dnd | dnd snooze MINUTES | dnd schedule HH:MM-HH:MM ZONE | dnd unschedule | dnd off
+                                          ZONE: an IANA name (Europe/Berlin); 0 minutes ends a snooze
+  sync-user AFTER_USER_SEQ                my feed after it (notifications, reads, settings)
 )usage";
 
 constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
@@ -621,7 +628,12 @@ constexpr Command kCommands[] = {{"register", false, Register},
                                  {"read", true, Read},
                                  {"typing", true, Typing},
                                  {"history", true, History},
-                                 {"tail", true, Tail}};
+                                 {"tail", true, Tail},
+                                 {"notifications", true, Notifications},
+                                 {"notify-pref", true, NotifyPref},
+                                 {"keywords", true, Keywords},
+                                 {"dnd", true, Dnd},
+                                 {"sync-user", true, SyncUser}};
 
 }  // namespace
 
