@@ -335,7 +335,8 @@ struct NoteUserFeed {
 };
 
 // On the user's owner: a candidate the channel's owner decided (NotifyCandidate). The shard
-// passes the user's local minute of the day (DND schedule), or -1 without a schedule.
+// passes the user's local minute of the day (DND schedule), or -1 without a schedule. A message
+// the user already has a notification of is a no-op (decided again after a restart).
 struct CreateNotification {
   UserId user_id = 0;
   uint8_t reason = 0;

@@ -251,6 +251,7 @@ Decision DecideOn(const ShardState& state, const NoteUserFeed& c, Context& ctx) 
 Decision DecideOn(const ShardState& state, const CreateNotification& c, Context& ctx) {
   if (state.FindUser(c.user_id) == nullptr) return UserNotFound();
   const UserNotifyState* notify = FindNotifyState(state, c.user_id);
+  if (notify != nullptr && notify->notified.count({c.channel_id, c.seq}) != 0) return NoOp();
   bool push = ShouldPush(notify ? notify->dnd : DndSettings{}, ctx.now, c.local_minute);
   return Emit(NotificationCreated{c.user_id, NextUserSeq(state, c.user_id), c.reason,
                                   c.workspace_id, c.channel_id, c.seq, c.thread_seq, c.actor_id,

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -76,6 +77,9 @@ struct UserNotifyState {
   uint64_t last_user_seq = 0;
   std::deque<StoredNotification> notifications;  // ascending id; expired and capped ones dropped
   uint64_t unread = 0;  // among `notifications` (expiry by listing time is applied on read)
+  // (channel_id, seq) of every kept notification: a message notifies a user once, even when
+  // its channel's shard decides it again after a restart.
+  std::set<std::pair<ChannelId, Seq>> notified;
   std::deque<FeedEvent> feed;  // the newest kFeedWindow entries, ascending user_seq
   std::vector<std::string> keywords;  // lower-cased
   DndSettings dnd;

@@ -208,12 +208,12 @@ TEST(QuietHours, SameDayAndAcrossMidnight) {
 }
 
 TEST_F(NotifyTest, SnoozeStoresWithoutPushUntilItEnds) {
-  Do<DndSet>(SetDnd{bob_, DndOp::kSnooze, 30});
+  Do<DndSet>(SetDnd{bob_, DndOp::kSnooze, 30, 0, 0, ""});
   EXPECT_EQ(Notes(bob_).dnd.snooze_until, kNow + 30 * kMinuteMs);
   EXPECT_FALSE(Notify(bob_, 1).push);
   ctx_.now = kNow + 30 * kMinuteMs;
   EXPECT_TRUE(Notify(bob_, 2).push);
-  EXPECT_TRUE(IsError(Try(SetDnd{bob_, DndOp::kSnooze, kMaxSnoozeMinutes + 1}),
+  EXPECT_TRUE(IsError(Try(SetDnd{bob_, DndOp::kSnooze, kMaxSnoozeMinutes + 1, 0, 0, ""}),
                       ErrorCode::kInvalidArgument, "snooze_minutes"));
   ExpectReplayEqual();
 }
@@ -223,7 +223,7 @@ TEST_F(NotifyTest, ScheduleUsesTheLocalMinuteGiven) {
   EXPECT_FALSE(Notify(bob_, 1, 23 * 60).push);
   EXPECT_FALSE(Notify(bob_, 2, 30).push);
   EXPECT_TRUE(Notify(bob_, 3, 12 * 60).push);
-  Do<DndSet>(SetDnd{bob_, DndOp::kOff});
+  Do<DndSet>(SetDnd{bob_, DndOp::kOff, 0, 0, 0, ""});
   EXPECT_TRUE(Notify(bob_, 4, 23 * 60).push);
   EXPECT_EQ(Notes(bob_).dnd.time_zone, "Europe/Berlin");  // kept for the next schedule
   EXPECT_TRUE(IsError(Try(SetDnd{bob_, DndOp::kSchedule, 0, 60, 60, "UTC"}),
@@ -232,7 +232,7 @@ TEST_F(NotifyTest, ScheduleUsesTheLocalMinuteGiven) {
                       ErrorCode::kInvalidArgument, "start_minute"));
   EXPECT_TRUE(IsError(Try(SetDnd{bob_, DndOp::kSchedule, 0, 60, 120, ""}),
                       ErrorCode::kInvalidArgument, "time_zone"));
-  EXPECT_TRUE(IsNoOp(Try(SetDnd{bob_, DndOp::kOff})));
+  EXPECT_TRUE(IsNoOp(Try(SetDnd{bob_, DndOp::kOff, 0, 0, 0, ""})));
   ExpectReplayEqual();
 }
 
@@ -242,7 +242,7 @@ TEST_F(NotifyTest, UserSeqIsGaplessAcrossEveryFeedEntry) {
   EXPECT_EQ(Notify(bob_, 1).user_seq, 1u);
   EXPECT_EQ(Do<UserFeedNoted>(NoteUserFeed{bob_, 1, general_, 0, 1, false}).user_seq, 2u);
   EXPECT_EQ(Do<KeywordsSet>(SetKeywords{bob_, {"deploy"}}).user_seq, 3u);
-  EXPECT_EQ(Do<DndSet>(SetDnd{bob_, DndOp::kSnooze, 5}).user_seq, 4u);
+  EXPECT_EQ(Do<DndSet>(SetDnd{bob_, DndOp::kSnooze, 5, 0, 0, ""}).user_seq, 4u);
   EXPECT_EQ(Do<NotificationsRead>(MarkNotificationsRead{bob_, 0}).user_seq, 5u);
   EXPECT_EQ(Notify(carol_, 1).user_seq, 1u);  // per user
   auto page = ReadFeed(state_, bob_, 2, 0);
@@ -325,8 +325,15 @@ TEST_F(NotifyTest, SnippetCutsOnACharacterBoundary) {
   EXPECT_EQ(Snippet("short"), "short");
 }
 
+TEST_F(NotifyTest, AMessageNotifiesAUserOnce) {
+  Notify(bob_, 7);
+  EXPECT_TRUE(IsNoOp(Try(CreateNotification{bob_, 1, ws_, general_, 7, 0, alice_, "again"})));
+  EXPECT_EQ(Notify(bob_, 8).user_seq, 2u);
+  ExpectReplayEqual();
+}
+
 TEST_F(NotifyTest, UnknownUsersAreRefused) {
-  EXPECT_TRUE(IsError(Try(CreateNotification{424242, 1}), ErrorCode::kNotFound, "user_id"));
+  EXPECT_TRUE(IsError(Try(CreateNotification{424242, 1, 0, 0, 0, 0, 0, "", -1}), ErrorCode::kNotFound, "user_id"));
   EXPECT_TRUE(IsError(Try(NoteUserFeed{424242, 1}), ErrorCode::kNotFound, "user_id"));
 }
 

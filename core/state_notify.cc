@@ -29,11 +29,13 @@ void ShardState::ApplyEvent(const NotificationCreated& e) {
   n.push = e.push;
   n.at = e.at;
   notify.notifications.push_back(std::move(n));
+  notify.notified.emplace(e.channel_id, e.seq);
   ++notify.unread;
   auto& list = notify.notifications;
   while (!list.empty() && (list.size() > kMaxNotificationsPerUser ||
                            list.front().at <= e.at - kNotificationTtlMs)) {
     if (!list.front().read) --notify.unread;
+    notify.notified.erase({list.front().channel_id, list.front().seq});
     list.pop_front();
   }
 }

@@ -608,7 +608,7 @@ class ReplayTest : public ::testing::Test {
     Do<NotificationCreated>(CreateNotification{user, 1, wsid, general, top, 0, kBob, "thread"});
     Do<UserFeedNoted>(NoteUserFeed{user, 1, general, 0, 3, false});
     Do<KeywordsSet>(SetKeywords{user, {"Deploy"}});
-    Do<DndSet>(SetDnd{user, DndOp::kSnooze, 30});
+    Do<DndSet>(SetDnd{user, DndOp::kSnooze, 30, 0, 0, ""});
     Do<NotificationsRead>(MarkNotificationsRead{user, 0});
   }
 

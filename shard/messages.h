@@ -185,8 +185,15 @@ struct KeywordsChanged {
   std::vector<std::string> keywords;
 };
 
+// Every shard -> every shard at start, after its KeywordsChanged: the sender's keywords are all
+// sent (mailboxes keep order), so once every shard's marker is in, matching is complete.
+struct KeywordsReplayed {
+  ShardId from = 0;
+};
+
 using ShardMessage = std::variant<ForwardedRequest, Reply, UserQuery, UserQueryPart, Interest,
                                   Deliver, MembershipChanged, SessionsEnded, EndUserSessions,
-                                  UserEvent, UserFeedNote, NotifyBatch, KeywordsChanged>;
+                                  UserEvent, UserFeedNote, NotifyBatch, KeywordsChanged,
+                                  KeywordsReplayed>;
 
 }  // namespace parley::shard

@@ -414,6 +414,36 @@ void Shard::BroadcastAllKeywords() {
   for (const auto& [user, notify] : state_.notify_states()) {
     if (!notify.keywords.empty()) BroadcastKeywords(user, notify.keywords);
   }
+  for (ShardId to = 0; to < config_.shard_count; ++to) {
+    if (to == id_) {
+      OnKeywordsReplayed();
+    } else {
+      Send(to, KeywordsReplayed{id_});
+    }
+  }
+}
+
+// The window a crash can hit is milliseconds (a mailbox hop and a group commit), so the posts
+// logged within kRenotifyWindowMs of this shard's newest post are enough to decide again.
+void Shard::NoteReplayedPost(const Event& event) {
+  constexpr TimeMs kRenotifyWindowMs = 60'000;
+  RecentPost post;
+  if (const auto* e = std::get_if<MessagePosted>(&event)) {
+    post = {e->channel_id, e->seq, e->at};
+  } else if (const auto* e = std::get_if<ThreadReplyPosted>(&event)) {
+    post = {e->channel_id, e->seq, e->at};
+  } else {
+    return;
+  }
+  recent_posts_.push_back(post);
+  while (recent_posts_.front().at < post.at - kRenotifyWindowMs) recent_posts_.pop_front();
+}
+
+void Shard::OnKeywordsReplayed() {
+  if (++keyword_markers_ != config_.shard_count) return;
+  for (const RecentPost& post : recent_posts_) NotifyMessage(post.channel_id, post.seq);
+  recent_posts_.clear();
+  recent_posts_.shrink_to_fit();
 }
 
 }  // namespace parley::shard

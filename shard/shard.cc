@@ -62,6 +62,7 @@ Status Shard::Replay() {
       e.details = "shard " + std::to_string(id_) + " lsn " + std::to_string(lsn) + ": " + e.details;
       return e;
     }
+    NoteReplayedPost(event);
     state_.Apply(std::move(event));
     ++n;
     return OkStatus();
@@ -502,6 +503,8 @@ void Shard::DrainMailboxes() {
             OnNotifyBatch(std::move(msg));
           } else if constexpr (std::is_same_v<T, KeywordsChanged>) {
             OnKeywordsChanged(std::move(msg));
+          } else if constexpr (std::is_same_v<T, KeywordsReplayed>) {
+            OnKeywordsReplayed();
           }
         },
         m);

@@ -278,7 +278,13 @@ class Shard {
   void OnNotifyBatch(NotifyBatch batch);
   void OnKeywordsChanged(KeywordsChanged change);
   void BroadcastKeywords(UserId user, const std::vector<std::string>& keywords);
+  // At start: every user's keywords to every shard, then a KeywordsReplayed marker.
   void BroadcastAllKeywords();
+  // Once every shard's keywords are in: notifications of the posts logged just before the
+  // restart are decided again (the users' shards drop those they already have), closing the
+  // window where a crash fell between a durable post and its logged notifications.
+  void OnKeywordsReplayed();
+  void NoteReplayedPost(const Event& event);
   // The user's local minute of the day now for their DND schedule; -1 without one.
   int32_t LocalMinuteFor(UserId user);
 
@@ -362,6 +368,13 @@ class Shard {
   // Keyword alerts of every user (all shards'), replicated: volatile, rebuilt at start.
   std::unordered_map<UserId, std::vector<std::string>> keywords_;
   TimeZones time_zones_;
+  uint32_t keyword_markers_ = 0;
+  struct RecentPost {
+    ChannelId channel_id = 0;
+    Seq seq = 0;
+    TimeMs at = 0;
+  };
+  std::deque<RecentPost> recent_posts_;  // replayed posts near the log's end; cleared once used
 };
 
 template <class T>
