@@ -96,7 +96,7 @@ bool MatchesKeyword(std::string_view text, std::string_view keyword) {
 }
 
 std::vector<NotifyCandidate> NotifyCandidates(const ChannelState& channel, const StoredMessage& m,
-                                              const KeywordLookup& keywords) {
+                                              const KeywordMap& keywords) {
   const Mentions mentions = ParseMentions(m.text);
   const bool conversation = channel.kind != ChannelKind::kChannel;
   const ThreadState* thread = nullptr;
@@ -104,12 +104,32 @@ std::vector<NotifyCandidate> NotifyCandidates(const ChannelState& channel, const
     auto it = channel.threads.find(m.thread_seq);
     if (it != channel.threads.end()) thread = &it->second;
   }
+  // Who may be notified at all: every member only when every member may be.
+  std::vector<UserId> users;
+  if (conversation || mentions.channel) {
+    users.assign(channel.members.begin(), channel.members.end());
+  } else {
+    users = mentions.users;
+    if (thread != nullptr) {
+      users.insert(users.end(), thread->followers.begin(), thread->followers.end());
+    }
+    for (const auto& [user, pref] : channel.notify_prefs) {
+      if (pref.level == NotifyLevel::kAll) users.push_back(user);
+    }
+    if (keywords.size() <= channel.members.size()) {
+      for (const auto& entry : keywords) users.push_back(entry.first);
+    } else {
+      for (UserId user : channel.members) {
+        if (keywords.count(user) != 0) users.push_back(user);
+      }
+    }
+  }
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
   std::string lowered;  // the text, once, for keyword matching
-  std::vector<UserId> members(channel.members.begin(), channel.members.end());
-  std::sort(members.begin(), members.end());
   std::vector<NotifyCandidate> out;
-  for (UserId user : members) {
-    if (user == m.author_id) continue;
+  for (UserId user : users) {
+    if (user == m.author_id || !channel.IsMember(user)) continue;
     ChannelNotifyPref pref = PrefOf(channel, user);
     NotifyLevel level = EffectiveLevel(channel, user);
     if (level == NotifyLevel::kNothing) continue;
@@ -124,9 +144,9 @@ std::vector<NotifyCandidate> NotifyCandidates(const ChannelState& channel, const
       reason = NotifyReason::kChannelMention;
     } else if (thread != nullptr && thread->followers.count(user) != 0) {
       reason = NotifyReason::kThreadReply;
-    } else if (const std::vector<std::string>* words = keywords ? keywords(user) : nullptr;
-               words != nullptr && !words->empty() &&
-               std::any_of(words->begin(), words->end(), [&](const std::string& w) {
+    } else if (auto words = keywords.find(user);
+               words != keywords.end() &&
+               std::any_of(words->second.begin(), words->second.end(), [&](const std::string& w) {
                  if (lowered.empty()) lowered = LowerAscii(m.text);
                  return MatchesLowered(lowered, w);
                })) {

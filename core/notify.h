@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/decide.h"
@@ -45,15 +46,16 @@ struct NotifyCandidate {
   UserId user_id = 0;
   NotifyReason reason = NotifyReason::kMention;
 };
-// Keywords of any user, as replicated to the channel's shard; null or empty: none.
-using KeywordLookup = std::function<const std::vector<std::string>*(UserId)>;
+// Keywords of every user who has any (lower-cased), as replicated to the channel's shard.
+using KeywordMap = std::unordered_map<UserId, std::vector<std::string>>;
 // Who is notified of the message at `seq` (a post or a reply) and why: members of the channel
 // other than the author, at most once each with the strongest reason, filtered by their
 // preference (nothing: never; muted: direct mentions only; mentions: mentions, direct and group
 // conversations set to it excepted, followed threads and keywords; all: every message).
-// Ascending user id.
+// Ascending user id. Costs the mentioned, the thread's followers, those with a preference and
+// keyword holders, not every member, unless the message is channel-wide or in a conversation.
 std::vector<NotifyCandidate> NotifyCandidates(const ChannelState& channel, const StoredMessage& m,
-                                              const KeywordLookup& keywords);
+                                              const KeywordMap& keywords);
 // The start of `text`, at most kMaxSnippetBytes, cut on a UTF-8 character boundary.
 std::string Snippet(std::string_view text);
 

@@ -38,10 +38,7 @@ class NotifyTest : public DecideFixture {
     return state_.FindChannel(channel)->messages[seq - 1];
   }
   std::vector<NotifyCandidate> Candidates(const StoredMessage& m, ChannelId channel) {
-    return NotifyCandidates(*state_.FindChannel(channel), m, [this](UserId u) {
-      auto it = keywords_.find(u);
-      return it == keywords_.end() ? nullptr : &it->second;
-    });
+    return NotifyCandidates(*state_.FindChannel(channel), m, keywords_);
   }
   NotifyReason ReasonOf(const std::vector<NotifyCandidate>& all, UserId user) {
     for (const NotifyCandidate& c : all) {
@@ -66,7 +63,7 @@ class NotifyTest : public DecideFixture {
   UserId alice_ = 0, bob_ = 0, carol_ = 0, dan_ = 0;
   WorkspaceId ws_ = 0;
   ChannelId general_ = 0;
-  std::unordered_map<UserId, std::vector<std::string>> keywords_;
+  KeywordMap keywords_;
 };
 
 // ---- Who is notified and why --------------------------------------------------------------------
@@ -138,6 +135,17 @@ TEST_F(NotifyTest, KeywordsMatchWholeWordsCaseInsensitively) {
   auto all = Candidates(Post(alice_, general_, "DEPLOY at 5"), general_);
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(ReasonOf(all, carol_), NotifyReason::kKeyword);
+}
+
+TEST_F(NotifyTest, KeywordHoldersAndFollowersWhoLeftAreNotNotified) {
+  ChannelId dev = Do<ChannelCreated>(CreateChannel{alice_, ws_, "dev", false}).channel_id;
+  Do<ChannelJoined>(JoinChannel{bob_, dev});
+  Seq top = Post(alice_, dev, "plan").seq;
+  Do<ThreadReplyPosted>(PostReply{bob_, dev, top, "", "ok", false});
+  Do<ChannelLeft>(LeaveChannel{bob_, dev});
+  keywords_[carol_] = {"deploy"};  // carol is not in #dev
+  Seq seq = Do<ThreadReplyPosted>(PostReply{alice_, dev, top, "", "deploy", false}).seq;
+  EXPECT_TRUE(Candidates(state_.FindChannel(dev)->messages[seq - 1], dev).empty());
 }
 
 TEST_F(NotifyTest, NormaliseKeywords) {

@@ -330,10 +330,7 @@ void Shard::NotifyMessage(ChannelId channel_id, Seq seq) {
   if (channel == nullptr || seq == 0 || seq > channel->last_seq()) return;
   const StoredMessage& m = channel->messages[seq - 1];
   const WorkspaceState* ws = state_.FindWorkspace(channel->workspace_id);
-  auto candidates = NotifyCandidates(*channel, m, [this](UserId user) {
-    auto it = keywords_.find(user);
-    return it == keywords_.end() ? nullptr : &it->second;
-  });
+  auto candidates = NotifyCandidates(*channel, m, keywords_);
   if (candidates.empty()) return;
   std::string snippet = Snippet(m.text);
   std::map<ShardId, NotifyBatch> batches;
