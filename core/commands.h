@@ -360,6 +360,64 @@ struct AdvanceReceipts {
   std::vector<ReceiptProgress> progress;
 };
 
+// ---- Notifications (core/notify.h) --------------------------------------------------------------
+
+// On the channel's owner. level: NotifyLevel.
+struct SetChannelNotifyPref {
+  UserId actor = 0;
+  ChannelId channel_id = 0;
+  uint8_t level = 0;
+  bool muted = false;
+};
+
+// On the user's owner: a feed entry a channel's owner relayed (FeedKind and its fields).
+struct NoteUserFeed {
+  UserId user_id = 0;
+  uint8_t kind = 0;
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;
+  uint64_t value = 0;
+  bool flag = false;
+};
+
+// On the user's owner: a candidate the channel's owner decided (NotifyCandidate). The shard
+// passes the user's local minute of the day (DND schedule), or -1 without a schedule. A message
+// the user already has a notification of is a no-op (decided again after a restart).
+struct CreateNotification {
+  UserId user_id = 0;
+  uint8_t reason = 0;
+  WorkspaceId workspace_id = 0;
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  Seq thread_seq = 0;
+  UserId actor_id = 0;
+  std::string snippet;
+  int32_t local_minute = -1;
+};
+
+// notification_id 0: all of them up to the newest.
+struct MarkNotificationsRead {
+  UserId actor = 0;
+  uint64_t notification_id = 0;
+};
+
+struct SetKeywords {
+  UserId actor = 0;
+  std::vector<std::string> keywords;
+};
+
+enum class DndOp : uint8_t { kSnooze = 0, kSchedule = 1, kClearSchedule = 2, kOff = 3 };
+// kSnooze: for snooze_minutes from now (0 ends a snooze); kSchedule: the daily quiet period in
+// time_zone (the shard has checked the zone name); kOff: neither.
+struct SetDnd {
+  UserId actor = 0;
+  DndOp op = DndOp::kSnooze;
+  uint32_t snooze_minutes = 0;
+  uint32_t start_minute = 0;
+  uint32_t end_minute = 0;
+  std::string time_zone;
+};
+
 using Command =
     std::variant<RegisterUser, CreateWorkspace, JoinWorkspace, CreateChannel, JoinChannel,
                  LeaveChannel, PostMessage, UpdateProfile, ChangePassword, StartSession,
@@ -371,6 +429,7 @@ using Command =
                  RemoveReaction, SetPinned, AddBookmark, RemoveBookmark, UpdateChannelDetails,
                  RemoveChannelMember, OpenConversation, MarkRead,
                  SetPresenceChoice, SetUserStatus, RecordLastSeen, SetReadReceipts,
-                 SetReceiptsMaxMembers, AdvanceReceipts>;
+                 SetReceiptsMaxMembers, AdvanceReceipts, SetChannelNotifyPref,
+                 NoteUserFeed, CreateNotification, MarkNotificationsRead, SetKeywords, SetDnd>;
 
 }  // namespace parley

@@ -108,5 +108,12 @@ Decision DecideOn(const ShardState& state, const AdvanceReceipts& c, Context& ct
 // A reaction's or status's emoji as stored (decide_messages.cc): ":name:" or "name" in any case
 // becomes "name"; one emoji character stays as it is.
 Result<std::string> NormaliseEmoji(std::string_view raw);
+// Notifications and the user feed (decide_notify.cc).
+Decision DecideOn(const ShardState& state, const SetChannelNotifyPref& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const NoteUserFeed& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const CreateNotification& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const MarkNotificationsRead& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetKeywords& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const SetDnd& c, Context& ctx);
 
 }  // namespace parley::rules

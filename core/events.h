@@ -456,6 +456,82 @@ struct ReceiptsAdvanced {
   TimeMs at = 0;
 };
 
+// ---- Notifications and the user feed (issue 5, points 8 and 9) -------------------------------
+// Events with a user_seq are entries of the user's feed, logged on the user's owner: user_seq is
+// 1-based and gapless per user (core/notify_state.h).
+
+// Decided on the user's owner from a candidate the channel's owner sent once its message was
+// durable. id = user_seq. push: false during do-not-disturb (stored and shown, never alerting).
+struct NotificationCreated {
+  UserId user_id = 0;
+  uint64_t user_seq = 0;
+  uint8_t reason = 0;  // NotifyReason
+  WorkspaceId workspace_id = 0;
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  Seq thread_seq = 0;
+  UserId actor_id = 0;
+  std::string snippet;
+  bool push = false;
+  TimeMs at = 0;
+  bool operator==(const NotificationCreated&) const = default;
+};
+
+// notification_id > 0: that one; 0: every notification with id <= up_to.
+struct NotificationsRead {
+  UserId user_id = 0;
+  uint64_t user_seq = 0;
+  uint64_t notification_id = 0;
+  uint64_t up_to = 0;
+  TimeMs at = 0;
+  bool operator==(const NotificationsRead&) const = default;
+};
+
+// A feed entry relayed by a channel's owner (FeedKind: read marker, thread follow, thread read,
+// channel notification preference), numbered on the user's owner.
+struct UserFeedNoted {
+  UserId user_id = 0;
+  uint64_t user_seq = 0;
+  uint8_t kind = 0;  // FeedKind
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;
+  uint64_t value = 0;
+  bool flag = false;
+  TimeMs at = 0;
+  bool operator==(const UserFeedNoted&) const = default;
+};
+
+// On the channel's owner: a member's notification preference (NotifyLevel) and mute.
+struct ChannelNotifyPrefSet {
+  ChannelId channel_id = 0;
+  UserId user_id = 0;
+  uint8_t level = 0;
+  bool muted = false;
+  TimeMs at = 0;
+};
+
+// The user's keyword alerts, all of them after the change (lower-cased).
+struct KeywordsSet {
+  UserId user_id = 0;
+  uint64_t user_seq = 0;
+  std::vector<std::string> keywords;
+  TimeMs at = 0;
+  bool operator==(const KeywordsSet&) const = default;
+};
+
+// Do-not-disturb after the change (all of it).
+struct DndSet {
+  UserId user_id = 0;
+  uint64_t user_seq = 0;
+  TimeMs snooze_until = 0;
+  bool schedule = false;
+  uint32_t start_minute = 0;
+  uint32_t end_minute = 0;
+  std::string time_zone;
+  TimeMs at = 0;
+  bool operator==(const DndSet&) const = default;
+};
+
 using Event =
     std::variant<UserRegistered, WorkspaceCreated, WorkspaceJoined, ChannelCreated, ChannelJoined,
                  ChannelLeft, MessagePosted, ProfileUpdated, PasswordChanged, SessionStarted,
@@ -468,7 +544,8 @@ using Event =
                  BookmarkAdded, BookmarkRemoved, ChannelDetailsChanged, ChannelMemberRemoved,
                  ConversationOpened, ReadMarkerSet,
                  PresenceChoiceSet, UserStatusSet, LastSeenRecorded, ReadReceiptsChanged,
-                 ReceiptsMaxMembersSet, ReceiptsAdvanced>;
+                 ReceiptsMaxMembersSet, ReceiptsAdvanced, NotificationCreated, NotificationsRead,
+                 UserFeedNoted, ChannelNotifyPrefSet, KeywordsSet, DndSet>;
 
 // Stable type tags, written to the log. Never reuse a retired number.
 enum class EventTag : uint16_t {
@@ -515,6 +592,12 @@ enum class EventTag : uint16_t {
   kChannelMemberRemoved = 41,
   kConversationOpened = 42,
   kReadMarkerSet = 43,
+  kNotificationCreated = 44,
+  kNotificationsRead = 45,
+  kUserFeedNoted = 46,
+  kChannelNotifyPrefSet = 47,
+  kKeywordsSet = 48,
+  kDndSet = 49,
   kPresenceChoiceSet = 52,
   kUserStatusSet = 53,
   kLastSeenRecorded = 54,
@@ -535,7 +618,9 @@ enum class EventTag : uint16_t {
   X(ChannelMemberAdded) X(MessageEdited) X(MessageDeleted) X(ThreadReplyPosted)                 \
   X(ThreadFollowChanged) X(ThreadMarkedRead) X(ReactionAdded) X(ReactionRemoved) X(PinChanged)   \
   X(BookmarkAdded) X(BookmarkRemoved) X(ChannelDetailsChanged) X(ChannelMemberRemoved)          \
-  X(ConversationOpened) X(ReadMarkerSet)                                                          \
+  X(ConversationOpened) X(ReadMarkerSet)                                                        \
+  X(NotificationCreated) X(NotificationsRead) X(UserFeedNoted) X(ChannelNotifyPrefSet)          \
+  X(KeywordsSet) X(DndSet)                                                                      \
   X(PresenceChoiceSet) X(UserStatusSet) X(LastSeenRecorded) X(ReadReceiptsChanged)              \
   X(ReceiptsMaxMembersSet) X(ReceiptsAdvanced)
 

@@ -18,6 +18,7 @@
 #include "core/chunked_vector.h"
 #include "core/events.h"
 #include "core/ids.h"
+#include "core/notify_state.h"
 
 namespace parley {
 
@@ -188,6 +189,8 @@ struct ChannelState {
   std::unordered_map<UserId, std::vector<Seq>> mention_seqs;
   std::vector<Seq> channel_mention_seqs;
   std::unordered_map<UserId, ReceiptState> receipts;  // members with any receipt
+  // Members' notification preferences (core/notify.h); absent: the default.
+  std::unordered_map<UserId, ChannelNotifyPref> notify_prefs;
 
   Seq last_seq() const { return messages.size(); }
   bool IsMember(UserId user) const { return members.count(user) != 0; }
@@ -293,6 +296,8 @@ class ShardState {
   // The user (held here) with this OpenID Connect identity, if linked.
   const UserState* FindUserByOidc(std::string_view issuer, std::string_view subject) const;
   const std::deque<AuditEntry>& audit() const { return audit_; }
+  // Notifications, feed, keywords and DND of the users held here (core/notify.h).
+  const std::unordered_map<UserId, UserNotifyState>& notify_states() const { return notify_; }
 
   // Workspaces / channels owned by this shard that `user` is a member of, ascending by id. Those
   // of a workspace that deactivated the user are left out: a deactivated member has no access.
@@ -381,6 +386,14 @@ class ShardState {
   void ApplyEvent(const ReadReceiptsChanged& e);
   void ApplyEvent(const ReceiptsMaxMembersSet& e);
   void ApplyEvent(const ReceiptsAdvanced& e);
+  // Notifications and the user feed (state_notify.cc).
+  void ApplyEvent(const NotificationCreated& e);
+  void ApplyEvent(const NotificationsRead& e);
+  void ApplyEvent(const UserFeedNoted& e);
+  void ApplyEvent(const ChannelNotifyPrefSet& e);
+  void ApplyEvent(const KeywordsSet& e);
+  void ApplyEvent(const DndSet& e);
+  UserNotifyState& NoteFeed(UserId user, FeedEvent entry);
   // Shared by top-level posts and replies: indexes mentions, the timeline and the client id.
   void NoteMessage(ChannelState& channel, const StoredMessage& m);
   UserState* MutableUser(UserId id);
@@ -407,6 +420,7 @@ class ShardState {
   std::unordered_map<UserId, std::unordered_set<ChannelId>> channels_by_user_;
   std::deque<AuditEntry> audit_;
   std::set<std::pair<TimeMs, UserId>> status_expiries_;
+  std::unordered_map<UserId, UserNotifyState> notify_;
 };
 
 // Key of ChannelState::seq_by_client_id.

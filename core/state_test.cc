@@ -99,6 +99,12 @@ TEST(EventTagTest, TagsAndNamesAreStable) {
       {ChannelMemberRemoved{}, 41, "ChannelMemberRemoved"},
       {ConversationOpened{}, 42, "ConversationOpened"},
       {ReadMarkerSet{}, 43, "ReadMarkerSet"},
+      {NotificationCreated{}, 44, "NotificationCreated"},
+      {NotificationsRead{}, 45, "NotificationsRead"},
+      {UserFeedNoted{}, 46, "UserFeedNoted"},
+      {ChannelNotifyPrefSet{}, 47, "ChannelNotifyPrefSet"},
+      {KeywordsSet{}, 48, "KeywordsSet"},
+      {DndSet{}, 49, "DndSet"},
       {PresenceChoiceSet{}, 52, "PresenceChoiceSet"},
       {UserStatusSet{}, 53, "UserStatusSet"},
       {LastSeenRecorded{}, 54, "LastSeenRecorded"},
@@ -611,6 +617,13 @@ class ReplayTest : public ::testing::Test {
     Do<ReceiptsMaxMembersSet>(SetReceiptsMaxMembers{kAlice, wsid, 10});
     Seq said = Do<MessagePosted>(PostMessage{kAlice, dm, "", "hi"}).seq;
     Do<ReceiptsAdvanced>(AdvanceReceipts{dm, {{kBob, said, said}}});
+    // Notifications and the user feed (the user's and the channel's shard).
+    Do<ChannelNotifyPrefSet>(SetChannelNotifyPref{kBob, general, 1, true});
+    Do<NotificationCreated>(CreateNotification{user, 1, wsid, general, top, 0, kBob, "thread"});
+    Do<UserFeedNoted>(NoteUserFeed{user, 1, general, 0, 3, false});
+    Do<KeywordsSet>(SetKeywords{user, {"Deploy"}});
+    Do<DndSet>(SetDnd{user, DndOp::kSnooze, 30, 0, 0, ""});
+    Do<NotificationsRead>(MarkNotificationsRead{user, 0});
   }
 
   static ShardState Replay(const std::vector<Event>& log) {

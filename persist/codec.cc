@@ -495,6 +495,71 @@ void Fields(V& v, E& e) {
   v.Time("at", e.at);
 }
 
+template <class V, Is<NotificationCreated> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("user_seq", e.user_seq);
+  v.Uint("reason", e.reason);
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("seq", e.seq);
+  v.Uint("thread_seq", e.thread_seq);
+  v.Uint("actor_id", e.actor_id);
+  v.Text("snippet", e.snippet);
+  v.Bool("push", e.push);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<NotificationsRead> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("user_seq", e.user_seq);
+  v.Uint("notification_id", e.notification_id);
+  v.Uint("up_to", e.up_to);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<UserFeedNoted> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("user_seq", e.user_seq);
+  v.Uint("kind", e.kind);
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("thread_seq", e.thread_seq);
+  v.Uint("value", e.value);
+  v.Bool("flag", e.flag);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<ChannelNotifyPrefSet> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("user_id", e.user_id);
+  v.Uint("level", e.level);
+  v.Bool("muted", e.muted);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<KeywordsSet> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("user_seq", e.user_seq);
+  v.BytesList("keywords", e.keywords);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<DndSet> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Uint("user_seq", e.user_seq);
+  v.Time("snooze_until", e.snooze_until);
+  v.Bool("schedule", e.schedule);
+  v.Uint("start_minute", e.start_minute);
+  v.Uint("end_minute", e.end_minute);
+  v.Text("time_zone", e.time_zone);
+  v.Time("at", e.at);
+}
+
 struct FieldCounter {
   size_t count = 0;
   template <StoredUint U>

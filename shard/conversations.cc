@@ -1,6 +1,6 @@
 // Channel details and members, direct and group conversations, read markers and typing, on the
 // owner of the channel or workspace (the same shard: a workspace mints its channels), and the
-// delivery of events addressed to one user.
+// delivery of events addressed to one user (through the user's owner and topic).
 #include <algorithm>
 #include <cstdint>
 
@@ -167,13 +167,11 @@ void Shard::OwnedMarkRead(const RequestMeta& meta, const wire::MarkRead* req) {
     AdvanceReceiptsOf(AdvanceReceipts{id, {{meta.actor(), 0, counts.last_read}}});
   }
   if (!*outcome) return Answer(meta, std::move(reply));
-  wire::ReadMarkerUpdatedT moved;
-  moved.channel_id = id;
-  moved.seq = counts.last_read;
-  AfterDurable([this, meta, reply = std::move(reply),
-                event = Share(EncodeBody(0, std::move(moved)))]() mutable {
+  UserFeedNote note{meta.actor(), static_cast<uint8_t>(FeedKind::kReadMarker), id, 0,
+                    counts.last_read, false};
+  AfterDurable([this, meta, reply = std::move(reply), note]() mutable {
     Respond(meta, std::move(reply));
-    DeliverToUser(meta.actor(), std::move(event));
+    RelayFeed(note);
   });
 }
 
@@ -215,18 +213,9 @@ void Shard::AnnounceChannelCreated(const ChannelState& channel) {
 }
 
 void Shard::DeliverToUser(UserId user, wire::SharedBytes frame) {
-  for (ShardId to = 0; to < config_.shard_count; ++to) {
-    if (to == id_) {
-      OnUserDeliver(UserDeliver{user, frame});
-    } else {
-      Send(to, UserDeliver{user, frame});
-    }
-  }
-}
-
-void Shard::OnUserDeliver(const UserDeliver& deliver) {
-  auto it = user_sessions_.find(deliver.user_id);
-  if (it != user_sessions_.end()) DeliverLocal(it->second, deliver.frame);
+  ShardId owner = OwnerShard(user, config_.shard_count);
+  if (owner == id_) return FanOut(user, std::move(frame));
+  Send(owner, UserEvent{user, std::move(frame)});
 }
 
 }  // namespace parley::shard

@@ -201,14 +201,6 @@ wire::Bytes ChannelEventOf(const ShardState& state, const Event& event) {
   return {};
 }
 
-wire::Bytes EncodeFollowUpdated(ChannelId channel, Seq thread_seq, bool following) {
-  wire::ThreadFollowUpdatedT out;
-  out.channel_id = channel;
-  out.thread_seq = thread_seq;
-  out.following = following;
-  return EncodeBody(0, std::move(out));
-}
-
 }  // namespace
 
 bool Shard::HandleMessageFeatures(const RequestMeta& meta, const wire::Frame* f) {
@@ -239,11 +231,20 @@ bool Shard::HandleMessageFeatures(const RequestMeta& meta, const wire::Frame* f)
   }
   const Event& event = **outcome;
   if (const auto* follow = std::get_if<ThreadFollowChanged>(&event)) {
-    AfterDurable([this, meta, reply = std::move(reply),
-                  frame = Share(EncodeFollowUpdated(follow->channel_id, follow->thread_seq,
-                                                    follow->following))]() mutable {
+    UserFeedNote note{meta.actor(), static_cast<uint8_t>(FeedKind::kThreadFollow),
+                      follow->channel_id, follow->thread_seq, 0, follow->following};
+    AfterDurable([this, meta, reply = std::move(reply), note]() mutable {
       Respond(meta, std::move(reply));
-      DeliverToUser(meta.actor(), std::move(frame));
+      RelayFeed(note);
+    });
+    return true;
+  }
+  if (const auto* read = std::get_if<ThreadMarkedRead>(&event)) {
+    UserFeedNote note{meta.actor(), static_cast<uint8_t>(FeedKind::kThreadRead),
+                      read->channel_id, read->thread_seq, read->read_seq, false};
+    AfterDurable([this, meta, reply = std::move(reply), note]() mutable {
+      Respond(meta, std::move(reply));
+      RelayFeed(note);
     });
     return true;
   }
@@ -292,13 +293,16 @@ void Shard::OwnedReply(const RequestMeta& meta, const wire::PostMessage* req,
     }
   }
   wire::Bytes ack = EncodePostAck(meta.request_id, id, m, false, UnknownMentions(channel, m.text));
-  AfterDurable([this, meta, id, ack = std::move(ack), event = Share(EncodeMessagePosted(id, m)),
-                followed = Share(EncodeFollowUpdated(id, thread_seq, true)),
+  AfterDurable([this, meta, id, thread_seq, seq = m.seq, ack = std::move(ack),
+                event = Share(EncodeMessagePosted(id, m)),
                 new_followers = std::move(new_followers),
                 receipt_seq = ReceiptSeqOf(channel, m.seq)]() mutable {
     Respond(meta, std::move(ack));
     FanOut(id, std::move(event), receipt_seq);
-    for (UserId user : new_followers) DeliverToUser(user, followed);
+    for (UserId user : new_followers) {
+      RelayFeed({user, static_cast<uint8_t>(FeedKind::kThreadFollow), id, thread_seq, 0, true});
+    }
+    NotifyMessage(id, seq);
   });
 }
 

@@ -147,15 +147,57 @@ struct EndUserSessions {
   UserId by = 0;
 };
 
-// Any shard -> every shard: an event addressed to one user (their read marker moved, a thread
-// they follow changed), written to each of their sessions there.
-struct UserDeliver {
+// Any shard -> the user's owner: an event for every session of one user that is not a feed
+// entry (a private channel created, a guest's channel changed); the owner fans it out on the
+// user's topic (topic id = user id; every session of the user subscribes to it at sign-in).
+struct UserEvent {
   UserId user_id = 0;
   wire::SharedBytes frame;
 };
 
+// Channel's owner -> the user's owner, once the channel's event is durable: an entry of the
+// user's feed (core FeedKind), logged there with the next user_seq and then fanned out.
+struct UserFeedNote {
+  UserId user_id = 0;
+  uint8_t kind = 0;
+  ChannelId channel_id = 0;
+  Seq thread_seq = 0;
+  uint64_t value = 0;
+  bool flag = false;
+};
+
+// Channel's owner -> a shard holding users to notify of one durable message: one message per
+// destination shard, whatever the number of users there.
+struct NotifyItem {
+  UserId user_id = 0;
+  uint8_t reason = 0;  // NotifyReason
+  WorkspaceId workspace_id = 0;
+  ChannelId channel_id = 0;
+  Seq seq = 0;
+  Seq thread_seq = 0;
+  UserId actor_id = 0;
+  std::string snippet;
+};
+struct NotifyBatch {
+  std::vector<NotifyItem> items;
+};
+
+// User's owner -> every shard: a user's keyword alerts (volatile replica, for channel owners to
+// match without a round trip); re-sent for every user after replay.
+struct KeywordsChanged {
+  UserId user_id = 0;
+  std::vector<std::string> keywords;
+};
+
+// Every shard -> every shard at start, after its KeywordsChanged: the sender's keywords are all
+// sent (mailboxes keep order), so once every shard's marker is in, matching is complete.
+struct KeywordsReplayed {
+  ShardId from = 0;
+};
+
 using ShardMessage = std::variant<ForwardedRequest, Reply, UserQuery, UserQueryPart, Interest,
                                   Deliver, MembershipChanged, SessionsEnded, EndUserSessions,
-                                  UserDeliver, PresenceMessage>;
+                                  PresenceMessage, UserEvent, UserFeedNote, NotifyBatch,
+                                  KeywordsChanged, KeywordsReplayed>;
 
 }  // namespace parley::shard

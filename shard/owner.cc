@@ -21,7 +21,7 @@ wire::SharedBytes Share(wire::Bytes bytes) {
 
 void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
   if (HandleIdentity(meta, f) || HandleAdmin(meta, f) || HandleMessageFeatures(meta, f) ||
-      HandleConversations(meta, f) || HandlePresence(meta, f)) {
+      HandleConversations(meta, f) || HandlePresence(meta, f) || HandleNotify(meta, f)) {
     return;
   }
   switch (f->body_type()) {
@@ -246,10 +246,12 @@ void Shard::OwnedPost(const RequestMeta& meta, const wire::PostMessage* req) {
   channel = state_.FindChannel(id);
   const StoredMessage& m = channel->messages.back();
   wire::Bytes ack = EncodePostAck(meta.request_id, id, m, false, UnknownMentions(*channel, m.text));
-  AfterDurable([this, meta, id, ack = std::move(ack), event = Share(EncodeMessagePosted(id, m)),
+  AfterDurable([this, meta, id, seq = m.seq, ack = std::move(ack),
+                event = Share(EncodeMessagePosted(id, m)),
                 receipt_seq = ReceiptSeqOf(*channel, m.seq)]() mutable {
     Respond(meta, std::move(ack));
     FanOut(id, std::move(event), receipt_seq);
+    NotifyMessage(id, seq);
   });
 }
 

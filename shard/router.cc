@@ -112,6 +112,18 @@ RequestKind KindOf(wire::Body type) {
       return {true, Need::kRead, Owner::kLocal, false};
     case B::ListReceipts:
       return {true, Need::kRead, Owner::kChannel, false};
+    case B::GetChannelNotifyPref:
+      return {true, Need::kRead, Owner::kChannel, false};
+    case B::SetChannelNotifyPref:
+      return {true, Need::kWrite, Owner::kChannel, false};
+    case B::GetNotificationSettings:
+    case B::ListNotifications:
+    case B::SyncUser:
+      return {true, Need::kRead, Owner::kSelf, false};
+    case B::SetNotifyKeywords:
+    case B::SetDnd:
+    case B::MarkNotificationsRead:
+      return {true, Need::kWrite, Owner::kSelf, false};
     case B::Logout:
     case B::ListSessions:
     case B::RevokeSession:
@@ -174,6 +186,8 @@ uint64_t RoutingId(const wire::Frame* f) {
     case B::AddBookmark: return f->body_as_AddBookmark()->channel_id();
     case B::RemoveBookmark: return f->body_as_RemoveBookmark()->channel_id();
     case B::ListReceipts: return f->body_as_ListReceipts()->channel_id();
+    case B::SetChannelNotifyPref: return f->body_as_SetChannelNotifyPref()->channel_id();
+    case B::GetChannelNotifyPref: return f->body_as_GetChannelNotifyPref()->channel_id();
     default: return 0;
   }
 }
@@ -556,6 +570,11 @@ void Shard::OnUserQuery(const UserQuery& query) {
       const ChannelState* channel = state_.FindChannel(id);
       OnInterest(Interest{id, query.from, +1});
       part.channels.push_back({id, channel->workspace_id, channel->last_seq()});
+    }
+    // The user's topic (their feed, and events for them alone) lives on their owner.
+    if (OwnerShard(query.user_id, config_.shard_count) == id_) {
+      OnInterest(Interest{query.user_id, query.from, +1});
+      part.workspace_topics.push_back(query.user_id);
     }
     // Guests see only their own channels: they follow no workspace topic.
     for (WorkspaceId id : state_.WorkspacesOf(query.user_id)) {

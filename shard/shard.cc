@@ -64,6 +64,7 @@ Status Shard::Replay() {
       e.details = "shard " + std::to_string(id_) + " lsn " + std::to_string(lsn) + ": " + e.details;
       return e;
     }
+    NoteReplayedPost(event);
     state_.Apply(std::move(event));
     ++n;
     return OkStatus();
@@ -99,6 +100,7 @@ Status Shard::Serve(int listen_fd) {
         std::_Exit(70);
       });
   committer_->Start();
+  BroadcastAllKeywords();  // before serving: every channel owner can match them
   ArmAccept();
   ArmWake();
   ArmTick();
@@ -509,10 +511,18 @@ void Shard::DrainMailboxes() {
             OnSessionsEnded(msg);
           } else if constexpr (std::is_same_v<T, EndUserSessions>) {
             OnEndUserSessions(msg);
-          } else if constexpr (std::is_same_v<T, UserDeliver>) {
-            OnUserDeliver(msg);
           } else if constexpr (std::is_same_v<T, PresenceMessage>) {
             OnPresenceMessage(msg);
+          } else if constexpr (std::is_same_v<T, UserEvent>) {
+            FanOut(msg.user_id, std::move(msg.frame));
+          } else if constexpr (std::is_same_v<T, UserFeedNote>) {
+            OnUserFeedNote(msg);
+          } else if constexpr (std::is_same_v<T, NotifyBatch>) {
+            OnNotifyBatch(std::move(msg));
+          } else if constexpr (std::is_same_v<T, KeywordsChanged>) {
+            OnKeywordsChanged(std::move(msg));
+          } else if constexpr (std::is_same_v<T, KeywordsReplayed>) {
+            OnKeywordsReplayed();
           }
         },
         m);

@@ -37,6 +37,7 @@
 #include "shard/presence.h"
 #include "shard/ring.h"
 #include "shard/session.h"
+#include "shard/time_zone.h"
 #include "shard/worker_pool.h"
 
 namespace parley::shard {
@@ -264,9 +265,30 @@ class Shard {
   // ChannelCreated: a public channel's to its workspace, a private channel's or conversation's
   // to each of its members' sessions.
   void AnnounceChannelCreated(const ChannelState& channel);
-  // Writes `frame` to every session of `user`, on every shard (UserDeliver).
+  // Writes `frame` to every session of `user` (not a feed entry): through the user's owner,
+  // which fans it out on the user's topic (UserEvent).
   void DeliverToUser(UserId user, wire::SharedBytes frame);
-  void OnUserDeliver(const UserDeliver& deliver);
+
+  // --- notifications and the user feed (notify.cc) ---
+  bool HandleNotify(const RequestMeta& meta, const wire::Frame* f);  // false: not one
+  // Channel's owner, once the message at `seq` is durable: notification candidates, one
+  // NotifyBatch per destination shard.
+  void NotifyMessage(ChannelId channel, Seq seq);
+  // Channel's owner, once the change is durable: the entry goes to the user's owner's feed.
+  void RelayFeed(UserFeedNote note);
+  void OnUserFeedNote(const UserFeedNote& note);
+  void OnNotifyBatch(NotifyBatch batch);
+  void OnKeywordsChanged(KeywordsChanged change);
+  void BroadcastKeywords(UserId user, const std::vector<std::string>& keywords);
+  // At start: every user's keywords to every shard, then a KeywordsReplayed marker.
+  void BroadcastAllKeywords();
+  // Once every shard's keywords are in: notifications of the posts logged just before the
+  // restart are decided again (the users' shards drop those they already have), closing the
+  // window where a crash fell between a durable post and its logged notifications.
+  void OnKeywordsReplayed();
+  void NoteReplayedPost(const Event& event);
+  // The user's local minute of the day now for their DND schedule; -1 without one.
+  int32_t LocalMinuteFor(UserId user);
 
   // --- presence and receipts (presence.cc, receipts.cc) ---
   // Owner side: SetPresence, SetStatus, SetReadReceipts (the user's shard), ListReceipts (the
@@ -381,6 +403,16 @@ class Shard {
   TypingLimiter typing_;
   PresenceRuntime presence_;
   __kernel_timespec tick_interval_{1, 0};  // the housekeeping timeout's; outlives the operation
+  // Keyword alerts of every user (all shards'), replicated: volatile, rebuilt at start.
+  std::unordered_map<UserId, std::vector<std::string>> keywords_;
+  TimeZones time_zones_;
+  uint32_t keyword_markers_ = 0;
+  struct RecentPost {
+    ChannelId channel_id = 0;
+    Seq seq = 0;
+    TimeMs at = 0;
+  };
+  std::deque<RecentPost> recent_posts_;  // replayed posts near the log's end; cleared once used
 };
 
 template <class T>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The programs as an operator and a user run them: parley-admin init --seed, parleyd, the parley
 # CLI (register, login, workspaces, channels, join, post, history, tail, and the chat product's
-# commands, presence and receipts), mdb_stat on the log,
+# commands: presence, receipts and notifications), mdb_stat on the log,
 # and a graceful stop. Usage: cli_test.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
@@ -120,6 +120,35 @@ $P --token "$TOKEN" read "$DM" | grep -q 'unread=0' || fail "read"
 $P --token "$TOKEN" typing "$GENERAL" > /dev/null || fail "typing"
 for want in "reacted :tada:" "pinned by user:$ALICE" "bookmark .* added" "channel updated" \
             "channel created" "read up to" "user:$DAVE is typing" "psst"; do
+  for _ in $(seq 40); do grep -q "$want" "$WORK/tail-all.out" && break; sleep 0.05; done
+  grep -q "$want" "$WORK/tail-all.out" || fail "tail showed no '$want': $(cat "$WORK/tail-all.out")"
+done
+
+# Notifications: Dave was mentioned and sent a direct message above.
+PD="$P --token $TOKEN"
+for _ in $(seq 40); do [ "$($PD notifications unread)" = 2 ] && break; sleep 0.05; done
+[ "$($PD notifications unread)" = 2 ] || fail "unread notifications: $($PD notifications 2>&1)"
+$PD notifications > "$WORK/notes.out" 2>&1 || fail "notifications"
+grep -q 'mention.*release at noon' "$WORK/notes.out" || fail "mention: $(cat "$WORK/notes.out")"
+grep -q 'direct.*psst' "$WORK/notes.out" || fail "direct: $(cat "$WORK/notes.out")"
+NOTE=$(grep 'mention' "$WORK/notes.out" | cut -f1)
+$PD notifications read "$NOTE" | grep -q '^1 unread' || fail "read one"
+$PD notifications read all | grep -q '^0 unread' || fail "read all"
+$PD notify-pref "$GENERAL" | grep -q "\[$GENERAL\] default (mentions)" || fail "notify-pref"
+$PD notify-pref "$GENERAL" nothing mute | grep -q 'nothing (nothing) muted' \
+  || fail "notify-pref set: $($PD notify-pref "$GENERAL")"
+$PD keywords set Deploy,on-call | grep -q 'deploy,on-call' || fail "keywords"
+$PD dnd schedule 22:00-07:00 Europe/Berlin | grep -q '22:00-07:00 Europe/Berlin' || fail "dnd"
+out=$($PD dnd schedule 22:00-07:00 Mars/Base 2>&1) && fail "an unknown zone was accepted"
+grep -q 'unknown time zone' <<<"$out" || fail "unknown zone error: $out"
+$PD dnd snooze 30 | grep -q 'snoozed until.*[0-9]' || fail "snooze"
+$PD dnd off | grep -q 'schedule.-' || fail "dnd off"
+$PD sync-user 0 > "$WORK/feed.out" 2>&1 || fail "sync-user"
+for want in "notification .*mention" "notifications up to" "settings changed: keywords" \
+            "settings changed: dnd" "settings changed: channel" "read up to #"; do
+  grep -q "$want" "$WORK/feed.out" || fail "sync-user showed no '$want': $(cat "$WORK/feed.out")"
+done
+for want in "notification .*direct.*psst" "notifications up to" "settings changed: dnd"; do
   for _ in $(seq 40); do grep -q "$want" "$WORK/tail-all.out" && break; sleep 0.05; done
   grep -q "$want" "$WORK/tail-all.out" || fail "tail showed no '$want': $(cat "$WORK/tail-all.out")"
 done

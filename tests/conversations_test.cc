@@ -503,6 +503,7 @@ TEST_F(ConversationsTest, ReadMarkersSyncAcrossSessionsAndCountUnread) {
   ASSERT_TRUE(synced.has_value());
   EXPECT_EQ(synced->body.AsReadMarkerUpdated()->channel_id, general);
   EXPECT_EQ(synced->body.AsReadMarkerUpdated()->seq, 2u);
+  EXPECT_GT(synced->body.AsReadMarkerUpdated()->user_seq, 0u);  // an entry of the user's feed
 
   // Never backwards: the answer is the marker as it stands.
   auto back = second->MarkRead(general, 1);

@@ -214,12 +214,16 @@ TEST_F(MessagesTest, RepliesAreLiveAndFollowingIsToldToTheUser) {
   ASSERT_TRUE(follow);
   EXPECT_EQ(follow->thread_seq, parent->seq);
   EXPECT_TRUE(follow->following);
+  const uint64_t followed_at = follow->user_seq;  // entries of Bob's feed, gapless
+  EXPECT_GT(followed_at, 0u);
 
   ASSERT_TRUE(bob->FollowThread(p.channel, parent->seq, false).ok());
   follow = NextEventOf<wire::ThreadFollowUpdatedT>(
       *bob.c, [](const wire::FrameT& f) { return f.body.AsThreadFollowUpdated(); });
   ASSERT_TRUE(follow);
   EXPECT_FALSE(follow->following);
+  // followed_at + 1: the reply's notification to Bob, who follows the thread.
+  EXPECT_EQ(follow->user_seq, followed_at + 2);
   EXPECT_TRUE(bob->FollowThread(p.channel, parent->seq, false).ok());  // idempotent
   auto page = bob->ThreadHistory(p.channel, parent->seq);
   ASSERT_TRUE(page.ok());

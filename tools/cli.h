@@ -159,6 +159,14 @@ int Dms(Ctx& ctx, const Args& args);
 int Read(Ctx& ctx, const Args& args);
 int Typing(Ctx& ctx, const Args& args);
 int Tail(Ctx& ctx, const Args& args);
+// Notifications and the user feed (parley_notify.cc).
+int Notifications(Ctx& ctx, const Args& args);
+int NotifyPref(Ctx& ctx, const Args& args);
+int Keywords(Ctx& ctx, const Args& args);
+int Dnd(Ctx& ctx, const Args& args);
+int SyncUser(Ctx& ctx, const Args& args);
+// Prints a notification or user-feed event (tail, sync-user); false for any other kind.
+bool PrintNotifyEvent(const wire::FrameT& event);
 
 // --- parley_presence.cc: presence, status, receipts
 int Presence(Ctx& ctx, const Args& args);

@@ -13,6 +13,7 @@ PACKAGES=(
   libssl-dev              # scrypt, HMAC/JWT signatures (HS256, RS256, ES256), TOTP, randomness
   nlohmann-json3-dev      # JSON of JWTs and JWKS files (OpenID Connect)
   libgflags-dev           # command-line flags
+  libicu-dev              # IANA time zones for do-not-disturb schedules (icu::TimeZone)
   libgtest-dev            # tests
   libbenchmark-dev        # micro-benchmarks
 )

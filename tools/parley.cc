@@ -119,6 +119,13 @@ $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
   away | back                             appear away until `back` (automatic presence)
   receipts CHANNEL_ID SEQ                 who a message was delivered to and read by
   read-receipts on|off                    whether others see when you read their messages
+  notifications [list] [--before ID] [--limit N] | notifications unread
+  notifications read ID|all               mark one or all read (every session sees it)
+  notify-pref CHANNEL_ID [all|mentions|nothing|default] [mute|unmute]
+  keywords | keywords set WORD,WORD | keywords clear
+  dnd | dnd snooze MINUTES | dnd schedule HH:MM-HH:MM ZONE | dnd unschedule | dnd off
+                                          ZONE: an IANA name (Europe/Berlin); 0 minutes ends a snooze
+  sync-user AFTER_USER_SEQ                my feed after it (notifications, reads, settings)
 )usage";
 
 constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
@@ -637,7 +644,12 @@ constexpr Command kCommands[] = {{"register", false, Register},
                                  {"away", true, AwayOrBack},
                                  {"back", true, AwayOrBack},
                                  {"receipts", true, Receipts},
-                                 {"read-receipts", true, ReadReceipts}};
+                                 {"read-receipts", true, ReadReceipts},
+                                 {"notifications", true, Notifications},
+                                 {"notify-pref", true, NotifyPref},
+                                 {"keywords", true, Keywords},
+                                 {"dnd", true, Dnd},
+                                 {"sync-user", true, SyncUser}};
 
 }  // namespace
 

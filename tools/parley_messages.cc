@@ -435,6 +435,8 @@ uint64_t ChannelOf(const wire::FrameT& event) {
   if (auto* e = b.AsReadMarkerUpdated()) return e->channel_id;
   if (auto* e = b.AsThreadFollowUpdated()) return e->channel_id;
   if (auto* e = b.AsReceiptUpdated()) return e->channel_id;
+  if (auto* e = b.AsThreadReadUpdated()) return e->channel_id;
+  if (auto* e = b.AsNotification()) return e->notification ? e->notification->channel_id : 0;
   return 0;
 }
 
@@ -477,12 +479,8 @@ void PrintEvent(const wire::FrameT& event) {
   } else if (auto* e = b.AsUserTyping()) {
     std::printf("[%llu] user:%llu %s\n", ch, U(e->user_id),
                 e->typing ? "is typing" : "stopped typing");
-  } else if (auto* e = b.AsReadMarkerUpdated()) {
-    std::printf("[%llu] read up to #%llu (another session of mine)\n", ch, U(e->seq));
-  } else if (auto* e = b.AsThreadFollowUpdated()) {
-    std::printf("[%llu] thread #%llu %s\n", ch, U(e->thread_seq),
-                e->following ? "followed" : "unfollowed");
   } else if (PrintPresenceEvent(event)) {
+  } else if (PrintNotifyEvent(event)) {  // notifications and the user feed
   } else if (auto* e = b.AsError()) {
     std::printf("error %u: %s%s%s\n", e->code, e->message.c_str(), e->details.empty() ? "" : ": ",
                 e->details.c_str());

@@ -183,6 +183,30 @@ class Client {
   Result<PresenceListT> SubscribePresence(const std::vector<uint64_t>& user_ids);
   Status SetReadReceipts(bool send);
   Result<ReceiptListT> ListReceipts(uint64_t channel_id, uint64_t seq);
+  // --- notifications and the user feed (client_notify.cc)
+  Result<ChannelNotifyPrefT> SetChannelNotifyPref(uint64_t channel_id, NotifyLevel level,
+                                                  bool muted = false);
+  Result<ChannelNotifyPrefT> GetChannelNotifyPref(uint64_t channel_id);
+  Result<NotificationSettingsT> SetNotifyKeywords(const std::vector<std::string>& keywords);
+  // time_zone: an IANA name (Europe/Berlin).
+  Result<NotificationSettingsT> SnoozeNotifications(uint32_t minutes);
+  Result<NotificationSettingsT> SetDndSchedule(uint16_t start_minute, uint16_t end_minute,
+                                               const std::string& time_zone);
+  Result<NotificationSettingsT> SetDnd(DndOp op);  // ClearSchedule or Off
+  Result<NotificationSettingsT> GetNotificationSettings();
+  Result<NotificationListT> ListNotifications(uint64_t before_id = 0, uint16_t limit = 0,
+                                              bool unread_only = false);
+  Result<uint32_t> UnreadNotifications();
+  // notification_id 0: all of them.
+  Result<NotificationsReadT> MarkNotificationsRead(uint64_t notification_id = 0);
+  // The user feed after after_user_seq: each entry decoded as the frame received live.
+  struct UserFeed {
+    std::vector<FrameT> frames;
+    bool has_more = false;
+    bool resync_required = false;
+    uint64_t user_seq = 0;
+  };
+  Result<UserFeed> SyncUser(uint64_t after_user_seq, uint16_t limit = 0);
 
   // The next server-initiated frame (request_id 0), waiting up to timeout_ms (-1: the default
   // timeout). kUnavailable on timeout or a closed connection.
