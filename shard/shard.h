@@ -124,6 +124,7 @@ class Shard {
     UserQueryPart merged;
     LoginEffect login;         // kSubscribeChannels: the sign-in it completes
     uint32_t audit_limit = 0;  // kAudit
+    BootPending boot;          // kBoot
   };
 
   // --- loop and I/O (shard.cc) ---
@@ -167,6 +168,12 @@ class Shard {
   wire::Bytes EncodeLoginOk(const Session& s, PendingQuery& done);
   wire::Bytes EncodeAuditList(PendingQuery& done);
   void OnReply(Reply reply);
+  // --- boot and resume, gathered on the session's shard (boot.cc) ---
+  void StartBoot(Session& s, const RequestMeta& meta, const wire::Boot* req);
+  void AskBoot(const SessionRef& ref, uint64_t request_id, UserId user, BootPending pending);
+  void AnswerBootPart(const UserQuery& query, UserQueryPart& part);
+  void MergeBootPart(PendingQuery& q, BootPart part);
+  void FinishBoot(Session& s, PendingQuery& done);
   void OnDeliver(const Deliver& deliver);
   // Writes `frame` to each of these local sessions (held for those still signing in).
   void DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedBytes& frame);

@@ -160,4 +160,7 @@ int Read(Ctx& ctx, const Args& args);
 int Typing(Ctx& ctx, const Args& args);
 int Tail(Ctx& ctx, const Args& args);
 
+// --- parley_boot.cc
+int Boot(Ctx& ctx, const Args& args);
+
 }  // namespace parley_cli

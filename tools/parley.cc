@@ -113,6 +113,9 @@ $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
   history CHANNEL_ID [--before S | --after S] [--limit N] [--timeline]
   tail [CHANNEL_ID] [--after S]           print events until interrupted: every kind, of all
                                           my channels, or one channel's (gaps filled by Sync)
+  boot [--resume TOKEN]                   my first screen in one request: workspaces, channels
+                                          with unread and mentions, unread threads, and a
+                                          token; with --resume TOKEN only what changed since
 )usage";
 
 constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
@@ -621,7 +624,8 @@ constexpr Command kCommands[] = {{"register", false, Register},
                                  {"read", true, Read},
                                  {"typing", true, Typing},
                                  {"history", true, History},
-                                 {"tail", true, Tail}};
+                                 {"tail", true, Tail},
+                                 {"boot", true, Boot}};
 
 }  // namespace
 

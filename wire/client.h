@@ -173,6 +173,13 @@ class Client {
   Result<ReadMarkerT> MarkRead(uint64_t channel_id, uint64_t seq = 0);
   Status Typing(uint64_t channel_id, bool stop = false);
 
+  // --- boot and resume (client_boot.cc). A token is opaque bytes from an earlier BootOk.
+  // One page: the answer to one Boot, with max_answer_bytes = options.max_frame_bytes.
+  Result<BootOkT> BootPage(const std::vector<uint8_t>& token = {});
+  // The whole answer: follows has_more pages, joining their channels and threads, and holds the
+  // last page's token. `pages`, if given, receives how many requests it took.
+  Result<BootOkT> Boot(const std::vector<uint8_t>& resume_token = {}, int* pages = nullptr);
+
   // The next server-initiated frame (request_id 0), waiting up to timeout_ms (-1: the default
   // timeout). kUnavailable on timeout or a closed connection.
   Result<FrameT> NextEvent(int timeout_ms = -1);
@@ -183,6 +190,8 @@ class Client {
   // True once the server has closed the connection (observed by a read).
   bool closed() const { return closed_; }
   int fd() const { return fd_; }
+  // The payload size of the last frame read (benchmarks of answer sizes).
+  size_t last_payload_bytes() const { return last_payload_bytes_; }
 
  private:
   Client(int fd, ClientOptions options);
@@ -197,6 +206,7 @@ class Client {
   std::vector<uint8_t> in_;  // bytes read but not yet framed
   std::deque<FrameT> events_;
   WelcomeT welcome_;
+  size_t last_payload_bytes_ = 0;
 };
 
 }  // namespace parley::wire
