@@ -202,6 +202,9 @@ struct UnreadThread {
   TimeMs last_reply_at = 0;
 };
 std::vector<UnreadThread> UnreadThreadsOf(const ShardState& state, UserId user);
+// The same for one channel, appended to `out` in no particular order.
+void AppendUnreadThreads(const ChannelState& channel, UserId user,
+                         std::vector<UnreadThread>& out);
 
 // The actor's direct and group conversations in a workspace, newest activity first.
 struct ConversationSummary {

@@ -364,24 +364,26 @@ Result<ThreadPage> ReadThread(const ShardState& state, UserId actor, const Threa
 }
 
 // A followed thread is unread when a reply by someone else, not deleted, lies after the user's
-// read mark. Newest reply first.
+// read mark.
+void AppendUnreadThreads(const ChannelState& channel, UserId user,
+                         std::vector<UnreadThread>& out) {
+  for (const auto& [seq, thread] : channel.threads) {
+    if (thread.replies.empty() || thread.followers.count(user) == 0) continue;
+    auto read = thread.read_up_to.find(user);
+    Seq read_seq = read == thread.read_up_to.end() ? 0 : read->second;
+    uint64_t unread = 0;
+    for (auto it = thread.replies.rbegin(); it != thread.replies.rend() && *it > read_seq; ++it) {
+      const StoredMessage& reply = channel.messages[*it - 1];
+      if (reply.author_id != user && !reply.deleted) ++unread;
+    }
+    if (unread > 0) out.push_back(UnreadThread{channel.id, seq, unread, thread.last_reply_at});
+  }
+}
+
+// Newest reply first.
 std::vector<UnreadThread> UnreadThreadsOf(const ShardState& state, UserId user) {
   std::vector<UnreadThread> out;
-  for (ChannelId id : state.ChannelsOf(user)) {
-    const ChannelState& channel = *state.FindChannel(id);
-    for (const auto& [seq, thread] : channel.threads) {
-      if (thread.replies.empty() || thread.followers.count(user) == 0) continue;
-      auto read = thread.read_up_to.find(user);
-      Seq read_seq = read == thread.read_up_to.end() ? 0 : read->second;
-      uint64_t unread = 0;
-      for (auto it = thread.replies.rbegin(); it != thread.replies.rend() && *it > read_seq;
-           ++it) {
-        const StoredMessage& reply = channel.messages[*it - 1];
-        if (reply.author_id != user && !reply.deleted) ++unread;
-      }
-      if (unread > 0) out.push_back(UnreadThread{id, seq, unread, thread.last_reply_at});
-    }
-  }
+  for (ChannelId id : state.ChannelsOf(user)) AppendUnreadThreads(*state.FindChannel(id), user, out);
   std::sort(out.begin(), out.end(), [](const UnreadThread& a, const UnreadThread& b) {
     if (a.last_reply_at != b.last_reply_at) return a.last_reply_at > b.last_reply_at;
     return a.channel_id != b.channel_id ? a.channel_id < b.channel_id

@@ -137,11 +137,17 @@ std::vector<ChannelId> ShardState::ChannelsOf(UserId user) const {
 }
 
 void ShardState::Apply(const Event& event) {
+  ++version_;
+  Touched touched = TouchedBy(event);
   std::visit([this](const auto& e) { ApplyEvent(e); }, event);
+  Stamp(touched);
 }
 
 void ShardState::Apply(Event&& event) {
+  ++version_;
+  Touched touched = TouchedBy(event);
   std::visit([this](auto&& e) { ApplyEvent(std::move(e)); }, std::move(event));
+  Stamp(touched);
 }
 
 // Ids owned by other shards (authors, members) never reach here with our residue, and ids of
@@ -164,6 +170,7 @@ void ShardState::AddChannel(ChannelState channel) {
     }
   }
   NoteMinted(channel.id);
+  channel.version = version_;
   for (UserId member : channel.members) channels_by_user_[member].insert(channel.id);
   ChannelId id = channel.id;
   channels_.emplace(id, std::move(channel));
@@ -174,6 +181,11 @@ void ShardState::AddChannel(ChannelState channel) {
 void ShardState::AddChannelMember(ChannelState& channel, UserId user) {
   channel.members.insert(user);
   channels_by_user_[user].insert(channel.id);
+  channel.version = version_;
+  if (auto gone = departed_.find(user); gone != departed_.end()) {
+    gone->second.erase(channel.id);
+    if (gone->second.empty()) departed_.erase(gone);
+  }
   if (channel.last_seq() > 0) {
     Seq& marker = channel.last_read[user];
     marker = std::max(marker, channel.last_seq());
@@ -182,6 +194,8 @@ void ShardState::AddChannelMember(ChannelState& channel, UserId user) {
 
 void ShardState::RemoveChannelMember(ChannelState& channel, UserId user) {
   channel.members.erase(user);
+  channel.version = version_;
+  departed_[user][channel.id] = version_;
   auto it = channels_by_user_.find(user);
   if (it == channels_by_user_.end()) return;
   it->second.erase(channel.id);

@@ -191,6 +191,8 @@ struct ChannelState {
   std::unordered_map<UserId, ReceiptState> receipts;  // members with any receipt
   // Members' notification preferences (core/notify.h); absent: the default.
   std::unordered_map<UserId, ChannelNotifyPref> notify_prefs;
+  // The shard's state version at the channel's last change a boot shows (state_boot.cc).
+  uint64_t version = 0;
 
   Seq last_seq() const { return messages.size(); }
   bool IsMember(UserId user) const { return members.count(user) != 0; }
@@ -240,6 +242,8 @@ struct WorkspaceState {
   std::map<uint64_t, InviteState> invites;  // open ones; accepted or revoked are removed
   // Direct and group conversations by their members (ascending ids), for reopening.
   std::map<std::vector<UserId>, ChannelId> conversations;
+  // The shard's state version at the workspace's last change a boot shows (state_boot.cc).
+  uint64_t version = 0;
 
   // The role of an active member; nullopt for non-members and deactivated members.
   std::optional<WorkspaceRole> RoleOf(UserId user) const {
@@ -311,6 +315,15 @@ class ShardState {
   // IdMinter for this shard starts after it.
   uint64_t max_minted() const { return max_minted_; }
 
+  // Boot and resume (state_boot.cc). version() counts the events applied: replaying the log
+  // rebuilds the same numbers, so a version names the same state across restarts.
+  uint64_t version() const { return version_; }
+  // Every workspace / channel `user` belongs to, deactivated memberships included, ascending.
+  std::vector<WorkspaceId> AllWorkspacesOf(UserId user) const;
+  std::vector<ChannelId> AllChannelsOf(UserId user) const;
+  // Channels `user` left or was removed from after `version` and is not in again, ascending.
+  std::vector<ChannelId> DepartedSince(UserId user, uint64_t version) const;
+
   size_t user_count() const { return users_.size(); }
   size_t workspace_count() const { return workspaces_.size(); }
   size_t channel_count() const { return channels_.size(); }
@@ -327,6 +340,14 @@ class ShardState {
 
  private:
   void NoteMinted(uint64_t id);
+  // What an event changes that a boot shows, taken before it is applied (state_boot.cc).
+  struct Touched {
+    ChannelId channel = 0;
+    WorkspaceId workspace = 0;
+    UserId member = 0;  // with workspace: the member whose access changed (their channels too)
+  };
+  static Touched TouchedBy(const Event& event);
+  void Stamp(const Touched& touched);
   void AddChannel(ChannelState channel);
   void AddChannelMember(ChannelState& channel, UserId user);
   void RemoveChannelMember(ChannelState& channel, UserId user);
@@ -421,6 +442,10 @@ class ShardState {
   std::deque<AuditEntry> audit_;
   std::set<std::pair<TimeMs, UserId>> status_expiries_;
   std::unordered_map<UserId, UserNotifyState> notify_;
+  uint64_t version_ = 0;
+  // Per user, the channels they left or were removed from (and are not in again), with the
+  // version of their departure: what a resume reports as removed.
+  std::unordered_map<UserId, std::unordered_map<ChannelId, uint64_t>> departed_;
 };
 
 // Key of ChannelState::seq_by_client_id.

@@ -11,6 +11,7 @@
 
 #include "core/ids.h"
 #include "shard/presence_messages.h"
+#include "shard/boot.h"
 #include "wire/frame.h"
 
 namespace parley::shard {
@@ -92,6 +93,7 @@ enum class UserQueryKind : uint8_t {
   kWorkspaces,
   kAudit,  // audit entries of a workspace and of its members' accounts
   kUnreadThreads,  // threads the user follows with replies they have not read
+  kBoot,  // a client's first screen, or what changed since its token (shard/boot.cc)
 };
 struct UserQuery {
   uint64_t query_id = 0;
@@ -99,6 +101,7 @@ struct UserQuery {
   UserId user_id = 0;
   UserQueryKind kind = UserQueryKind::kWorkspaces;
   AuditEffect audit;  // kAudit: what to gather (the member set is immutable and shared)
+  BootAsk boot;       // kBoot
 };
 struct UserQueryPart {
   uint64_t query_id = 0;
@@ -109,6 +112,7 @@ struct UserQueryPart {
   std::vector<wire::WorkspaceInfoT> workspaces;
   std::vector<wire::AuditEntryT> audit;
   std::vector<wire::UnreadThreadT> unread_threads;  // kUnreadThreads
+  BootPart boot;                                    // kBoot
 };
 
 // Subscriber shard -> owner: `delta` sessions of shard `shard` (un)subscribed to the channel.

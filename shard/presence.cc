@@ -175,20 +175,33 @@ TimeMs Shard::PresenceReportInterval() const {
 // gathered in two rounds (see PresenceQuery).
 void Shard::StartPresenceSubscription(Session& s, uint32_t slot, const RequestMeta& meta,
                                       const wire::SubscribePresence* req) {
-  const uint32_t n = config_.shard_count;
-  if (req->user_ids() != nullptr && req->user_ids()->size() > kMaxPresenceSubscriptions) {
-    return RespondError(meta, MakeError(ErrorCode::kInvalidArgument,
-                                        "a presence subscription names at most " +
-                                            std::to_string(kMaxPresenceSubscriptions) + " users",
-                                        "user_ids"));
+  auto asked = PresenceUsersAsked(req->user_ids());
+  if (!asked) return RespondError(meta, asked.error());
+  SubscribePresence(s, slot, meta.request_id, std::move(*asked), nullptr);
+}
+
+// The distinct, non-zero ids of a SubscribePresence (or Boot's presence_of), in order.
+Result<std::vector<UserId>> Shard::PresenceUsersAsked(
+    const flatbuffers::Vector<uint64_t>* user_ids) {
+  if (user_ids != nullptr && user_ids->size() > kMaxPresenceSubscriptions) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a presence subscription names at most " +
+                         std::to_string(kMaxPresenceSubscriptions) + " users",
+                     "user_ids");
   }
   std::vector<UserId> asked;
   std::unordered_set<UserId> seen;
-  if (req->user_ids() != nullptr) {
-    for (uint64_t user : *req->user_ids()) {
+  if (user_ids != nullptr) {
+    for (uint64_t user : *user_ids) {
       if (user != 0 && seen.insert(user).second) asked.push_back(user);
     }
   }
+  return asked;
+}
+
+void Shard::SubscribePresence(Session& s, uint32_t slot, uint64_t request_id,
+                              std::vector<UserId> asked, PresenceThen then) {
+  const uint32_t n = config_.shard_count;
   const uint64_t own = PresenceTopic(s.user, n);
   std::vector<uint64_t> old;
   for (uint64_t topic : s.subscriptions) {
@@ -199,13 +212,17 @@ void Shard::StartPresenceSubscription(Session& s, uint32_t slot, const RequestMe
     AddInterest(topic, id_, -1);
   }
   presence_.latest_query.erase(slot);
-  if (asked.empty()) return Enqueue(s, slot, EncodeBody(meta.request_id, wire::PresenceListT{}));
+  if (asked.empty()) {
+    if (then) return then({});
+    return Enqueue(s, slot, EncodeBody(request_id, wire::PresenceListT{}));
+  }
   uint64_t qid = presence_.next_query_id++;
   presence_.latest_query[slot] = qid;
   PresenceRuntime::PendingQuery& q = presence_.queries[qid];
-  q.session = meta.from;
-  q.request_id = meta.request_id;
+  q.session = RefOf(slot);
+  q.request_id = request_id;
   q.viewer = s.user;
+  q.then = std::move(then);
   q.asked = asked;
   q.parts_left = n;
   auto users = std::make_shared<const std::vector<UserId>>(std::move(asked));
@@ -313,6 +330,7 @@ void Shard::FinishPresenceQuery(uint64_t query_id) {
     }
     list.presences.push_back(std::move(info));
   }
+  if (q.then) return q.then(std::move(list.presences));
   Enqueue(*s, q.session.slot, EncodeBody(q.request_id, std::move(list)));
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -45,6 +47,9 @@ struct PresenceRuntime {
     bool watching = false;  // second round (kWatch) under way
     std::vector<UserId> visible;
     std::unordered_map<UserId, wire::PresenceInfoT> infos;
+    // Set when the answer is part of another one (Boot): called with the presences instead of
+    // answering PresenceList.
+    std::function<void(std::vector<std::unique_ptr<wire::PresenceInfoT>>)> then;
   };
   std::unordered_map<uint64_t, PendingQuery> queries;
   std::unordered_map<uint32_t, uint64_t> latest_query;  // by session slot: the newest one wins

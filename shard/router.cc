@@ -51,6 +51,7 @@ RequestKind KindOf(wire::Body type) {
     case B::ListWorkspaces:
     case B::Unsubscribe:
     case B::ListUnreadThreads:
+    case B::Boot:
       return {true, Need::kRead, Owner::kLocal, false};
     case B::CreateWorkspace:
       return {true, Need::kWrite, Owner::kLocal, false};
@@ -415,6 +416,8 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
       return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kWorkspaces);
     case wire::Body::ListUnreadThreads:
       return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kUnreadThreads);
+    case wire::Body::Boot:
+      return StartBoot(s, meta, f->body_as_Boot());
     case wire::Body::Unsubscribe: {
       ChannelId channel = f->body_as_Unsubscribe()->channel_id();
       if (s.subscriptions.count(channel)) {
@@ -533,7 +536,7 @@ void Shard::StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId us
   q.login = std::move(login);
   q.audit_limit = audit.limit;
   for (ShardId to = 0; to < config_.shard_count; ++to) {
-    UserQuery query{qid, id_, user, kind, audit};
+    UserQuery query{qid, id_, user, kind, audit, {}};
     if (to == id_) {
       OnUserQuery(query);
     } else {
@@ -564,6 +567,8 @@ void Shard::OnUserQuery(const UserQuery& query) {
       out.last_reply_at_ms = t.last_reply_at;
       part.unread_threads.push_back(std::move(out));
     }
+  } else if (query.kind == UserQueryKind::kBoot) {
+    AnswerBootPart(query, part);
   } else if (query.kind == UserQueryKind::kSubscribeChannels) {
     // ChannelsOf leaves out workspaces that deactivated the user.
     for (ChannelId id : state_.ChannelsOf(query.user_id)) {
@@ -618,6 +623,7 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   for (auto& w : part.workspaces) q.merged.workspaces.push_back(std::move(w));
   for (auto& a : part.audit) q.merged.audit.push_back(std::move(a));
   for (auto& t : part.unread_threads) q.merged.unread_threads.push_back(std::move(t));
+  if (q.kind == UserQueryKind::kBoot) MergeBootPart(q, std::move(part.boot));
   if (--q.parts_left > 0) return;
   PendingQuery done = std::move(q);
   queries_.erase(it);
@@ -625,6 +631,7 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   uint32_t slot = done.session.slot;
   if (done.kind == UserQueryKind::kWorkspaces) return Enqueue(*s, slot, EncodeWorkspaceList(done));
   if (done.kind == UserQueryKind::kAudit) return Enqueue(*s, slot, EncodeAuditList(done));
+  if (done.kind == UserQueryKind::kBoot) return FinishBoot(*s, done);
   if (done.kind == UserQueryKind::kUnreadThreads) {
     return Enqueue(*s, slot, EncodeUnreadThreads(done.request_id, done.merged.unread_threads));
   }

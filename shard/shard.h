@@ -127,6 +127,7 @@ class Shard {
     UserQueryPart merged;
     LoginEffect login;         // kSubscribeChannels: the sign-in it completes
     uint32_t audit_limit = 0;  // kAudit
+    BootPending boot;          // kBoot
   };
 
   // --- loop and I/O (shard.cc) ---
@@ -170,6 +171,12 @@ class Shard {
   wire::Bytes EncodeLoginOk(const Session& s, PendingQuery& done);
   wire::Bytes EncodeAuditList(PendingQuery& done);
   void OnReply(Reply reply);
+  // --- boot and resume, gathered on the session's shard (boot.cc) ---
+  void StartBoot(Session& s, const RequestMeta& meta, const wire::Boot* req);
+  void AskBoot(const SessionRef& ref, uint64_t request_id, UserId user, BootPending pending);
+  void AnswerBootPart(const UserQuery& query, UserQueryPart& part);
+  void MergeBootPart(PendingQuery& q, BootPart part);
+  void FinishBoot(Session& s, PendingQuery& done);
   void OnDeliver(const Deliver& deliver);
   // Writes `frame` to each of these local sessions (held for those still signing in).
   void DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedBytes& frame);
@@ -298,6 +305,13 @@ class Shard {
   // Session side.
   void StartPresenceSubscription(Session& s, uint32_t slot, const RequestMeta& meta,
                                  const wire::SubscribePresence* req);
+  using PresenceThen = std::function<void(std::vector<std::unique_ptr<wire::PresenceInfoT>>)>;
+  static Result<std::vector<UserId>> PresenceUsersAsked(
+      const flatbuffers::Vector<uint64_t>* user_ids);
+  // Replaces the session's presence subscription with `asked`; answers PresenceList, or calls
+  // `then` with the presences when the answer is part of another one (Boot).
+  void SubscribePresence(Session& s, uint32_t slot, uint64_t request_id,
+                         std::vector<UserId> asked, PresenceThen then);
   void NoteSignedIn(Session& s, uint32_t slot);  // after sign-in: counted, own topic followed
   void NoteSignedOut(UserId user);               // a signed-in session closed
   void NoteActivity(const Session& s, wire::Body type);

@@ -47,6 +47,8 @@ check rooms '"rate":4000' '"delivered_per_s":[1-9]' '"latency_us":{"count":[1-9]
 check durable '"window":8' '"acked_per_s":[1-9]' '"ack_latency_us":{"count":[1-9]'
 "${RUN[@]}" --scenario idle --idle 300 --idle_settle 0.2 > "$WORK/idle.out" || fail "idle"
 check idle '"connections":300' '"bytes_per_connection":[1-9]'
+"${RUN[@]}" --scenario boot --boot_channels 20 --boot_rounds 3 > "$WORK/boot.out" || fail "boot"
+check boot '"full":{"rounds":3' '"channels":22,"pages":1' '"resume_one":{"rounds":3,[^}]*"channels":1,'
 
 # replay owns its server: stop the shared one and reuse its (now free) port.
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""

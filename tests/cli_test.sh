@@ -196,6 +196,26 @@ done
 kill "$DAVE_TAIL"
 kill "$TAIL_PID"; TAIL_PID=""
 
+# boot: Dave's first screen (the Demo workspace, #general, the DM), then a resume that lists only
+# the channel that changed.
+$P --token "$TOKEN" boot > "$WORK/boot.out" 2> "$WORK/boot.err" || fail "boot: $(cat "$WORK/boot.err")"
+grep -q "^workspace $WS"$'\t'"Demo"$'\t'"role=member" "$WORK/boot.out" || fail "boot workspace: $(cat "$WORK/boot.out")"
+grep -q "^channel $GENERAL"$'\t'"#general" "$WORK/boot.out" || fail "boot #general: $(cat "$WORK/boot.out")"
+grep -q "^dm $DM" "$WORK/boot.out" || fail "boot dm: $(cat "$WORK/boot.out")"
+grep -q "full boot" "$WORK/boot.err" || fail "boot note: $(cat "$WORK/boot.err")"
+BOOT_TOKEN=$(awk '$1=="token"{print $2}' "$WORK/boot.out")
+[ -n "$BOOT_TOKEN" ] || fail "boot printed no token"
+$PA post "$DM" "after boot" > /dev/null || fail "post after boot"
+$P --token "$TOKEN" boot --resume "$BOOT_TOKEN" > "$WORK/resume.out" 2> "$WORK/resume.err" \
+  || fail "boot --resume: $(cat "$WORK/resume.err")"
+grep -q "^dm $DM.*unread=1" "$WORK/resume.out" || fail "resume: $(cat "$WORK/resume.out")"
+[ "$(grep -c -E '^(channel|dm|group) ' "$WORK/resume.out")" = 1 ] || fail "resume sent more: $(cat "$WORK/resume.out")"
+grep -q "^changes" "$WORK/resume.err" || fail "resume note: $(cat "$WORK/resume.err")"
+GARBAGE=$($P --token "$TOKEN" boot --resume zz 2>&1 || true)
+grep -q "not hex" <<<"$GARBAGE" || fail "boot --resume garbage: $GARBAGE"
+GARBAGE=$($P --token "$TOKEN" boot --resume 0102 2>&1 || true)
+grep -q "resume_token" <<<"$GARBAGE" || fail "boot --resume not a token: $GARBAGE"
+
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd exited non-zero on SIGTERM"
 PID=""

@@ -175,8 +175,12 @@ int AwayOrBack(Ctx& ctx, const Args& args);
 int Receipts(Ctx& ctx, const Args& args);
 int ReadReceipts(Ctx& ctx, const Args& args);
 void PrintPresence(const wire::PresenceInfoT& p);
+void PrintPresence(const wire::PresenceInfoT& p);  // one line: user, state, last seen, status
 bool PrintPresenceEvent(const wire::FrameT& event);  // false: not a presence or receipt event
 Status WatchPresence(wire::Client& c);  // tail --watch: subscribe and print the current state
 bool ApplyReceiptsFlag(wire::WorkspaceSettingsT& settings);  // settings --receipts_max_members
+
+// --- parley_boot.cc
+int Boot(Ctx& ctx, const Args& args);
 
 }  // namespace parley_cli

@@ -126,6 +126,10 @@ $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
   dnd | dnd snooze MINUTES | dnd schedule HH:MM-HH:MM ZONE | dnd unschedule | dnd off
                                           ZONE: an IANA name (Europe/Berlin); 0 minutes ends a snooze
   sync-user AFTER_USER_SEQ                my feed after it (notifications, reads, settings)
+  boot [--resume TOKEN] [--watch U1,U2]   my first screen in one request: workspaces, channels
+                                          with unread and mentions, unread threads, and a
+                                          token; with --resume TOKEN only what changed since;
+                                          --watch: those users' presence too (then followed)
 )usage";
 
 constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
@@ -649,7 +653,8 @@ constexpr Command kCommands[] = {{"register", false, Register},
                                  {"notify-pref", true, NotifyPref},
                                  {"keywords", true, Keywords},
                                  {"dnd", true, Dnd},
-                                 {"sync-user", true, SyncUser}};
+                                 {"sync-user", true, SyncUser},
+                                 {"boot", true, Boot}};
 
 }  // namespace
 

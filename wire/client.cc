@@ -598,6 +598,7 @@ Status Client::SendRaw(const void* data, size_t size) {
 Result<FrameT> Client::ReadFrame(int timeout_ms) {
   Result<Bytes> payload = ReadPayload(timeout_ms < 0 ? options_.timeout_ms : timeout_ms);
   if (!payload.ok()) return payload.error();
+  last_payload_bytes_ = payload->size();
   Result<const Frame*> frame = VerifyFrame(*payload);
   if (!frame.ok()) return frame.error();
   FrameT out;

@@ -207,6 +207,16 @@ class Client {
     uint64_t user_seq = 0;
   };
   Result<UserFeed> SyncUser(uint64_t after_user_seq, uint16_t limit = 0);
+  // --- boot and resume (client_boot.cc). A token is opaque bytes from an earlier BootOk.
+  // One page: the answer to one Boot, with max_answer_bytes = options.max_frame_bytes.
+  // presence_of: users whose presence the answer carries (BootOk.presences), followed from then
+  // on as SubscribePresence does (replacing the connection's presence subscription).
+  Result<BootOkT> BootPage(const std::vector<uint8_t>& token = {},
+                           const std::vector<uint64_t>& presence_of = {});
+  // The whole answer: follows has_more pages, joining their channels and threads, and holds the
+  // last page's token. `pages`, if given, receives how many requests it took.
+  Result<BootOkT> Boot(const std::vector<uint8_t>& resume_token = {}, int* pages = nullptr,
+                       const std::vector<uint64_t>& presence_of = {});
 
   // The next server-initiated frame (request_id 0), waiting up to timeout_ms (-1: the default
   // timeout). kUnavailable on timeout or a closed connection.
@@ -218,6 +228,8 @@ class Client {
   // True once the server has closed the connection (observed by a read).
   bool closed() const { return closed_; }
   int fd() const { return fd_; }
+  // The payload size of the last frame read (benchmarks of answer sizes).
+  size_t last_payload_bytes() const { return last_payload_bytes_; }
 
  private:
   Client(int fd, ClientOptions options);
@@ -232,6 +244,7 @@ class Client {
   std::vector<uint8_t> in_;  // bytes read but not yet framed
   std::deque<FrameT> events_;
   WelcomeT welcome_;
+  size_t last_payload_bytes_ = 0;
 };
 
 }  // namespace parley::wire
