@@ -203,6 +203,12 @@ grep -q "^workspace $WS"$'\t'"Demo"$'\t'"role=member" "$WORK/boot.out" || fail "
 grep -q "^channel $GENERAL"$'\t'"#general" "$WORK/boot.out" || fail "boot #general: $(cat "$WORK/boot.out")"
 grep -q "^dm $DM" "$WORK/boot.out" || fail "boot dm: $(cat "$WORK/boot.out")"
 grep -q "full boot" "$WORK/boot.err" || fail "boot note: $(cat "$WORK/boot.err")"
+grep -q "^user $DAVE"$'\t'".*"$'\t'"user_seq=[0-9]*"$'\t'"unread_notifications=[0-9]*" "$WORK/boot.out" \
+  || fail "boot user: $(cat "$WORK/boot.out")"
+$P --token "$TOKEN" boot --watch "$DAVE" > "$WORK/boot-watch.out" 2>&1 \
+  || fail "boot --watch: $(cat "$WORK/boot-watch.out")"
+grep -q "^presence user:$DAVE"$'\t'"online" "$WORK/boot-watch.out" \
+  || fail "boot --watch presence: $(cat "$WORK/boot-watch.out")"
 BOOT_TOKEN=$(awk '$1=="token"{print $2}' "$WORK/boot.out")
 [ -n "$BOOT_TOKEN" ] || fail "boot printed no token"
 $PA post "$DM" "after boot" > /dev/null || fail "post after boot"
