@@ -143,7 +143,7 @@ void Shard::StartBoot(Session& s, const RequestMeta& meta, const wire::Boot* req
   auto presence_of = PresenceUsersAsked(req->presence_of());
   if (!presence_of) return RespondError(meta, presence_of.error());
   pending.presence_of = std::move(*presence_of);
-  pending.presence_gathered = req->presence_of() == nullptr;
+  pending.presence_gathered = pending.presence_of.empty();
   const flatbuffers::Vector<uint8_t>* bytes = req->resume_token();
   if (bytes != nullptr && bytes->size() > 0) {
     std::optional<BootToken> token = DecodeBootToken(
