@@ -23,11 +23,6 @@ class AccessTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete server_; }
 
-  static std::string Email(const std::string& who) {
-    return who + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-           "@example.com";
-  }
-
   struct User {
     std::unique_ptr<wire::Client> c;
     uint64_t id = 0;

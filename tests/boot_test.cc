@@ -11,56 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/ids.h"
-#include "tests/test_server.h"
+#include "tests/multi_shard.h"
 
 namespace parley::testing {
 namespace {
-
-constexpr uint32_t kShards = 3;
-
-TestServerOptions ThreeShards() {
-  TestServerOptions options;
-  options.shards = kShards;
-  return options;
-}
-
-struct Person {
-  std::unique_ptr<wire::Client> client;
-  uint64_t id = 0;
-  std::string email;
-};
-
-std::string Email(const std::string& who) {
-  return who + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-         "@example.com";
-}
-
-// A user owned by another shard than `shard`, on a connection that also landed elsewhere.
-Person AwayFrom(TestServer& server, const std::string& who, uint32_t shard) {
-  for (int i = 0; i < 64; ++i) {
-    std::string email = Email(who + std::to_string(i));
-    wire::LoginOkT login;
-    auto c = server.SignedIn(email, &login);
-    if (OwnerShard(login.user_id, kShards) == shard) continue;
-    for (int k = 0; k < 32 && c->welcome().shard == shard; ++k) c = server.SignedIn(email, &login);
-    return Person{std::move(c), login.user_id, email};
-  }
-  ADD_FAILURE() << "no user away from shard " << shard;
-  return {};
-}
-
-// A user owned by shard `shard`.
-Person UserOnShard(TestServer& server, const std::string& who, uint32_t shard) {
-  for (int i = 0; i < 64; ++i) {
-    std::string email = Email(who + std::to_string(i));
-    wire::LoginOkT login;
-    auto c = server.SignedIn(email, &login);
-    if (OwnerShard(login.user_id, kShards) == shard) return Person{std::move(c), login.user_id, email};
-  }
-  ADD_FAILURE() << "no user on shard " << shard;
-  return {};
-}
 
 // A workspace (anyone may join) created on a connection of shard `shard`.
 uint64_t WorkspaceOnShard(TestServer& server, Person& owner, const std::string& who,
@@ -109,16 +63,7 @@ wire::BootOkT BootOf(wire::Client& c, const std::vector<uint8_t>& token = {}) {
   return boot.ok() ? std::move(*boot) : wire::BootOkT{};
 }
 
-class BootTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new TestServer(ThreeShards());
-    server_->Start();
-  }
-  static void TearDownTestSuite() { delete server_; }
-  static TestServer* server_;
-};
-TestServer* BootTest::server_ = nullptr;
+class BootTest : public MultiShardTest {};
 
 TEST_F(BootTest, FullBootHasExactlyMyChannelsWithTheirCounts) {
   TestServer& server = *server_;
@@ -224,7 +169,7 @@ TEST_F(BootTest, ResumeSendsOnlyTheChannelThatChanged) {
   TestServer& server = *server_;
   Person alice;
   uint64_t ws = WorkspaceOnShard(server, alice, "alice", 2, "Twenty");
-  Person bob = AwayFrom(server, "bob", 2);
+  Person bob = AwayFrom(server, "bob", {2}, 2);
   ASSERT_TRUE(bob.client->JoinWorkspace(ws).ok());
   std::vector<uint64_t> channels;
   for (int i = 0; i < 20; ++i) {
@@ -277,7 +222,7 @@ TEST_F(BootTest, ResumeSendsOnlyTheChannelThatChanged) {
 
   wire::BootOkT before_deactivation = BootOf(*bob.client, lost.token);
   ASSERT_TRUE(alice.client->SetMemberActive(ws, bob.id, false).ok());
-  Person bob_again = AwayFrom(server, "bob", 2);  // deactivation closed his connections
+  Person bob_again = AwayFrom(server, "bob", {2}, 2);  // deactivation closed his connections
   ASSERT_EQ(bob_again.id, bob.id);
   wire::BootOkT gone = BootOf(*bob_again.client, before_deactivation.token);
   EXPECT_EQ(gone.removed_workspaces, std::vector<uint64_t>{ws});
@@ -291,7 +236,7 @@ TEST_F(BootTest, BootCarriesMyFeedNotificationsAndPresenceOfWhomIAsk) {
   TestServer& server = *server_;
   Person alice;
   uint64_t ws = WorkspaceOnShard(server, alice, "alice", 1, "Feeds");
-  Person bob = AwayFrom(server, "bob", 1);
+  Person bob = AwayFrom(server, "bob", {1}, 1);
   ASSERT_TRUE(bob.client->JoinWorkspace(ws).ok());
   auto room = bob.client->CreateChannel(ws, "room", false);
   ASSERT_TRUE(room.ok());
@@ -346,7 +291,7 @@ TEST_F(BootTest, TokensThatResumeNothing) {
   TestServer& server = *server_;
   Person alice;
   uint64_t ws = WorkspaceOnShard(server, alice, "alice", 1, "Tokens");
-  Person bob = AwayFrom(server, "bob", 1);
+  Person bob = AwayFrom(server, "bob", {1}, 1);
   ASSERT_TRUE(bob.client->JoinWorkspace(ws).ok());
   wire::BootOkT alices = BootOf(*alice.client);
   // Another user's token: a full boot of one's own.
@@ -370,7 +315,7 @@ TEST_F(BootTest, AThousandChannelsBootInOneRoundTrip) {
   TestServer& server = *server_;
   Person alice;
   uint64_t ws = WorkspaceOnShard(server, alice, "alice", 0, "Big");
-  Person bob = AwayFrom(server, "bob", 0);
+  Person bob = AwayFrom(server, "bob", {0}, 0);
   ASSERT_TRUE(bob.client->JoinWorkspace(ws).ok());
   const std::string topic(250, 't');
   for (int i = 0; i < 1000; ++i) {
@@ -419,7 +364,7 @@ TEST_F(BootTest, PagesWhenTheAnswerDoesNotFitTheClientsFrames) {
   TestServer& server = *server_;
   Person alice;
   uint64_t ws = WorkspaceOnShard(server, alice, "alice", 1, "Paged");
-  Person bob = AwayFrom(server, "bob", 1);
+  Person bob = AwayFrom(server, "bob", {1}, 1);
   ASSERT_TRUE(bob.client->JoinWorkspace(ws).ok());
   std::vector<uint64_t> ids;
   for (int i = 0; i < 40; ++i) {
@@ -461,7 +406,7 @@ TEST(BootRestartTest, ATokenFromBeforeAKillStillResumes) {
   server.Start();
   Person alice;
   uint64_t ws = WorkspaceOnShard(server, alice, "alice", 0, "Durable");
-  Person bob = AwayFrom(server, "bob", 0);
+  Person bob = AwayFrom(server, "bob", {0}, 0);
   ASSERT_TRUE(bob.client->JoinWorkspace(ws).ok());
   std::vector<uint64_t> ids;
   for (int i = 0; i < 5; ++i) {
@@ -476,7 +421,7 @@ TEST(BootRestartTest, ATokenFromBeforeAKillStillResumes) {
   alice.client.reset();
   server.Kill();
   server.Start();
-  Person bob_again = AwayFrom(server, "bob", 0);
+  Person bob_again = AwayFrom(server, "bob", {0}, 0);
   ASSERT_EQ(bob_again.id, bob.id);
   wire::BootOkT after = BootOf(*bob_again.client, before.token);
   EXPECT_FALSE(after.full);

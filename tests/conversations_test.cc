@@ -4,89 +4,30 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "core/ids.h"
-#include "tests/test_server.h"
+#include "tests/multi_shard.h"
 
 namespace parley::testing {
 namespace {
 
-constexpr uint32_t kShards = 3;
-
-TestServerOptions ThreeShards() {
-  TestServerOptions options;
-  options.shards = kShards;
-  return options;
-}
-
-struct Person {
-  std::unique_ptr<wire::Client> client;
-  uint64_t id = 0;
-  std::string email;
-};
-
-class ConversationsTest : public ::testing::Test {
+class ConversationsTest : public MultiShardTest {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new TestServer(ThreeShards());
-    server_->Start();
-  }
-  static void TearDownTestSuite() { delete server_; }
-
-  static std::string Email(const std::string& who) {
-    return who + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-           "@example.com";
-  }
-
-  // A user owned by another shard than `workspace`, signed in on a connection that also landed
-  // on another shard than the workspace's (the kernel spreads connections).
-  static Person Away(TestServer& server, const std::string& who, uint64_t workspace) {
-    const uint32_t ws_shard = OwnerShard(workspace, kShards);
-    for (int i = 0; i < 32; ++i) {
-      std::string email = Email(who + std::to_string(i));
-      wire::LoginOkT login;
-      auto c = server.SignedIn(email, &login);
-      if (OwnerShard(login.user_id, kShards) == ws_shard) continue;
-      for (int k = 0; k < 32 && c->welcome().shard == ws_shard; ++k) {
-        c = server.SignedIn(email, &login);
-      }
-      return Person{std::move(c), login.user_id, email};
-    }
-    ADD_FAILURE() << "no user away from the workspace's shard";
-    return {};
-  }
-
   // A workspace of Alice's that anyone may join.
   static uint64_t NewWorkspace(TestServer& server, Person& alice, const std::string& name) {
-    wire::LoginOkT login;
-    alice.email = Email("alice");
-    alice.client = server.SignedIn(alice.email, &login);
-    alice.id = login.user_id;
-    auto ws = alice.client->CreateWorkspace(name);
-    EXPECT_TRUE(ws.ok());
-    OpenWorkspace(*alice.client, ws->id);
-    return ws->id;
+    alice = SignIn(server, "alice");
+    return OpenNewWorkspace(alice, name).id;
   }
 
+  // A member of `ws` owned, and served, by other shards than the workspace's, so that what
+  // members do crosses shards.
   static Person Joined(TestServer& server, const std::string& who, uint64_t ws) {
-    Person p = Away(server, who, ws);
+    const uint32_t ws_shard = OwnerShard(ws, kShards);
+    Person p = AwayFrom(server, who, {ws_shard}, ws_shard);
     auto joined = p.client->JoinWorkspace(ws);
     EXPECT_TRUE(joined.ok()) << joined.error().message;
     return p;
-  }
-
-  // The next event of `c` that `match` accepts, skipping others; a failure after 10 s.
-  static std::optional<wire::FrameT> NextMatching(wire::Client& c,
-                                                  const std::function<bool(wire::FrameT&)>& match,
-                                                  int timeout_ms = 10000) {
-    for (;;) {
-      auto e = c.NextEvent(timeout_ms);
-      if (!e.ok()) return std::nullopt;
-      if (match(*e)) return std::move(*e);
-    }
   }
 
   static wire::ChannelInfoT NextCreated(wire::Client& c) {
@@ -118,10 +59,7 @@ class ConversationsTest : public ::testing::Test {
     }
     return *e->body.AsMessagePosted()->message;
   }
-
-  static TestServer* server_;
 };
-TestServer* ConversationsTest::server_ = nullptr;
 
 std::vector<uint64_t> Sorted(std::vector<uint64_t> v) {
   std::sort(v.begin(), v.end());

@@ -67,11 +67,6 @@ template <typename R>
   }
 }
 
-std::string Email(const std::string& who) {
-  return who + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-         "@example.com";
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

@@ -10,43 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/ids.h"
-#include "tests/test_server.h"
+#include "tests/multi_shard.h"
 
 namespace parley::testing {
 namespace {
-
-constexpr uint32_t kShards = 3;
-
-struct User {
-  std::unique_ptr<wire::Client> c;
-  uint64_t id = 0;
-  std::string email;
-  wire::Client* operator->() const { return c.get(); }
-};
-
-std::string TestName() {
-  return ::testing::UnitTest::GetInstance()->current_test_info()->name();
-}
-
-// A user whose id is owned by a shard other than `avoid` and whose session is served by a shard
-// other than `avoid_session` (kShards: any), so requests and events cross shards.
-User SignInElsewhere(const TestServer& server, const std::string& who, ShardId avoid,
-                     ShardId avoid_session = kShards) {
-  for (int i = 0; i < 200; ++i) {
-    std::string email = who + std::to_string(i) + "-" + TestName() + "@example.com";
-    wire::LoginOkT login;
-    auto c = server.SignedIn(email, &login);
-    if (OwnerShard(login.user_id, kShards) == avoid) continue;
-    for (int k = 0; k < 30 && c->welcome().shard == avoid_session; ++k) {
-      c = server.SignedIn(email, &login);
-    }
-    if (c->welcome().shard == avoid_session) continue;
-    return User{std::move(c), login.user_id, email};
-  }
-  ADD_FAILURE() << "no user off shard " << avoid;
-  return {};
-}
 
 // The next event `pick` accepts, skipping others.
 template <class T>
@@ -78,7 +45,7 @@ std::string Packed(const T& value) {
 
 // A workspace with a channel, owned by a user, that others join.
 struct Place {
-  User owner;
+  Person owner;
   uint64_t workspace = 0;
   uint64_t channel = 0;  // #general
   ShardId shard = 0;
@@ -88,13 +55,13 @@ struct Place {
 // `avoid_shard` puts it elsewhere.
 Place MakePlace(const TestServer& server, const std::string& name, ShardId avoid_shard = kShards) {
   Place p;
-  p.owner = SignInElsewhere(server, "owner-" + name, kShards, avoid_shard);
+  p.owner = AwayFrom(server, "owner-" + name, {}, avoid_shard);
   for (int i = 0; i < 30; ++i) {
     auto ws = p.owner->CreateWorkspace(name + std::to_string(i));
     EXPECT_TRUE(ws.ok());
     if (!ws.ok()) return p;
     if (OwnerShard(ws->id, kShards) == avoid_shard) continue;
-    OpenWorkspace(*p.owner.c, ws->id);
+    OpenWorkspace(*p.owner.client, ws->id);
     p.workspace = ws->id;
     p.channel = ws->general_channel_id;
     p.shard = OwnerShard(ws->id, kShards);
@@ -104,29 +71,20 @@ Place MakePlace(const TestServer& server, const std::string& name, ShardId avoid
   return p;
 }
 
-User Member(const TestServer& server, const Place& p, const std::string& who) {
-  User u = SignInElsewhere(server, who, p.shard, p.shard);
+Person Member(const TestServer& server, const Place& p, const std::string& who) {
+  Person u = AwayFrom(server, who, {p.shard}, p.shard);
   EXPECT_TRUE(u->JoinWorkspace(p.workspace).ok());
   return u;
 }
 
-class MessagesTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new TestServer(TestServerOptions{kShards, "sync", {}});
-    server_->Start();
-  }
-  static void TearDownTestSuite() { delete server_; }
-  static TestServer* server_;
-};
-TestServer* MessagesTest::server_ = nullptr;
+class MessagesTest : public MultiShardTest {};
 
 // ---- Threads ----------------------------------------------------------------------------------
 
 TEST_F(MessagesTest, RepliesSummariseTheirThreadAndPage) {
   Place p = MakePlace(*server_, "Threads");
-  User bob = Member(*server_, p, "bob");
-  User dave = Member(*server_, p, "dave");
+  Person bob = Member(*server_, p, "bob");
+  Person dave = Member(*server_, p, "dave");
   auto parent = p.owner->Post(p.channel, "lunch?");
   ASSERT_TRUE(parent.ok());
   auto r1 = bob->Reply(p.channel, parent->seq, "yes", false, "bob-1");
@@ -186,7 +144,7 @@ TEST_F(MessagesTest, RepliesSummariseTheirThreadAndPage) {
               "thread_seq");
   ExpectError(bob->Reply(p.channel, 999, "nowhere"), ErrorCode::kNotFound, "thread_seq");
   ExpectError(bob->ThreadHistory(p.channel, r1->seq), ErrorCode::kInvalidArgument, "thread_seq");
-  User outsider = SignInElsewhere(*server_, "outsider", kShards);
+  Person outsider = AwayFrom(*server_, "outsider", {});
   ExpectError(outsider->Reply(p.channel, parent->seq, "hi"), ErrorCode::kNotFound, "channel_id");
   ExpectError(outsider->ThreadHistory(p.channel, parent->seq), ErrorCode::kNotFound,
               "channel_id");
@@ -194,23 +152,23 @@ TEST_F(MessagesTest, RepliesSummariseTheirThreadAndPage) {
 
 TEST_F(MessagesTest, RepliesAreLiveAndFollowingIsToldToTheUser) {
   Place p = MakePlace(*server_, "LiveThreads");
-  User bob = Member(*server_, p, "bob");
+  Person bob = Member(*server_, p, "bob");
   auto parent = bob->Post(p.channel, "top");
   ASSERT_TRUE(parent.ok());
   auto reply = p.owner->Reply(p.channel, parent->seq, "hello <@" + std::to_string(bob.id) + ">");
   ASSERT_TRUE(reply.ok());
   auto posted = NextEventOf<wire::MessagePostedT>(
-      *bob.c, [](const wire::FrameT& f) { return f.body.AsMessagePosted(); });
+      *bob.client, [](const wire::FrameT& f) { return f.body.AsMessagePosted(); });
   ASSERT_TRUE(posted && posted->message);
   EXPECT_EQ(posted->message->seq, parent->seq);  // bob's own post first
   posted = NextEventOf<wire::MessagePostedT>(
-      *bob.c, [](const wire::FrameT& f) { return f.body.AsMessagePosted(); });
+      *bob.client, [](const wire::FrameT& f) { return f.body.AsMessagePosted(); });
   ASSERT_TRUE(posted && posted->message);
   EXPECT_EQ(posted->message->seq, reply->seq);
   EXPECT_EQ(posted->message->thread_seq, parent->seq);
   // Bob follows as the parent's author: told so on his sessions.
   auto follow = NextEventOf<wire::ThreadFollowUpdatedT>(
-      *bob.c, [](const wire::FrameT& f) { return f.body.AsThreadFollowUpdated(); });
+      *bob.client, [](const wire::FrameT& f) { return f.body.AsThreadFollowUpdated(); });
   ASSERT_TRUE(follow);
   EXPECT_EQ(follow->thread_seq, parent->seq);
   EXPECT_TRUE(follow->following);
@@ -219,7 +177,7 @@ TEST_F(MessagesTest, RepliesAreLiveAndFollowingIsToldToTheUser) {
 
   ASSERT_TRUE(bob->FollowThread(p.channel, parent->seq, false).ok());
   follow = NextEventOf<wire::ThreadFollowUpdatedT>(
-      *bob.c, [](const wire::FrameT& f) { return f.body.AsThreadFollowUpdated(); });
+      *bob.client, [](const wire::FrameT& f) { return f.body.AsThreadFollowUpdated(); });
   ASSERT_TRUE(follow);
   EXPECT_FALSE(follow->following);
   // followed_at + 1: the reply's notification to Bob, who follows the thread.
@@ -234,7 +192,7 @@ TEST_F(MessagesTest, UnreadThreadsGatherFromEveryShard) {
   Place a = MakePlace(*server_, "UnreadA");
   Place b = MakePlace(*server_, "UnreadB", a.shard);
   ASSERT_NE(a.shard, b.shard);
-  User bob = SignInElsewhere(*server_, "bob", a.shard);
+  Person bob = AwayFrom(*server_, "bob", {a.shard});
   ASSERT_TRUE(bob->JoinWorkspace(a.workspace).ok());
   ASSERT_TRUE(bob->JoinWorkspace(b.workspace).ok());
   auto pa = bob->Post(a.channel, "in A");
@@ -277,7 +235,7 @@ TEST_F(MessagesTest, UnreadThreadsGatherFromEveryShard) {
 
 TEST_F(MessagesTest, ReactionsAreIdempotentLimitedAndLive) {
   Place p = MakePlace(*server_, "Reactions");
-  User bob = Member(*server_, p, "bob");
+  Person bob = Member(*server_, p, "bob");
   auto m = p.owner->Post(p.channel, "ship it");
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE(p.owner->AddReaction(p.channel, m->seq, ":Rocket:").ok());
@@ -285,13 +243,13 @@ TEST_F(MessagesTest, ReactionsAreIdempotentLimitedAndLive) {
   ASSERT_TRUE(bob->AddReaction(p.channel, m->seq, "\xf0\x9f\x8e\x89").ok());
   ASSERT_TRUE(bob->AddReaction(p.channel, m->seq, "rocket").ok());
   auto added = NextEventOf<wire::ReactionAddedT>(
-      *bob.c, [](const wire::FrameT& f) { return f.body.AsReactionAdded(); });
+      *bob.client, [](const wire::FrameT& f) { return f.body.AsReactionAdded(); });
   ASSERT_TRUE(added);
   EXPECT_EQ(added->emoji, "rocket");
   EXPECT_EQ(added->user_id, p.owner.id);
   EXPECT_EQ(added->seq, m->seq);
   added = NextEventOf<wire::ReactionAddedT>(
-      *bob.c, [](const wire::FrameT& f) { return f.body.AsReactionAdded(); });
+      *bob.client, [](const wire::FrameT& f) { return f.body.AsReactionAdded(); });
   ASSERT_TRUE(added);
   EXPECT_EQ(added->user_id, bob.id);  // the repeated add made no event
   EXPECT_EQ(added->emoji, "\xf0\x9f\x8e\x89");
@@ -308,7 +266,7 @@ TEST_F(MessagesTest, ReactionsAreIdempotentLimitedAndLive) {
   ASSERT_TRUE(p.owner->RemoveReaction(p.channel, m->seq, "rocket").ok());
   ASSERT_TRUE(p.owner->RemoveReaction(p.channel, m->seq, "rocket").ok());
   auto removed = NextEventOf<wire::ReactionRemovedT>(
-      *bob.c, [](const wire::FrameT& f) { return f.body.AsReactionRemoved(); });
+      *bob.client, [](const wire::FrameT& f) { return f.body.AsReactionRemoved(); });
   ASSERT_TRUE(removed);
   EXPECT_EQ(removed->user_id, p.owner.id);
   ASSERT_TRUE(bob->RemoveReaction(p.channel, m->seq, "rocket").ok());
@@ -330,10 +288,10 @@ TEST_F(MessagesTest, ReactionsAreIdempotentLimitedAndLive) {
 // ---- Edits and deletions ----------------------------------------------------------------------
 
 TEST(MessagesEditWindowTest, EditsKeepHistoryAndCloseAfterTheWindow) {
-  TestServer server(TestServerOptions{kShards, "sync", {"--edit_window_s=1"}});
+  TestServer server(ThreeShards({"--edit_window_s=1"}));
   server.Start();
   Place p = MakePlace(server, "Edits");
-  User bob = Member(server, p, "bob");
+  Person bob = Member(server, p, "bob");
   auto m = bob->Post(p.channel, "v0");
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE(bob->EditMessage(p.channel, m->seq, "v1").ok());
@@ -353,7 +311,7 @@ TEST(MessagesEditWindowTest, EditsKeepHistoryAndCloseAfterTheWindow) {
   EXPECT_EQ(edits->message->text, ack->message->text);
   EXPECT_EQ(edits->message->edit_count, 2u);
   auto edited = NextEventOf<wire::MessageEditedT>(
-      *p.owner.c, [](const wire::FrameT& f) { return f.body.AsMessageEdited(); });
+      *p.owner.client, [](const wire::FrameT& f) { return f.body.AsMessageEdited(); });
   ASSERT_TRUE(edited);
   EXPECT_EQ(edited->text, "v1");
 
@@ -366,7 +324,7 @@ TEST(MessagesEditWindowTest, EditsKeepHistoryAndCloseAfterTheWindow) {
 
 TEST_F(MessagesTest, DeletedParentIsATombstoneWithReachableReplies) {
   Place p = MakePlace(*server_, "Tombstones");
-  User bob = Member(*server_, p, "bob");
+  Person bob = Member(*server_, p, "bob");
   auto parent = bob->Post(p.channel, "regrettable");
   ASSERT_TRUE(parent.ok());
   auto reply = p.owner->Reply(p.channel, parent->seq, "indeed");
@@ -397,7 +355,7 @@ TEST_F(MessagesTest, DeletedParentIsATombstoneWithReachableReplies) {
 
 TEST_F(MessagesTest, PinsListNewestFirstAndAreLive) {
   Place p = MakePlace(*server_, "Pins");
-  User bob = Member(*server_, p, "bob");
+  Person bob = Member(*server_, p, "bob");
   auto a = p.owner->Post(p.channel, "a");
   auto b = p.owner->Post(p.channel, "b");
   ASSERT_TRUE(a.ok() && b.ok());
@@ -405,7 +363,7 @@ TEST_F(MessagesTest, PinsListNewestFirstAndAreLive) {
   ASSERT_TRUE(p.owner->Pin(p.channel, b->seq).ok());
   ASSERT_TRUE(p.owner->Pin(p.channel, b->seq).ok());  // idempotent
   auto pinned = NextEventOf<wire::PinChangedT>(
-      *bob.c, [](const wire::FrameT& f) { return f.body.AsPinChanged(); });
+      *bob.client, [](const wire::FrameT& f) { return f.body.AsPinChanged(); });
   ASSERT_TRUE(pinned);
   EXPECT_EQ(pinned->seq, a->seq);
   EXPECT_EQ(pinned->by, bob.id);
@@ -428,8 +386,8 @@ TEST_F(MessagesTest, PinsListNewestFirstAndAreLive) {
 // Bookmarks are validated, listed in creation order, and removed by their adder or an admin.
 TEST_F(MessagesTest, BookmarksAddListRemove) {
   Place p = MakePlace(*server_, "Bookmarks");
-  User bob = Member(*server_, p, "bob");
-  User dave = Member(*server_, p, "dave");
+  Person bob = Member(*server_, p, "bob");
+  Person dave = Member(*server_, p, "dave");
   auto first = bob->AddBookmark(p.channel, "  Runbook  ", "https://example.com/runbook");
   ASSERT_TRUE(first.ok()) << first.error().message;
   EXPECT_EQ(first->title, "Runbook");
@@ -438,7 +396,7 @@ TEST_F(MessagesTest, BookmarksAddListRemove) {
   auto second = dave->AddBookmark(p.channel, "Board", "http://board.example.com");
   ASSERT_TRUE(second.ok());
   auto event = NextEventOf<wire::BookmarkAddedT>(
-      *dave.c, [](const wire::FrameT& f) { return f.body.AsBookmarkAdded(); });
+      *dave.client, [](const wire::FrameT& f) { return f.body.AsBookmarkAdded(); });
   ASSERT_TRUE(event && event->bookmark);
   EXPECT_EQ(event->bookmark->id, first->id);
   auto list = dave->ListBookmarks(p.channel);
@@ -456,7 +414,7 @@ TEST_F(MessagesTest, BookmarksAddListRemove) {
   ASSERT_TRUE(bob->RemoveBookmark(p.channel, first->id).ok());
   ASSERT_TRUE(p.owner->RemoveBookmark(p.channel, second->id).ok());  // the owner is an admin
   auto removed = NextEventOf<wire::BookmarkRemovedT>(
-      *dave.c, [](const wire::FrameT& f) { return f.body.AsBookmarkRemoved(); });
+      *dave.client, [](const wire::FrameT& f) { return f.body.AsBookmarkRemoved(); });
   ASSERT_TRUE(removed);
   EXPECT_EQ(removed->bookmark_id, first->id);
   list = dave->ListBookmarks(p.channel);
@@ -468,8 +426,8 @@ TEST_F(MessagesTest, BookmarksAddListRemove) {
 
 TEST_F(MessagesTest, MentionsOfNonMembersComeBackInTheAck) {
   Place p = MakePlace(*server_, "Mentions");
-  User bob = Member(*server_, p, "bob");
-  User stranger = SignInElsewhere(*server_, "stranger", kShards);
+  Person bob = Member(*server_, p, "bob");
+  Person stranger = AwayFrom(*server_, "stranger", {});
   std::string text = "<@" + std::to_string(stranger.id) + "> <@" + std::to_string(bob.id) +
                      "> <@12> <!here>";
   auto ack = p.owner->Post(p.channel, text);
@@ -518,10 +476,10 @@ Snapshot Take(wire::Client& c, uint64_t channel, uint64_t thread, uint64_t edite
 }
 
 TEST(MessagesRestartTest, EverythingIsExactlyAsBeforeAfterSigkill) {
-  TestServer server(TestServerOptions{kShards, "sync", {}});
+  TestServer server(ThreeShards());
   server.Start();
   Place p = MakePlace(server, "Durable");
-  User bob = Member(server, p, "bob");
+  Person bob = Member(server, p, "bob");
   auto parent = p.owner->Post(p.channel, "plan <@" + std::to_string(bob.id) + ">");
   ASSERT_TRUE(parent.ok());
   ASSERT_TRUE(bob->Reply(p.channel, parent->seq, "agreed", true).ok());
@@ -549,8 +507,8 @@ TEST(MessagesRestartTest, EverythingIsExactlyAsBeforeAfterSigkill) {
   ASSERT_TRUE(p.owner->MarkThreadRead(p.channel, parent->seq).ok());
   ASSERT_TRUE(p.owner->Reply(p.channel, parent->seq, "one more").ok());
 
-  Snapshot before_bob = Take(*bob.c, p.channel, parent->seq, edited->seq);
-  Snapshot before_owner = Take(*p.owner.c, p.channel, parent->seq, edited->seq);
+  Snapshot before_bob = Take(*bob.client, p.channel, parent->seq, edited->seq);
+  Snapshot before_owner = Take(*p.owner.client, p.channel, parent->seq, edited->seq);
   EXPECT_FALSE(before_bob.thread.empty());
   auto unread = bob->ListUnreadThreads();
   ASSERT_TRUE(unread.ok());
@@ -559,12 +517,12 @@ TEST(MessagesRestartTest, EverythingIsExactlyAsBeforeAfterSigkill) {
   server.Kill();
   server.Start();
   wire::LoginOkT login;
-  bob.c = server.SignedIn(bob.email, &login);
+  bob.client = server.SignedIn(bob.email, &login);
   EXPECT_EQ(login.user_id, bob.id);
-  p.owner.c = server.SignedIn(p.owner.email, &login);
+  p.owner.client = server.SignedIn(p.owner.email, &login);
   EXPECT_EQ(login.user_id, p.owner.id);
-  EXPECT_TRUE(Take(*bob.c, p.channel, parent->seq, edited->seq) == before_bob);
-  EXPECT_TRUE(Take(*p.owner.c, p.channel, parent->seq, edited->seq) == before_owner);
+  EXPECT_TRUE(Take(*bob.client, p.channel, parent->seq, edited->seq) == before_bob);
+  EXPECT_TRUE(Take(*p.owner.client, p.channel, parent->seq, edited->seq) == before_owner);
   // And the restarted server goes on from there: ids and seqs continue, nothing is reused.
   auto next = bob->AddBookmark(p.channel, "After", "https://after.example.com");
   ASSERT_TRUE(next.ok());

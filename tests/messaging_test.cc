@@ -18,11 +18,6 @@ class MessagingTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete server_; }
 
-  static std::string Email(const std::string& who) {
-    return who + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-           "@example.com";
-  }
-
   // Waits for the next MessagePosted on `channel`, skipping other events.
   static wire::MessageT NextMessage(wire::Client& c, uint64_t channel) {
     for (;;) {

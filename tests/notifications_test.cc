@@ -3,30 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <thread>
 #include <string>
 #include <vector>
 
-#include "core/ids.h"
-#include "tests/test_server.h"
+#include "tests/multi_shard.h"
 
 namespace parley::testing {
 namespace {
-
-constexpr uint32_t kShards = 3;
-
-TestServerOptions ThreeShards() {
-  TestServerOptions options;
-  options.shards = kShards;
-  return options;
-}
-
-struct Person {
-  std::unique_ptr<wire::Client> client;
-  uint64_t id = 0;
-  std::string email;
-};
 
 std::string Mention(uint64_t user) { return "<@" + std::to_string(user) + ">"; }
 
@@ -34,17 +18,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// The next event of `c` that `match` accepts, skipping others; nullopt after 10 s.
-std::optional<wire::FrameT> NextMatching(wire::Client& c,
-                                         const std::function<bool(wire::FrameT&)>& match,
-                                         int timeout_ms = 10000) {
-  for (;;) {
-    auto e = c.NextEvent(timeout_ms);
-    if (!e.ok()) return std::nullopt;
-    if (match(*e)) return std::move(*e);
-  }
 }
 
 // The next Notification of `c`; a failure (and an empty one) after 10 s.
@@ -57,48 +30,21 @@ wire::NotificationT NextNotification(wire::Client& c) {
   return std::move(*e->body.AsNotification());
 }
 
-class NotificationsTest : public ::testing::Test {
+class NotificationsTest : public MultiShardTest {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new TestServer(ThreeShards());
-    server_->Start();
-  }
-  static void TearDownTestSuite() { delete server_; }
-
-  static std::string Email(const std::string& who) {
-    return who + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-           "@example.com";
-  }
-
-  // A user owned by another shard than `workspace`.
-  static Person Away(TestServer& server, const std::string& who, uint64_t workspace) {
-    const uint32_t ws_shard = OwnerShard(workspace, kShards);
-    for (int i = 0; i < 32; ++i) {
-      std::string email = Email(who + std::to_string(i));
-      wire::LoginOkT login;
-      auto c = server.SignedIn(email, &login);
-      if (OwnerShard(login.user_id, kShards) == ws_shard) continue;
-      return Person{std::move(c), login.user_id, email};
-    }
-    ADD_FAILURE() << "no user away from the workspace's shard";
-    return {};
-  }
-
   void SetUp() override { SetUpOn(*server_); }
 
   void SetUpOn(TestServer& server) {
-    wire::LoginOkT login;
-    alice_.email = Email("alice");
-    alice_.client = server.SignedIn(alice_.email, &login);
-    alice_.id = login.user_id;
-    auto ws = alice_.client->CreateWorkspace("Acme");
-    ASSERT_TRUE(ws.ok());
-    ws_ = ws->id;
-    general_ = ws->general_channel_id;
-    OpenWorkspace(*alice_.client, ws_);
-    bob_ = Away(server, "bob", ws_);
+    alice_ = SignIn(server, "alice");
+    wire::WorkspaceInfoT ws = OpenNewWorkspace(alice_, "Acme");
+    ASSERT_NE(ws.id, 0u);
+    ws_ = ws.id;
+    general_ = ws.general_channel_id;
+    // Bob and Carol live on other shards than the workspace: their notifications cross shards.
+    const uint32_t ws_shard = OwnerShard(ws_, kShards);
+    bob_ = AwayFrom(server, "bob", {ws_shard});
     ASSERT_TRUE(bob_.client->JoinWorkspace(ws_).ok());
-    carol_ = Away(server, "carol", ws_);
+    carol_ = AwayFrom(server, "carol", {ws_shard});
     ASSERT_TRUE(carol_.client->JoinWorkspace(ws_).ok());
   }
 
@@ -108,12 +54,10 @@ class NotificationsTest : public ::testing::Test {
     return ack.ok() ? ack->seq : 0;
   }
 
-  static TestServer* server_;
   Person alice_, bob_, carol_;
   uint64_t ws_ = 0;
   uint64_t general_ = 0;
 };
-TestServer* NotificationsTest::server_ = nullptr;
 
 TEST_F(NotificationsTest, MentionReachesTheUserOnAnotherShardAndIsListed) {
   uint64_t seq = PostAs(alice_, general_, "review please " + Mention(bob_.id));

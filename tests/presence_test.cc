@@ -8,17 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/presence_fixture.h"
+#include "tests/multi_shard.h"
 
 namespace parley::testing {
 namespace {
-
-TestServerOptions ThreeShards(std::vector<std::string> flags = {}) {
-  TestServerOptions options;
-  options.shards = kPresenceShards;
-  options.extra_flags = std::move(flags);
-  return options;
-}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -35,18 +28,12 @@ struct Team {
 
 Team MakeTeam(TestServer& server) {
   Team t;
-  wire::LoginOkT login;
-  t.alice.email = TestEmail("alice");
-  t.alice.client = server.SignedIn(t.alice.email, &login);
-  t.alice.id = login.user_id;
-  auto ws = t.alice.client->CreateWorkspace("Presence");
-  EXPECT_TRUE(ws.ok());
-  t.ws = ws->id;
-  OpenWorkspace(*t.alice.client, t.ws);
-  uint32_t ws_shard = OwnerShard(t.ws, kPresenceShards);
-  uint32_t alice_shard = OwnerShard(t.alice.id, kPresenceShards);
-  t.bob = PersonAwayFrom(server, "bob", {alice_shard}, alice_shard);
-  t.carol = PersonAwayFrom(server, "carol", {}, ws_shard);
+  t.alice = SignIn(server, "alice");
+  t.ws = OpenNewWorkspace(t.alice, "Presence").id;
+  uint32_t ws_shard = OwnerShard(t.ws, kShards);
+  uint32_t alice_shard = OwnerShard(t.alice.id, kShards);
+  t.bob = AwayFrom(server, "bob", {alice_shard}, alice_shard);
+  t.carol = AwayFrom(server, "carol", {}, ws_shard);
   EXPECT_TRUE(t.bob.client->JoinWorkspace(t.ws).ok());
   EXPECT_TRUE(t.carol.client->JoinWorkspace(t.ws).ok());
   return t;
@@ -59,20 +46,11 @@ std::string Describe(const wire::PresenceInfoT& p) {
          p.status_emoji + "|" + std::to_string(p.status_expires_at_ms);
 }
 
-class PresenceTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new TestServer(ThreeShards());
-    server_->Start();
-  }
-  static void TearDownTestSuite() { delete server_; }
-  static TestServer* server_;
-};
-TestServer* PresenceTest::server_ = nullptr;
+class PresenceTest : public MultiShardTest {};
 
 TEST_F(PresenceTest, OnlineOnSignInOfflineWithLastSeenWhenTheLastSessionEnds) {
   Team t = MakeTeam(*server_);
-  ASSERT_NE(OwnerShard(t.bob.id, kPresenceShards), OwnerShard(t.alice.id, kPresenceShards));
+  ASSERT_NE(OwnerShard(t.bob.id, kShards), OwnerShard(t.alice.id, kShards));
   auto watched = t.alice.client->SubscribePresence({t.bob.id});
   ASSERT_TRUE(watched.ok()) << watched.error().message;
   ASSERT_EQ(watched->presences.size(), 1u);
@@ -171,7 +149,7 @@ TEST_F(PresenceTest, BadStatusesAreRefused) {
 
 TEST_F(PresenceTest, ASubscriptionSeesOnlyTheUsersItWatches) {
   Team t = MakeTeam(*server_);
-  Person stranger = PersonAwayFrom(*server_, "stranger", {}, 99);
+  Person stranger = AwayFrom(*server_, "stranger", {});
   auto watched =
       t.alice.client->SubscribePresence({t.bob.id, stranger.id, 987654321, t.bob.id, t.alice.id});
   ASSERT_TRUE(watched.ok());

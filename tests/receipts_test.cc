@@ -8,16 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/presence_fixture.h"
+#include "tests/multi_shard.h"
 
 namespace parley::testing {
 namespace {
-
-TestServerOptions ThreeShards() {
-  TestServerOptions options;
-  options.shards = kPresenceShards;
-  return options;
-}
 
 struct Team {
   Person alice, bob, carol;
@@ -27,18 +21,13 @@ struct Team {
 
 Team MakeTeam(TestServer& server) {
   Team t;
-  wire::LoginOkT login;
-  t.alice.email = TestEmail("alice");
-  t.alice.client = server.SignedIn(t.alice.email, &login);
-  t.alice.id = login.user_id;
-  auto ws = t.alice.client->CreateWorkspace("Receipts");
-  EXPECT_TRUE(ws.ok());
-  t.ws = ws->id;
-  t.general = ws->general_channel_id;
-  OpenWorkspace(*t.alice.client, t.ws);
-  uint32_t ws_shard = OwnerShard(t.ws, kPresenceShards);
-  t.bob = PersonAwayFrom(server, "bob", {ws_shard}, ws_shard);
-  t.carol = PersonAwayFrom(server, "carol", {ws_shard}, ws_shard);
+  t.alice = SignIn(server, "alice");
+  wire::WorkspaceInfoT ws = OpenNewWorkspace(t.alice, "Receipts");
+  t.ws = ws.id;
+  t.general = ws.general_channel_id;
+  uint32_t ws_shard = OwnerShard(t.ws, kShards);
+  t.bob = AwayFrom(server, "bob", {ws_shard}, ws_shard);
+  t.carol = AwayFrom(server, "carol", {ws_shard}, ws_shard);
   EXPECT_TRUE(t.bob.client->JoinWorkspace(t.ws).ok());
   EXPECT_TRUE(t.carol.client->JoinWorkspace(t.ws).ok());
   return t;
@@ -104,21 +93,12 @@ wire::WorkspaceSettingsT OpenSettings(uint32_t receipts_max_members) {
   return settings;
 }
 
-class ReceiptsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new TestServer(ThreeShards());
-    server_->Start();
-  }
-  static void TearDownTestSuite() { delete server_; }
-  static TestServer* server_;
-};
-TestServer* ReceiptsTest::server_ = nullptr;
+class ReceiptsTest : public MultiShardTest {};
 
 TEST_F(ReceiptsTest, DeliveredLiveThenReadOnMarkRead) {
   Team t = MakeTeam(*server_);
   uint64_t dm = Open(t, {&t.bob});
-  ASSERT_NE(OwnerShard(dm, kPresenceShards), OwnerShard(t.bob.id, kPresenceShards));
+  ASSERT_NE(OwnerShard(dm, kShards), OwnerShard(t.bob.id, kShards));
   auto posted = t.alice.client->Post(dm, "hi bob");
   ASSERT_TRUE(posted.ok());
   uint64_t seq = posted->seq;

@@ -36,6 +36,11 @@ pid_t Spawn(const std::vector<std::string>& args, int stderr_fd) {
 
 std::string TestServer::ParleydPath() { return PARLEYD_PATH; }
 
+std::string Email(const std::string& who) {
+  return who + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+         "@example.com";
+}
+
 void OpenWorkspace(wire::Client& owner, uint64_t workspace_id) {
   wire::WorkspaceSettingsT open;
   open.join_open = true;

@@ -26,6 +26,10 @@ struct TestServerOptions {
 // Lets anyone signed in join the workspace without an invite (what most tests want).
 void OpenWorkspace(wire::Client& owner, uint64_t workspace_id);
 
+// who-<current test's name>@example.com: tests sharing a server never share an account.
+// REQUIRES: called while a test runs.
+std::string Email(const std::string& who);
+
 class TestServer {
  public:
   explicit TestServer(TestServerOptions options = {});
