@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/commands.h"
 #include "core/ids.h"
 #include "shard/presence_messages.h"
 #include "shard/boot.h"
@@ -160,30 +161,14 @@ struct UserEvent {
 };
 
 // Channel's owner -> the user's owner, once the channel's event is durable: an entry of the
-// user's feed (core FeedKind), logged there with the next user_seq and then fanned out.
-struct UserFeedNote {
-  UserId user_id = 0;
-  uint8_t kind = 0;
-  ChannelId channel_id = 0;
-  Seq thread_seq = 0;
-  uint64_t value = 0;
-  bool flag = false;
-};
+// user's feed (core FeedKind), the command that logs it there with the next user_seq.
+using UserFeedNote = NoteUserFeed;
 
 // Channel's owner -> a shard holding users to notify of one durable message: one message per
-// destination shard, whatever the number of users there.
-struct NotifyItem {
-  UserId user_id = 0;
-  uint8_t reason = 0;  // NotifyReason
-  WorkspaceId workspace_id = 0;
-  ChannelId channel_id = 0;
-  Seq seq = 0;
-  Seq thread_seq = 0;
-  UserId actor_id = 0;
-  std::string snippet;
-};
+// destination shard, whatever the number of users there. Each item is the command the user's
+// owner executes, but for local_minute, which only the user's owner can tell (their DND zone).
 struct NotifyBatch {
-  std::vector<NotifyItem> items;
+  std::vector<CreateNotification> items;
 };
 
 // User's owner -> every shard: a user's keyword alerts (volatile replica, for channel owners to

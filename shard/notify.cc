@@ -356,8 +356,7 @@ void Shard::RelayFeed(UserFeedNote note) {
 }
 
 void Shard::OnUserFeedNote(const UserFeedNote& note) {
-  auto outcome = Execute(NoteUserFeed{note.user_id, note.kind, note.channel_id, note.thread_seq,
-                                      note.value, note.flag});
+  auto outcome = Execute(note);
   if (!outcome.ok() || !*outcome) return;  // an unknown user: nothing to tell
   const FeedEvent entry = *FeedEventOf(**outcome);
   AfterDurable([this, user = note.user_id,
@@ -368,13 +367,12 @@ void Shard::OnUserFeedNote(const UserFeedNote& note) {
 
 void Shard::OnNotifyBatch(NotifyBatch batch) {
   std::vector<std::pair<UserId, wire::SharedBytes>> frames;
-  for (NotifyItem& item : batch.items) {
-    auto outcome = Execute(CreateNotification{item.user_id, item.reason, item.workspace_id,
-                                              item.channel_id, item.seq, item.thread_seq,
-                                              item.actor_id, std::move(item.snippet),
-                                              LocalMinuteFor(item.user_id)});
+  for (CreateNotification& item : batch.items) {
+    const UserId user = item.user_id;
+    item.local_minute = LocalMinuteFor(user);
+    auto outcome = Execute(std::move(item));
     if (!outcome.ok() || !*outcome) continue;
-    frames.emplace_back(item.user_id,
+    frames.emplace_back(user,
                         Share(EncodeFeedEntry(0, *FeedEventOf(**outcome), nullptr, Now())));
   }
   if (frames.empty()) return;

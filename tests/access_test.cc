@@ -349,9 +349,9 @@ TEST_F(AccessTest, RolesAndOwnershipTransfer) {
   auto members = bob->ListMembers(ws->id);
   ASSERT_TRUE(members.ok());
   for (auto& mi : *members) {
-    if (mi.user_id == bob.id) EXPECT_EQ(mi.role, wire::Role::Owner);
-    if (mi.user_id == owner.id) EXPECT_EQ(mi.role, wire::Role::Admin);
-    if (mi.user_id == carol.id) EXPECT_EQ(mi.role, wire::Role::Member);
+    if (mi.user_id == bob.id) { EXPECT_EQ(mi.role, wire::Role::Owner); }
+    if (mi.user_id == owner.id) { EXPECT_EQ(mi.role, wire::Role::Admin); }
+    if (mi.user_id == carol.id) { EXPECT_EQ(mi.role, wire::Role::Member); }
   }
   // The old owner no longer has owner-only powers.
   ExpectCode(owner->SetMemberRole(ws->id, carol.id, wire::Role::Admin), ErrorCode::kForbidden,
@@ -526,7 +526,7 @@ TEST_F(AccessTest, DeactivationClosesConnectionsAndHidesTheWorkspace) {
   auto members = owner->ListMembers(ws->id);
   ASSERT_TRUE(members.ok());
   for (auto& mi : *members) {
-    if (mi.user_id == bob.id) EXPECT_FALSE(mi.active);
+    if (mi.user_id == bob.id) { EXPECT_FALSE(mi.active); }
   }
 
   // Deactivation ended bob's sessions: their tokens no longer work.
