@@ -96,7 +96,9 @@ wire::Bytes EncodeBootPage(uint64_t request_id, const BootPage& page) {
   }
   std::vector<flatbuffers::Offset<wire::PresenceInfo>> presences;
   if (page.presences != nullptr) {
-    for (const auto& p : *page.presences) presences.push_back(wire::PresenceInfo::Pack(fbb, p.get()));
+    for (const auto& p : *page.presences) {
+      presences.push_back(wire::PresenceInfo::Pack(fbb, p.get()));
+    }
   }
   auto token = fbb.CreateVector(reinterpret_cast<const uint8_t*>(page.token.data()),
                                 page.token.size());

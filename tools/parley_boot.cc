@@ -101,8 +101,8 @@ int Boot(Ctx& ctx, const Args& args) {
   for (uint64_t id : boot->removed_workspaces) std::printf("removed workspace %llu\n", U(id));
   for (uint64_t id : boot->removed_channels) std::printf("removed channel %llu\n", U(id));
   std::printf("token %s\n", Hex(boot->token).c_str());
-  Note("%s: %zu workspaces, %zu channels, %zu unread threads%s", boot->full ? "full boot" : "changes",
-       boot->workspaces.size(), boot->channels.size(), boot->threads.size(),
+  Note("%s: %zu workspaces, %zu channels, %zu unread threads%s",
+       boot->full ? "full boot" : "changes", boot->workspaces.size(), boot->channels.size(), boot->threads.size(),
        pages > 1 ? (" (" + std::to_string(pages) + " pages)").c_str() : "");
   return 0;
 }
