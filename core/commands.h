@@ -418,6 +418,18 @@ struct SetDnd {
   std::string time_zone;
 };
 
+// ---- Search (core/search_query.h): the user's recent searches, on the user's shard ------------
+
+// A search the actor ran; it becomes the newest of their recent searches.
+struct RecordSearch {
+  UserId actor = 0;
+  std::string query;  // as typed; decide() trims it
+};
+
+struct ClearRecentSearches {
+  UserId actor = 0;
+};
+
 using Command =
     std::variant<RegisterUser, CreateWorkspace, JoinWorkspace, CreateChannel, JoinChannel,
                  LeaveChannel, PostMessage, UpdateProfile, ChangePassword, StartSession,
@@ -430,6 +442,7 @@ using Command =
                  RemoveChannelMember, OpenConversation, MarkRead,
                  SetPresenceChoice, SetUserStatus, RecordLastSeen, SetReadReceipts,
                  SetReceiptsMaxMembers, AdvanceReceipts, SetChannelNotifyPref,
-                 NoteUserFeed, CreateNotification, MarkNotificationsRead, SetKeywords, SetDnd>;
+                 NoteUserFeed, CreateNotification, MarkNotificationsRead, SetKeywords, SetDnd,
+                 RecordSearch, ClearRecentSearches>;
 
 }  // namespace parley

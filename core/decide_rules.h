@@ -115,5 +115,8 @@ Decision DecideOn(const ShardState& state, const CreateNotification& c, Context&
 Decision DecideOn(const ShardState& state, const MarkNotificationsRead& c, Context& ctx);
 Decision DecideOn(const ShardState& state, const SetKeywords& c, Context& ctx);
 Decision DecideOn(const ShardState& state, const SetDnd& c, Context& ctx);
+// Recent searches (decide_search.cc).
+Decision DecideOn(const ShardState& state, const RecordSearch& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const ClearRecentSearches& c, Context& ctx);
 
 }  // namespace parley::rules

@@ -532,6 +532,21 @@ struct DndSet {
   bool operator==(const DndSet&) const = default;
 };
 
+// ---- Search (the user's shard) ----------------------------------------------------------------
+
+// The user ran a search: it becomes the newest of their recent searches (moved to the front if
+// it is already among them), and the oldest beyond kMaxRecentSearches is forgotten.
+struct SearchRecorded {
+  UserId user_id = 0;
+  std::string query;  // trimmed
+  TimeMs at = 0;
+};
+
+struct RecentSearchesCleared {
+  UserId user_id = 0;
+  TimeMs at = 0;
+};
+
 using Event =
     std::variant<UserRegistered, WorkspaceCreated, WorkspaceJoined, ChannelCreated, ChannelJoined,
                  ChannelLeft, MessagePosted, ProfileUpdated, PasswordChanged, SessionStarted,
@@ -545,7 +560,8 @@ using Event =
                  ConversationOpened, ReadMarkerSet,
                  PresenceChoiceSet, UserStatusSet, LastSeenRecorded, ReadReceiptsChanged,
                  ReceiptsMaxMembersSet, ReceiptsAdvanced, NotificationCreated, NotificationsRead,
-                 UserFeedNoted, ChannelNotifyPrefSet, KeywordsSet, DndSet>;
+                 UserFeedNoted, ChannelNotifyPrefSet, KeywordsSet, DndSet, SearchRecorded,
+                 RecentSearchesCleared>;
 
 // Stable type tags, written to the log. Never reuse a retired number.
 enum class EventTag : uint16_t {
@@ -604,6 +620,8 @@ enum class EventTag : uint16_t {
   kReadReceiptsChanged = 55,
   kReceiptsMaxMembersSet = 56,
   kReceiptsAdvanced = 57,
+  kSearchRecorded = 58,
+  kRecentSearchesCleared = 59,
 };
 
 // Every event type, for code that must handle each one (tags, names, the codec). X(Type) names
@@ -622,7 +640,8 @@ enum class EventTag : uint16_t {
   X(NotificationCreated) X(NotificationsRead) X(UserFeedNoted) X(ChannelNotifyPrefSet)          \
   X(KeywordsSet) X(DndSet)                                                                      \
   X(PresenceChoiceSet) X(UserStatusSet) X(LastSeenRecorded) X(ReadReceiptsChanged)              \
-  X(ReceiptsMaxMembersSet) X(ReceiptsAdvanced)
+  X(ReceiptsMaxMembersSet) X(ReceiptsAdvanced)                                                  \
+  X(SearchRecorded) X(RecentSearchesCleared)
 
 EventTag TagOf(const Event& event);
 std::string_view EventName(EventTag tag);  // "MessagePosted"

@@ -67,6 +67,13 @@ struct MfaState {
   bool operator==(const MfaState&) const = default;
 };
 
+// One of a user's recent searches (core/search_query.h).
+struct RecentSearch {
+  std::string query;  // trimmed
+  TimeMs at = 0;      // when it was last run
+  bool operator==(const RecentSearch&) const = default;
+};
+
 struct UserState {
   UserId id = 0;
   std::string email;
@@ -89,6 +96,8 @@ struct UserState {
   TimeMs status_expires_at = 0;  // 0 = never
   TimeMs last_seen = 0;          // when the last session ended; 0 = never recorded
   bool send_read_receipts = true;
+  // Search: at most kMaxRecentSearches distinct queries, newest first.
+  std::vector<RecentSearch> recent_searches;
 
   bool operator==(const UserState&) const = default;
 };
@@ -307,6 +316,8 @@ class ShardState {
   // of a workspace that deactivated the user are left out: a deactivated member has no access.
   std::vector<WorkspaceId> WorkspacesOf(UserId user) const;
   std::vector<ChannelId> ChannelsOf(UserId user) const;
+  // The user's recent searches, newest first; empty for a user not held here.
+  std::vector<RecentSearch> RecentSearchesOf(UserId user) const;
   // Custom statuses with an expiry, by (expires_at, user): the shard announces each as it
   // expires. An entry leaves when its status is replaced.
   const std::set<std::pair<TimeMs, UserId>>& status_expiries() const { return status_expiries_; }
@@ -415,6 +426,10 @@ class ShardState {
   void ApplyEvent(const KeywordsSet& e);
   void ApplyEvent(const DndSet& e);
   UserNotifyState& NoteFeed(UserId user, FeedEvent entry);
+  // Recent searches (state_search.cc).
+  void ApplyEvent(SearchRecorded&& e);
+  void ApplyEvent(const SearchRecorded& e) { ApplyEvent(SearchRecorded(e)); }
+  void ApplyEvent(const RecentSearchesCleared& e);
   // Shared by top-level posts and replies: indexes mentions, the timeline and the client id.
   void NoteMessage(ChannelState& channel, const StoredMessage& m);
   UserState* MutableUser(UserId id);

@@ -111,6 +111,8 @@ TEST(EventTagTest, TagsAndNamesAreStable) {
       {ReadReceiptsChanged{}, 55, "ReadReceiptsChanged"},
       {ReceiptsMaxMembersSet{}, 56, "ReceiptsMaxMembersSet"},
       {ReceiptsAdvanced{}, 57, "ReceiptsAdvanced"},
+      {SearchRecorded{}, 58, "SearchRecorded"},
+      {RecentSearchesCleared{}, 59, "RecentSearchesCleared"},
   };
   // Every alternative of Event has a row.
   ASSERT_EQ(cases.size(), std::variant_size_v<Event>);
@@ -626,6 +628,11 @@ class ReplayTest : public ::testing::Test {
     Do<KeywordsSet>(SetKeywords{user, {"Deploy"}});
     Do<DndSet>(SetDnd{user, DndOp::kSnooze, 30, 0, 0, ""});
     Do<NotificationsRead>(MarkNotificationsRead{user, 0});
+    // Recent searches (the user's shard).
+    Do<SearchRecorded>(RecordSearch{user, "deploy in:#general"});
+    tick();
+    Do<RecentSearchesCleared>(ClearRecentSearches{user});
+    Do<SearchRecorded>(RecordSearch{user, " from:@bob has:link "});
   }
 
   static ShardState Replay(const std::vector<Event>& log) {
@@ -729,6 +736,7 @@ TEST_F(ReplayTest, ReplayOfEveryEventKindEqualsLiveState) {
   EXPECT_EQ(user.mfa.last_step, 101u);
   EXPECT_EQ(user.api_keys.size(), 1u);
   EXPECT_GT(user.locked_until, 0);
+  EXPECT_EQ(user.recent_searches, (std::vector<RecentSearch>{{"from:@bob has:link", ctx_.now}}));
   EXPECT_EQ(*replayed.FindWorkspace(std::get<WorkspaceCreated>(log_[1]).workspace_id),
             *live_.FindWorkspace(std::get<WorkspaceCreated>(log_[1]).workspace_id));
   EXPECT_EQ(replayed.max_minted(), live_.max_minted());

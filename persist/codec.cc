@@ -560,6 +560,21 @@ void Fields(V& v, E& e) {
   v.Time("at", e.at);
 }
 
+// ---- Search (the user's shard).
+
+template <class V, Is<SearchRecorded> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Text("query", e.query);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<RecentSearchesCleared> E>
+void Fields(V& v, E& e) {
+  v.Uint("user_id", e.user_id);
+  v.Time("at", e.at);
+}
+
 struct FieldCounter {
   size_t count = 0;
   template <StoredUint U>

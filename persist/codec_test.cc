@@ -149,6 +149,8 @@ auto Tie(const DndSet& e) {
   return std::tie(e.user_id, e.user_seq, e.snooze_until, e.schedule, e.start_minute,
                   e.end_minute, e.time_zone, e.at);
 }
+auto Tie(const SearchRecorded& e) { return std::tie(e.user_id, e.query, e.at); }
+auto Tie(const RecentSearchesCleared& e) { return std::tie(e.user_id, e.at); }
 
 constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
 constexpr uint8_t kMaxU8 = std::numeric_limits<uint8_t>::max();
@@ -259,6 +261,9 @@ std::vector<Event> SampleEvents() {
       KeywordsSet{43, 11, {"deploy", "on-call"}, -380},
       KeywordsSet{43, 12, {}, 0},
       DndSet{43, 13, 1'700'000'000'000, true, 1320, 420, "Europe/Berlin", -390},
+      SearchRecorded{43, "from:@ann \"release notes\" \xe6\x97\xa5\xe6\x9c\xac", -400},
+      SearchRecorded{kMaxU64, std::string(1000, 'q'), kMinTime},
+      RecentSearchesCleared{43, -410},
   };
 }
 
@@ -344,11 +349,12 @@ TEST(CodecTest, EveryTagDecodesAndTheNextIsUnknown) {
     EXPECT_EQ(details.rfind("tag " + std::to_string(tag) + ": expected ", 0), 0u) << details;
   }
   for (unsigned tag = static_cast<unsigned>(EventTag::kPresenceChoiceSet);
-       tag <= static_cast<unsigned>(EventTag::kReceiptsAdvanced); ++tag) {
+       tag <= static_cast<unsigned>(EventTag::kRecentSearchesCleared); ++tag) {
     const std::string details = ErrorDetails("\x92"s + static_cast<char>(tag) + "\x01"s);
     EXPECT_EQ(details.rfind("tag " + std::to_string(tag) + ": expected ", 0), 0u) << details;
   }
   EXPECT_EQ(ErrorDetails("\x92\x32\x01"s), "unknown tag 50");
+  EXPECT_EQ(ErrorDetails("\x92\x3c\x01"s), "unknown tag 60");
   EXPECT_EQ(ErrorDetails("\x9b\x32\x01\x04\x05\xa0\x02\x90\xc4\x00\x07\x08\x09"s),
             "unknown tag 50");
 }
@@ -382,6 +388,15 @@ TEST(CodecTest, MessagePostedGoldenBytes) {
       "\xa2hi"                  // text
       "\xd2\xff\xff\x00\x00"s;  // at -65536: int32
   EXPECT_EQ(EncodeEvent(MessagePosted{12, 2, 256, 3, "", "hi", -65536}), want);
+}
+
+TEST(CodecTest, SearchRecordedGoldenBytesStoreTheQueryAsStr) {
+  const std::string want =
+      "\x95\x3a\x01"  // array of 5, tag 58, version 1
+      "\x2b"          // user_id 43
+      "\xa1q"         // query "q": fixstr
+      "\xff"s;        // at -1
+  EXPECT_EQ(EncodeEvent(SearchRecorded{43, "q", -1}), want);
 }
 
 TEST(CodecTest, MfaEnabledGoldenBytesHoldANestedArrayOfBin) {
