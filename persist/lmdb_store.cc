@@ -294,6 +294,11 @@ Status LmdbLogStore::AppendBatch(const std::vector<LogRecord>& records) {
 }
 
 Status LmdbLogStore::Replay(Lsn from, const std::function<Status(Lsn, std::string_view)>& fn) {
+  return Scan(from, SIZE_MAX, fn);
+}
+
+Status LmdbLogStore::Scan(Lsn from, size_t max_records,
+                          const std::function<Status(Lsn, std::string_view)>& fn) const {
   Txn txn;
   int rc = txn.Begin(env_->env.get(), MDB_RDONLY);
   if (rc != 0) return LmdbError("log replay failed", "mdb_txn_begin", rc);
@@ -305,8 +310,9 @@ Status LmdbLogStore::Replay(Lsn from, const std::function<Status(Lsn, std::strin
   unsigned char key_bytes[kKeyBytes];
   EncodeKey(expected, key_bytes);
   MDB_val key{kKeyBytes, key_bytes}, data{};
-  for (rc = cursor.Get(&key, &data, MDB_SET_RANGE); rc == 0;
-       rc = cursor.Get(&key, &data, MDB_NEXT), ++expected) {
+  size_t seen = 0;
+  for (rc = cursor.Get(&key, &data, MDB_SET_RANGE); rc == 0 && seen < max_records;
+       rc = cursor.Get(&key, &data, MDB_NEXT), ++expected, ++seen) {
     Result<Lsn> lsn = DecodeKey(key);
     if (!lsn.ok()) return lsn.error();
     if (*lsn != expected) {
@@ -317,7 +323,7 @@ Status LmdbLogStore::Replay(Lsn from, const std::function<Status(Lsn, std::strin
         fn(*lsn, std::string_view(static_cast<const char*>(data.mv_data), data.mv_size));
     if (!status.ok()) return status;
   }
-  if (rc != MDB_NOTFOUND) return LmdbError("log replay failed", "mdb_cursor_get", rc);
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError("log replay failed", "mdb_cursor_get", rc);
   return OkStatus();
 }
 

@@ -55,6 +55,13 @@ class LmdbLogStore : public LogStore {
   // Holds one read transaction for the whole replay (fine at startup, not on a live server with a
   // busy writer: it stops page reuse).
   Status Replay(Lsn from, const std::function<Status(Lsn, std::string_view)>& fn) override;
+  // Calls fn for at most max_records records with lsn >= from, in LSN order, in one short read
+  // transaction of its own. Unlike the rest of the store, safe to call from another thread
+  // (one at a time) while the committer appends: a search indexer follows the log this way.
+  // It sees every committed transaction, which under kSync may include the newest commit
+  // before its flush.
+  Status Scan(Lsn from, size_t max_records,
+              const std::function<Status(Lsn, std::string_view)>& fn) const;
 
   // Reads a `meta` value ("" if absent).
   Result<std::string> ReadMeta(const std::string& key);

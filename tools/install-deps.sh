@@ -14,6 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev      # JSON of JWTs and JWKS files (OpenID Connect)
   libgflags-dev           # command-line flags
   libicu-dev              # IANA time zones for do-not-disturb schedules (icu::TimeZone)
+  libxapian-dev           # full-text search: indexing, BM25 ranking, stemming, snippets
   libgtest-dev            # tests
   libbenchmark-dev        # micro-benchmarks
 )
