@@ -309,6 +309,7 @@ class ShardState {
   // The user (held here) with this OpenID Connect identity, if linked.
   const UserState* FindUserByOidc(std::string_view issuer, std::string_view subject) const;
   const std::deque<AuditEntry>& audit() const { return audit_; }
+  const std::unordered_map<UserId, UserState>& users() const { return users_; }  // held here
   // Notifications, feed, keywords and DND of the users held here (core/notify.h).
   const std::unordered_map<UserId, UserNotifyState>& notify_states() const { return notify_; }
 

@@ -33,6 +33,9 @@ DEFINE_int32(scrypt_log2n, 15, "scrypt cost: N = 2^this (r=8, p=1); recorded in 
 DEFINE_int32(edit_window_s, 300, "how long after posting an author may edit a message");
 DEFINE_int32(away_after_s, 1800, "a signed-in user without activity for this long shows as away");
 DEFINE_int32(crypto_threads, 2, "worker threads for password hashing and ID token checks");
+DEFINE_bool(search_index, true,
+            "index messages, channels and people for search (DATA/search); false: no search");
+DEFINE_int32(search_threads, 2, "worker threads that run searches");
 DEFINE_string(oidc_jwks, "", "JWKS file of the OpenID Connect provider; empty: OIDC off");
 DEFINE_string(oidc_issuer, "", "expected iss of ID tokens");
 DEFINE_string(oidc_audience, "", "expected aud of ID tokens (this server's client id)");
@@ -93,6 +96,9 @@ bool ValidateFlags(parley::shard::ServerOptions* o) {
   if (FLAGS_crypto_threads < 1 || FLAGS_crypto_threads > 64) {
     return Fail("--crypto_threads must be 1..64");
   }
+  if (FLAGS_search_threads < 1 || FLAGS_search_threads > 64) {
+    return Fail("--search_threads must be 1..64");
+  }
   for (double v : {FLAGS_rate_per_connection, FLAGS_rate_per_user, FLAGS_rate_signin_per_address,
                    FLAGS_burst_per_connection, FLAGS_burst_per_user,
                    FLAGS_burst_signin_per_address}) {
@@ -107,6 +113,8 @@ bool ValidateFlags(parley::shard::ServerOptions* o) {
   id.edit_window_ms = int64_t{FLAGS_edit_window_s} * 1000;
   id.away_after_ms = int64_t{FLAGS_away_after_s} * 1000;
   o->crypto_threads = static_cast<size_t>(FLAGS_crypto_threads);
+  o->search_index = FLAGS_search_index;
+  o->search_threads = static_cast<size_t>(FLAGS_search_threads);
   id.per_connection = {FLAGS_rate_per_connection, std::max(1.0, FLAGS_burst_per_connection)};
   id.per_user = {FLAGS_rate_per_user, std::max(1.0, FLAGS_burst_per_user)};
   id.signin_per_address = {FLAGS_rate_signin_per_address,
@@ -157,7 +165,9 @@ int main(int argc, char** argv) {
            {"shards", std::to_string((*server)->shard_count())},
            {"replayed_events", std::to_string((*server)->replayed_events())},
            {"replay_ms", std::to_string((*server)->replay_ms())},
-           {"durability", FLAGS_durability}});
+           {"durability", FLAGS_durability},
+           {"search_indexes_building",
+            std::to_string((*server)->search() ? (*server)->search()->rebuilt_count() : 0)}});
   if (!FLAGS_ready_file.empty()) {
     std::string tmp = FLAGS_ready_file + ".tmp";
     std::ofstream(tmp) << port << "\n";

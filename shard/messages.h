@@ -13,6 +13,7 @@
 #include "core/ids.h"
 #include "shard/presence_messages.h"
 #include "shard/boot.h"
+#include "shard/search.h"
 #include "wire/frame.h"
 
 namespace parley::shard {
@@ -95,6 +96,7 @@ enum class UserQueryKind : uint8_t {
   kAudit,  // audit entries of a workspace and of its members' accounts
   kUnreadThreads,  // threads the user follows with replies they have not read
   kBoot,  // a client's first screen, or what changed since its token (shard/boot.cc)
+  kSearch,  // what the user may search, and who the query's filters name (shard/search.cc)
 };
 struct UserQuery {
   uint64_t query_id = 0;
@@ -103,6 +105,7 @@ struct UserQuery {
   UserQueryKind kind = UserQueryKind::kWorkspaces;
   AuditEffect audit;  // kAudit: what to gather (the member set is immutable and shared)
   BootAsk boot;       // kBoot
+  std::shared_ptr<const SearchAsk> search;  // kSearch
 };
 struct UserQueryPart {
   uint64_t query_id = 0;
@@ -114,6 +117,7 @@ struct UserQueryPart {
   std::vector<wire::AuditEntryT> audit;
   std::vector<wire::UnreadThreadT> unread_threads;  // kUnreadThreads
   BootPart boot;                                    // kBoot
+  SearchPart search;                                // kSearch
 };
 
 // Subscriber shard -> owner: `delta` sessions of shard `shard` (un)subscribed to the channel.
@@ -164,6 +168,10 @@ struct UserEvent {
 // user's feed (core FeedKind), the command that logs it there with the next user_seq.
 using UserFeedNote = NoteUserFeed;
 
+// Session's shard -> the user's owner, after a message search: remember it among the user's
+// recent searches.
+using SearchNote = RecordSearch;
+
 // Channel's owner -> a shard holding users to notify of one durable message: one message per
 // destination shard, whatever the number of users there. Each item is the command the user's
 // owner executes, but for local_minute, which only the user's owner can tell (their DND zone).
@@ -187,6 +195,6 @@ struct KeywordsReplayed {
 using ShardMessage = std::variant<ForwardedRequest, Reply, UserQuery, UserQueryPart, Interest,
                                   Deliver, MembershipChanged, SessionsEnded, EndUserSessions,
                                   PresenceMessage, UserEvent, UserFeedNote, NotifyBatch,
-                                  KeywordsChanged, KeywordsReplayed>;
+                                  KeywordsChanged, KeywordsReplayed, SearchNote>;
 
 }  // namespace parley::shard

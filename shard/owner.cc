@@ -21,7 +21,8 @@ wire::SharedBytes Share(wire::Bytes bytes) {
 
 void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
   if (HandleIdentity(meta, f) || HandleAdmin(meta, f) || HandleMessageFeatures(meta, f) ||
-      HandleConversations(meta, f) || HandlePresence(meta, f) || HandleNotify(meta, f)) {
+      HandleConversations(meta, f) || HandlePresence(meta, f) || HandleNotify(meta, f) ||
+      HandleSearch(meta, f)) {
     return;
   }
   switch (f->body_type()) {

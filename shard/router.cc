@@ -52,7 +52,12 @@ RequestKind KindOf(wire::Body type) {
     case B::Unsubscribe:
     case B::ListUnreadThreads:
     case B::Boot:
+    case B::Search:
       return {true, Need::kRead, Owner::kLocal, false};
+    case B::ListRecentSearches:
+      return {true, Need::kRead, Owner::kSelf, false};
+    case B::ClearRecentSearches:
+      return {true, Need::kWrite, Owner::kSelf, false};
     case B::CreateWorkspace:
       return {true, Need::kWrite, Owner::kLocal, false};
     case B::GetProfile:
@@ -418,6 +423,8 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
       return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kUnreadThreads);
     case wire::Body::Boot:
       return StartBoot(s, meta, f->body_as_Boot());
+    case wire::Body::Search:
+      return StartSearch(s, meta, f->body_as_Search());
     case wire::Body::Unsubscribe: {
       ChannelId channel = f->body_as_Unsubscribe()->channel_id();
       if (s.subscriptions.count(channel)) {
@@ -569,6 +576,8 @@ void Shard::OnUserQuery(const UserQuery& query) {
     }
   } else if (query.kind == UserQueryKind::kBoot) {
     AnswerBootPart(query, part);
+  } else if (query.kind == UserQueryKind::kSearch) {
+    AnswerSearchPart(query, part);
   } else if (query.kind == UserQueryKind::kSubscribeChannels) {
     // ChannelsOf leaves out workspaces that deactivated the user.
     for (ChannelId id : state_.ChannelsOf(query.user_id)) {
@@ -624,6 +633,7 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   for (auto& a : part.audit) q.merged.audit.push_back(std::move(a));
   for (auto& t : part.unread_threads) q.merged.unread_threads.push_back(std::move(t));
   if (q.kind == UserQueryKind::kBoot) MergeBootPart(q, std::move(part.boot));
+  if (q.kind == UserQueryKind::kSearch) MergeSearchPart(q, std::move(part.search));
   if (--q.parts_left > 0) return;
   PendingQuery done = std::move(q);
   queries_.erase(it);
@@ -632,6 +642,7 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   if (done.kind == UserQueryKind::kWorkspaces) return Enqueue(*s, slot, EncodeWorkspaceList(done));
   if (done.kind == UserQueryKind::kAudit) return Enqueue(*s, slot, EncodeAuditList(done));
   if (done.kind == UserQueryKind::kBoot) return FinishBoot(*s, done);
+  if (done.kind == UserQueryKind::kSearch) return FinishSearch(*s, done);
   if (done.kind == UserQueryKind::kUnreadThreads) {
     return Enqueue(*s, slot, EncodeUnreadThreads(done.request_id, done.merged.unread_threads));
   }

@@ -75,11 +75,29 @@ Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
   config.workers = server->workers_.get();
   persist::LmdbOptions lmdb;
   lmdb.durability = options.durability;
+  std::vector<std::unique_ptr<persist::LmdbLogStore>> stores;
+  std::vector<const persist::LmdbLogStore*> logs;
   for (ShardId k = 0; k < n; ++k) {
     auto store = persist::LmdbLogStore::Open(persist::ShardDir(options.data_dir, k), lmdb);
     if (!store.ok()) return store.error();
+    logs.push_back(store->get());
+    stores.push_back(std::move(*store));
+  }
+  if (options.search_index) {
+    search::IndexerOptions indexing;
+    indexing.on_error = [](const Error& e) {
+      LogJson("error", "search indexing failed", {{"error", e.message + ": " + e.details}});
+    };
+    auto search = search::SearchService::Open(options.data_dir, logs, indexing);
+    if (!search.ok()) return search.error();
+    server->search_ = std::move(*search);
+    server->search_workers_ = std::make_unique<WorkerPool>(options.search_threads);
+    config.search = server->search_.get();
+    config.search_workers = server->search_workers_.get();
+  }
+  for (ShardId k = 0; k < n; ++k) {
     server->shards_.push_back(
-        std::make_unique<Shard>(k, config, server->mailboxes_.get(), std::move(*store)));
+        std::make_unique<Shard>(k, config, server->mailboxes_.get(), std::move(stores[k])));
   }
   return server;
 }
@@ -165,6 +183,9 @@ Status Server::Start() {
     }
   }
   go_.count_down();  // connections queue in the backlog until each shard arms its accept
+  // Indexing starts once the logs are replayed (the two would share the cores), and never
+  // delays serving: an index still catching up answers with what it has.
+  if (search_) search_->Start();
   return OkStatus();
 }
 
@@ -196,6 +217,7 @@ void Server::Wait() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  if (search_) search_->Stop();  // commits what it indexed: a restart resumes after it
 }
 
 uint64_t Server::replayed_events() const {

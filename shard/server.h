@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "persist/lmdb_store.h"
+#include "search/service.h"
 #include "shard/mailbox.h"
 #include "shard/shard.h"
 
@@ -30,6 +31,8 @@ struct ServerOptions {
   std::string signing_key_file;  // empty: DATA/secret.key
   IdentityConfig identity;       // signing_key is read from signing_key_file
   size_t crypto_threads = 2;     // the worker pool for password hashing and signatures
+  bool search_index = true;      // index the logs for search (search/); off: Search is refused
+  size_t search_threads = 2;     // the worker pool that runs searches
 };
 
 class Server {
@@ -52,6 +55,8 @@ class Server {
   uint64_t replayed_events() const;
   // Wall time Start() spent replaying every shard's log (they replay in parallel).
   int64_t replay_ms() const { return replay_ms_; }
+  // Null when search is off.
+  const search::SearchService* search() const { return search_.get(); }
 
  private:
   Server() = default;
@@ -61,7 +66,10 @@ class Server {
   uint16_t port_ = 0;
   std::unique_ptr<MailboxMatrix> mailboxes_;
   std::unique_ptr<WorkerPool> workers_;  // declared before shards_: destroyed after them
+  std::unique_ptr<WorkerPool> search_workers_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  // After shards_: its indexers read the shards' logs, so it stops and goes first.
+  std::unique_ptr<search::SearchService> search_;
   std::vector<int> listen_fds_;
   std::vector<std::thread> threads_;
   std::unique_ptr<std::latch> replayed_;

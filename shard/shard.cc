@@ -523,6 +523,8 @@ void Shard::DrainMailboxes() {
             OnKeywordsChanged(std::move(msg));
           } else if constexpr (std::is_same_v<T, KeywordsReplayed>) {
             OnKeywordsReplayed();
+          } else if constexpr (std::is_same_v<T, SearchNote>) {
+            OnSearchNote(msg);
           }
         },
         m);

@@ -31,6 +31,7 @@
 #include "core/typing.h"
 #include "persist/group_committer.h"
 #include "persist/log_store.h"
+#include "search/service.h"
 #include "shard/mailbox.h"
 #include "shard/messages.h"
 #include "shard/populated_arena.h"
@@ -68,6 +69,10 @@ struct ShardConfig {
   RingOptions ring;
   std::shared_ptr<const IdentityConfig> identity;
   WorkerPool* workers = nullptr;  // shared by all shards; outlives them
+  // Null when search is off (--search_index=false). Shared by all shards; outlives them. Searches
+  // run on search_workers, apart from password hashing on `workers`.
+  const search::SearchService* search = nullptr;
+  WorkerPool* search_workers = nullptr;
 };
 
 struct ShardCounters {
@@ -128,6 +133,7 @@ class Shard {
     LoginEffect login;         // kSubscribeChannels: the sign-in it completes
     uint32_t audit_limit = 0;  // kAudit
     BootPending boot;          // kBoot
+    SearchPending search;      // kSearch
   };
 
   // --- loop and I/O (shard.cc) ---
@@ -177,6 +183,16 @@ class Shard {
   void AnswerBootPart(const UserQuery& query, UserQueryPart& part);
   void MergeBootPart(PendingQuery& q, BootPart part);
   void FinishBoot(Session& s, PendingQuery& done);
+  // --- search, gathered on the session's shard; recent searches on the user's (search.cc) ---
+  void StartSearch(Session& s, const RequestMeta& meta, const wire::Search* req);
+  void AnswerSearchPart(const UserQuery& query, UserQueryPart& part);
+  void MergeSearchPart(PendingQuery& q, SearchPart part);
+  void FinishSearch(Session& s, PendingQuery& done);
+  wire::Bytes EncodeSearchResults(uint64_t request_id, search::SearchKind kind, uint32_t offset,
+                                  search::SearchPage& page,
+                                  const std::unordered_map<ChannelId, ScopeChannel>& channels) const;
+  void OnSearchNote(const SearchNote& note);
+  bool HandleSearch(const RequestMeta& meta, const wire::Frame* f);  // false: not one
   void OnDeliver(const Deliver& deliver);
   // Writes `frame` to each of these local sessions (held for those still signing in).
   void DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedBytes& frame);
@@ -234,9 +250,10 @@ class Shard {
   std::string SignChallengeToken(UserId user) const;
   UseSecondFactor SecondFactorOf(const UserState& user, std::string_view code) const;
   void NoteUnknownEmailFailure(const std::string& email);
-  // Runs `work` on the worker pool, then `then(result)` back on this shard's thread.
+  // Runs `work` on `pool` (default: the shared worker pool), then `then(result)` back on this
+  // shard's thread.
   template <class T>
-  void OffLoop(std::function<T()> work, std::function<void(T)> then);
+  void OffLoop(std::function<T()> work, std::function<void(T)> then, WorkerPool* pool = nullptr);
   void DrainWorkerResults();
 
   // --- workspace administration on the workspace's owner (admin.cc) ---
@@ -430,9 +447,9 @@ class Shard {
 };
 
 template <class T>
-void Shard::OffLoop(std::function<T()> work, std::function<void(T)> then) {
+void Shard::OffLoop(std::function<T()> work, std::function<void(T)> then, WorkerPool* pool) {
   ++worker_jobs_inflight_;
-  config_.workers->Submit([this, work = std::move(work), then = std::move(then)]() mutable {
+  (pool != nullptr ? pool : config_.workers)->Submit([this, work = std::move(work), then = std::move(then)]() mutable {
     auto result = std::make_shared<T>(work());
     {
       std::lock_guard lock(worker_results_mu_);

@@ -4,6 +4,8 @@
 #include <unicode/ucal.h>
 #include <unicode/unistr.h>
 
+#include <chrono>
+
 namespace parley::shard {
 
 struct TimeZones::Zone {
@@ -43,6 +45,21 @@ int32_t TimeZones::LocalMinute(const std::string& name, TimeMs now) {
   if ((now + raw + dst) % 60'000 < 0) --minutes;  // floor for times before the epoch
   int64_t minute = minutes % 1440;
   return static_cast<int32_t>(minute < 0 ? minute + 1440 : minute);
+}
+
+TimeMs TimeZones::StartOfDay(const std::string& name, int32_t year, uint32_t month, uint32_t day,
+                             int32_t add_days) {
+  using namespace std::chrono;
+  sys_days date = sys_days(year_month_day(std::chrono::year(year), std::chrono::month(month),
+                                          std::chrono::day(day))) +
+                  days(add_days);
+  TimeMs local = duration_cast<milliseconds>(date.time_since_epoch()).count();
+  const Zone* zone = Find(name);
+  if (zone == nullptr) return local;
+  int32_t raw = 0, dst = 0;
+  UErrorCode status = U_ZERO_ERROR;
+  zone->tz->getOffset(static_cast<UDate>(local), true, raw, dst, status);  // local wall time
+  return U_FAILURE(status) ? local : local - raw - dst;
 }
 
 }  // namespace parley::shard

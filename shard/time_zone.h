@@ -20,6 +20,10 @@ class TimeZones {
   bool Known(const std::string& name);
   // The minute of the day (0..1439) in zone `name` at `now`; -1 for an unknown zone.
   int32_t LocalMinute(const std::string& name, TimeMs now);
+  // When the day year-month-day (plus add_days) begins in zone `name` (UTC for an unknown
+  // zone). REQUIRES: a valid date (core/search_query.h checks them).
+  TimeMs StartOfDay(const std::string& name, int32_t year, uint32_t month, uint32_t day,
+                    int32_t add_days = 0);
 
  private:
   struct Zone;

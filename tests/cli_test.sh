@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The programs as an operator and a user run them: parley-admin init --seed, parleyd, the parley
 # CLI (register, login, workspaces, channels, join, post, history, tail, and the chat product's
-# commands: presence, receipts and notifications), mdb_stat on the log,
-# and a graceful stop. Usage: cli_test.sh BUILD_DIR
+# commands: presence, receipts and notifications; search), mdb_stat on the log, a graceful stop,
+# and parley-admin reindex. Usage: cli_test.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
 ADMIN=$BUILD/tools/parley-admin
@@ -222,8 +222,49 @@ grep -q "not hex" <<<"$GARBAGE" || fail "boot --resume garbage: $GARBAGE"
 GARBAGE=$($P --token "$TOKEN" boot --resume 0102 2>&1 || true)
 grep -q "resume_token" <<<"$GARBAGE" || fail "boot --resume not a token: $GARBAGE"
 
+# search: the seeded welcome with its match marked, filters, channels and people, recent searches,
+# a bad query; parley-admin reindex refuses while parleyd holds the indexes.
+for _ in $(seq 200); do
+  $P --token "$TOKEN" search welcome > "$WORK/search.out" 2> "$WORK/search.err" \
+    || fail "search: $(cat "$WORK/search.err")"
+  grep -q 'Welcome' "$WORK/search.out" && break
+  sleep 0.05
+done
+grep -q "^\[$GENERAL\] #general #1"$'\t'".*user:[0-9]*"$'\t'"\*\*Welcome\*\* to parley!" "$WORK/search.out" \
+  || fail "search welcome: $(cat "$WORK/search.out")"
+grep -q "1 shown of about 1" "$WORK/search.err" || fail "search note: $(cat "$WORK/search.err")"
+$P --token "$TOKEN" search 'hello in:#general from:@alice@example.com' --sort date \
+  | grep -q '\*\*hello\*\* from the cli test' || fail "search with filters"
+$P --token "$TOKEN" search --kind channels 'engin*' | grep -q '#engineering' || fail "search channels"
+$P --token "$TOKEN" search --kind people carol | grep -q $'\tCarol\t' || fail "search people"
+$P --token "$TOKEN" recent-searches | head -1 | grep -q $'\thello in:#general from:@alice@example.com$' \
+  || fail "recent searches: $($P --token "$TOKEN" recent-searches)"
+$P --token "$TOKEN" recent-searches clear | grep -q 'cleared' || fail "recent-searches clear"
+[ -z "$($P --token "$TOKEN" recent-searches)" ] || fail "recent searches not cleared"
+BAD=$($P --token "$TOKEN" search 'x has:star' 2>&1 || true)
+grep -q 'has:star' <<<"$BAD" || fail "bad search: $BAD"
+BUSY=$("$ADMIN" reindex --data_dir "$WORK/data" 2>&1 || true)
+grep -q 'in use' <<<"$BUSY" || fail "reindex beside a running parleyd: $BUSY"
+
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd exited non-zero on SIGTERM"
 PID=""
 grep -q '"msg":"stopped"' "$WORK/parleyd.log" || fail "no graceful stop in the log"
+
+# reindex offline, then serve from the rebuilt indexes.
+"$ADMIN" reindex --data_dir "$WORK/data" > "$WORK/reindex.out" || fail "reindex"
+grep -q '^shard 1: [0-9]* log records, [0-9]* documents' "$WORK/reindex.out" \
+  || fail "reindex output: $(cat "$WORK/reindex.out")"
+rm -f "$WORK/ready"
+"$PARLEYD" --data_dir "$WORK/data" --port 0 --ready_file "$WORK/ready" --pin_threads=false \
+  2>> "$WORK/parleyd.log" &
+PID=$!
+for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
+[ -s "$WORK/ready" ] || fail "parleyd did not become ready after reindex"
+P="$PARLEY --port $(cat "$WORK/ready")"
+grep -q '"search_indexes_building":"0"' "$WORK/parleyd.log" || fail "reindexed indexes rebuilt again"
+$P --email alice@example.com search welcome | grep -q '\*\*Welcome\*\*' || fail "search after reindex"
+kill -TERM "$PID"
+wait "$PID" || fail "parleyd exited non-zero on the second SIGTERM"
+PID=""
 echo "cli_test: 1 passed, 0 failed"

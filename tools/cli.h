@@ -183,4 +183,8 @@ bool ApplyReceiptsFlag(wire::WorkspaceSettingsT& settings);  // settings --recei
 // --- parley_boot.cc
 int Boot(Ctx& ctx, const Args& args);
 
+// --- parley_search.cc
+int Search(Ctx& ctx, const Args& args);
+int RecentSearches(Ctx& ctx, const Args& args);
+
 }  // namespace parley_cli

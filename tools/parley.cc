@@ -130,6 +130,12 @@ $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
                                           with unread and mentions, unread threads, and a
                                           token; with --resume TOKEN only what changed since;
                                           --watch: those users' presence too (then followed)
+  search QUERY... [--kind messages|channels|people] [--sort relevance|date] [--offset N]
+         [--limit N] [--zone ZONE]        words, "phrase", prefix*, -word, in:#channel,
+                                          in:@person, from:@person (me, id, email or name),
+                                          before:/after:/on:YYYY-MM-DD, has:link|reaction|pin,
+                                          is:thread (docs/search.md); matches are **marked**
+  recent-searches | recent-searches clear my last 20 message searches, newest first
 )usage";
 
 constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
@@ -654,7 +660,9 @@ constexpr Command kCommands[] = {{"register", false, Register},
                                  {"keywords", true, Keywords},
                                  {"dnd", true, Dnd},
                                  {"sync-user", true, SyncUser},
-                                 {"boot", true, Boot}};
+                                 {"boot", true, Boot},
+                                 {"search", true, Search},
+                                 {"recent-searches", true, RecentSearches}};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // parley-admin: provisioning. `init` creates a data directory; `seed` writes a demo workspace
 // into one, offline (parleyd must not be running on it): each command is decided against its
 // owner shard's replayed state and appended to that shard's log, exactly as parleyd would.
+// `reindex` rebuilds the search indexes (search/) from the logs, offline too.
 #include <gflags/gflags.h>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "persist/codec.h"
 #include "persist/data_dir.h"
 #include "persist/lmdb_store.h"
+#include "search/indexer.h"
 #include "auth/password.h"
 
 DEFINE_string(data_dir, "", "the data directory");
@@ -37,6 +39,9 @@ constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR
                                               posts by p0.T@bench.test (replay benchmark)
   audit --data_dir DIR [--workspace W]        the security events in the log, oldest first,
                                               as JSON lines (W: that workspace's only)
+  reindex --data_dir DIR                      rebuild every shard's search index from its log
+                                              (parleyd stopped; it rebuilds a missing or
+                                              stale one by itself at start)
 )";
 
 int Die(const Error& e) {
@@ -256,6 +261,29 @@ int Audit(const std::string& dir) {
   return 0;
 }
 
+// Empties each shard's search index and indexes its whole log again, shard by shard.
+int Reindex(const std::string& dir) {
+  Result<persist::DataDirInfo> info = persist::CheckDataDir(dir, 0);
+  if (!info.ok()) return Die(info.error());
+  for (ShardId k = 0; k < info->shard_count; ++k) {
+    persist::LmdbOptions options;
+    options.read_only = true;
+    auto store = persist::LmdbLogStore::Open(persist::ShardDir(dir, k), options);
+    if (!store.ok()) return Die(store.error());
+    search::IndexerOptions rebuild;
+    rebuild.rebuild = true;
+    search::ShardIndexer indexer(search::IndexDir(dir, k), store->get(), rebuild);
+    auto start = std::chrono::steady_clock::now();
+    if (Status opened = indexer.Open(); !opened.ok()) return Die(opened.error());
+    if (Status done = indexer.CatchUp(); !done.ok()) return Die(done.error());
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("shard %u: %llu log records, %llu documents, %.1f s\n", k,
+                static_cast<unsigned long long>(indexer.indexed_lsn()),
+                static_cast<unsigned long long>(indexer.documents()), s);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -268,6 +296,7 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "init") return Init(FLAGS_data_dir);
   if (cmd == "audit") return Audit(FLAGS_data_dir);
+  if (cmd == "reindex") return Reindex(FLAGS_data_dir);
   if (cmd == "seed") {
     return FLAGS_messages > 0 ? SeedBench(FLAGS_data_dir, FLAGS_messages) : Seed(FLAGS_data_dir);
   }

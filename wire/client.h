@@ -218,6 +218,19 @@ class Client {
   Result<BootOkT> Boot(const std::vector<uint8_t>& resume_token = {}, int* pages = nullptr,
                        const std::vector<uint64_t>& presence_of = {});
 
+  // --- search (client_search.cc; the query language is in docs/search.md)
+  struct SearchOptions {
+    SearchKind kind = SearchKind::Messages;
+    SearchSort sort = SearchSort::Relevance;
+    uint32_t offset = 0;
+    uint16_t limit = 0;      // 0: 20
+    std::string time_zone;   // of dates in the query; empty: UTC
+  };
+  Result<SearchResultsT> Search(const std::string& query, const SearchOptions& options);
+  Result<SearchResultsT> Search(const std::string& query) { return Search(query, {}); }
+  Result<RecentSearchListT> ListRecentSearches();
+  Status ClearRecentSearches();
+
   // The next server-initiated frame (request_id 0), waiting up to timeout_ms (-1: the default
   // timeout). kUnavailable on timeout or a closed connection.
   Result<FrameT> NextEvent(int timeout_ms = -1);
