@@ -183,6 +183,10 @@ TEST_F(SearchTest, Filters) {
   Seq by_bob = Post(kDev, kBob, "runbook updated", kT0 + kDay);
   Seq later = Post(kOps, kAnn, "runbook reviewed", kT0 + 2 * kDay);
   Append(ReactionAdded{kDev, by_bob, kAnn, "thumbsup", kT0 + kDay});
+  Append(ReactionAdded{kDev, by_bob, kBob, "thumbsup", kT0 + kDay});
+  Append(ReactionAdded{kDev, link, kBob, "eyes", kT0 + kDay});
+  Append(ReactionRemoved{kDev, by_bob, kAnn, "thumbsup", kT0 + kDay});  // one of two
+  Append(ReactionRemoved{kDev, link, kBob, "eyes", kT0 + kDay});        // the only one
   Append(PinChanged{kOps, later, true, kAnn, kT0 + 2 * kDay});
   Append(ThreadReplyPosted{kDev, 3, 3, kBob, "", "runbook question", kT0 + 3 * kDay, link, false});
   seqs_[kDev] = 3;
@@ -211,6 +215,11 @@ TEST_F(SearchTest, Filters) {
             }))),
             (std::vector<Seq>{by_bob}));
   EXPECT_EQ(Seqs(Find(with([](SearchSpec& s) { s.before = kT0 + 1; }))), (std::vector<Seq>{link}));
+  EXPECT_TRUE(Find(with([](SearchSpec& s) { s.before = 0; })).messages.empty());  // 1970
+  EXPECT_TRUE(Find(with([](SearchSpec& s) {
+                s.not_before = kT0 + kDay;
+                s.before = kT0 + kDay;
+              })).messages.empty());
   // Filters alone, no words.
   EXPECT_EQ(Seqs(Find(with([](SearchSpec& s) { s.text.clear(); s.has_pin = true; }))),
             (std::vector<Seq>{later}));
@@ -333,12 +342,24 @@ TEST_F(SearchTest, TheThreadFollowsTheLog) {
   ASSERT_TRUE(indexer.Open().ok());
   indexer.Start();
   Post(kDev, kAnn, "live one");
-  for (int i = 0; i < 500 && indexer.indexed_lsn() < log_->last_lsn(); ++i) {
+  for (int i = 0; i < 1500 && indexer.indexed_lsn() < log_->last_lsn(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(indexer.indexed_lsn(), log_->last_lsn());
   EXPECT_EQ(Find("live").messages.size(), 1u);
   indexer.Stop();
+}
+
+TEST_F(SearchTest, DeepPagesAreRefused) {
+  Post(kDev, kAnn, "x");
+  Index();
+  Searcher searcher(Data(), 1);
+  SearchSpec spec;
+  spec.channels = {kDev};
+  spec.offset = kMaxSearchOffset + 1;
+  Result<SearchPage> page = searcher.Run(spec);
+  ASSERT_FALSE(page.ok());
+  EXPECT_EQ(page.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST_F(SearchTest, BadQueriesAreErrors) {

@@ -72,6 +72,7 @@ Status ShardIndexer::Open() {
       });
       if (!read.ok()) return read;
       if (!present || want != std::to_string(found)) rebuild = true;
+      applied_hash_ = found;  // resuming: a commit with nothing new records the same record
     }
     if (rebuild && !options_.rebuild) {
       db_.reset();  // release the lock before reopening to overwrite
@@ -199,8 +200,15 @@ Status ShardIndexer::Commit() {
   return OkStatus();
 }
 
+// Messages are new by construction (each is indexed once, from its own log record), so they
+// skip the lookup; a channel or a person replaces any copy, so a record applied twice after a
+// failed batch stays one document.
 void ShardIndexer::Add(const DocRecord& record) {
-  db_->add_document(BuildDocument(record, generator_));
+  if (record.kind == DocKind::kMessage) {
+    db_->add_document(BuildDocument(record, generator_));
+  } else {
+    db_->replace_document(IdTermOf(record), BuildDocument(record, generator_));
+  }
   ++uncommitted_;
 }
 
@@ -245,7 +253,7 @@ void ShardIndexer::Index(const Event& event) {
         } else if constexpr (std::is_same_v<T, ReactionAdded>) {
           Update(MessageIdTerm(e.channel_id, e.seq), [](DocRecord& r) {
             ++r.reactions;
-            return r.reactions == 1;  // only the first one changes what a search sees
+            return true;  // the count is kept, so the record is rewritten either way
           });
         } else if constexpr (std::is_same_v<T, ReactionRemoved>) {
           Update(MessageIdTerm(e.channel_id, e.seq), [](DocRecord& r) {

@@ -166,9 +166,14 @@ Result<SearchPage> Searcher::Run(const SearchSpec& spec) const {
       spec.kind == SearchKind::kPeople ? spec.people : spec.channels;
   if (allowed.empty()) return SearchPage{};
   Error last = MakeError(ErrorCode::kUnavailable, "search failed", "");
-  // A search may race a commit that recycles the blocks it reads (DatabaseModifiedError):
-  // reopen at the new revision and run it again.
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  if (spec.offset > kMaxSearchOffset) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "offset is at most " + std::to_string(kMaxSearchOffset), "offset");
+  }
+  // A search may race commits that recycle the blocks it reads (DatabaseModifiedError; glass
+  // keeps a revision readable until the next-but-one commit): reopen at the newest revision and
+  // run it again.
+  for (int attempt = 0; attempt < 5; ++attempt) {
     Result<std::unique_ptr<Handle>> handle = Borrow();
     if (!handle.ok()) return handle.error();
     try {
@@ -187,6 +192,8 @@ Result<SearchPage> Searcher::Run(const SearchSpec& spec) const {
       // Drop the handle: the next attempt opens the indexes afresh.
       last = MakeError(ErrorCode::kUnavailable, "search failed",
                        e.get_type() + std::string(": ") + e.get_msg());
+    } catch (const std::exception& e) {  // std::bad_alloc: this search fails, not the server
+      return MakeError(ErrorCode::kUnavailable, "search failed", e.what());
     }
   }
   return last;
@@ -209,16 +216,15 @@ SearchPage Searcher::RunOn(const Xapian::Database& db, const SearchSpec& spec) {
     if (spec.has_reaction) filters.emplace_back(std::string(kHasReactionTerm));
     if (spec.has_pin) filters.emplace_back(std::string(kHasPinTerm));
     if (spec.in_thread) filters.emplace_back(std::string(kInThreadTerm));
-    if (spec.not_before > 0 && spec.before > 0) {
-      filters.emplace_back(Xapian::Query::OP_VALUE_RANGE, kSlotTime,
-                           Xapian::sortable_serialise(static_cast<double>(spec.not_before)),
-                           Xapian::sortable_serialise(static_cast<double>(spec.before - 1)));
-    } else if (spec.not_before > 0) {
-      filters.emplace_back(Xapian::Query::OP_VALUE_GE, kSlotTime,
-                           Xapian::sortable_serialise(static_cast<double>(spec.not_before)));
-    } else if (spec.before > 0) {
-      filters.emplace_back(Xapian::Query::OP_VALUE_LE, kSlotTime,
-                           Xapian::sortable_serialise(static_cast<double>(spec.before - 1)));
+    auto bound = [](TimeMs ms) { return Xapian::sortable_serialise(static_cast<double>(ms)); };
+    if (spec.not_before && spec.before) {
+      if (*spec.before <= *spec.not_before) return SearchPage{};
+      filters.emplace_back(Xapian::Query::OP_VALUE_RANGE, kSlotTime, bound(*spec.not_before),
+                           bound(*spec.before - 1));
+    } else if (spec.not_before) {
+      filters.emplace_back(Xapian::Query::OP_VALUE_GE, kSlotTime, bound(*spec.not_before));
+    } else if (spec.before) {
+      filters.emplace_back(Xapian::Query::OP_VALUE_LE, kSlotTime, bound(*spec.before - 1));
     }
   }
   Xapian::Query query(Xapian::Query::OP_FILTER, ParseText(db, spec.text),

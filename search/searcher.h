@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,8 +39,8 @@ struct SearchSpec {
   std::vector<UserId> people;
   // kMessages filters.
   std::vector<UserId> authors;  // from:, any of them; empty = anyone
-  TimeMs not_before = 0;        // at >= not_before
-  TimeMs before = 0;            // at < before; 0 = no bound
+  std::optional<TimeMs> not_before;  // at >= not_before
+  std::optional<TimeMs> before;      // at < before
   bool has_link = false;
   bool has_reaction = false;
   bool has_pin = false;
@@ -83,6 +84,9 @@ struct SearchPage {
 };
 
 inline constexpr uint32_t kMaxSearchLimit = 100;
+// Deeper pages cost memory in proportion (Xapian keeps offset + limit candidates): refine the
+// query instead.
+inline constexpr uint32_t kMaxSearchOffset = 10'000;
 
 class Searcher {
  public:

@@ -65,6 +65,13 @@ void Shard::StartSearch(Session& s, const RequestMeta& meta, const wire::Search*
                                         "filters apply to message searches only", "query"));
   }
   pending.by_date = req->sort() == wire::SearchSort::Date;
+  if (req->offset() > search::kMaxSearchOffset) {
+    return RespondError(meta, MakeError(ErrorCode::kInvalidArgument,
+                                        "offset is at most " +
+                                            std::to_string(search::kMaxSearchOffset) +
+                                            ": narrow the query instead",
+                                        "offset"));
+  }
   pending.offset = req->offset();
   pending.limit = req->limit() == 0 ? kDefaultSearchLimit
                                     : std::min<uint32_t>(req->limit(), search::kMaxSearchLimit);
@@ -82,12 +89,14 @@ void Shard::StartSearch(Session& s, const RequestMeta& meta, const wire::Search*
     pending.not_before = start_of(*parsed->on, 0);
     pending.before = start_of(*parsed->on, 1);
   }
-  if (parsed->after) pending.not_before = std::max(pending.not_before, start_of(*parsed->after, 1));
-  if (parsed->before) {
-    TimeMs before = start_of(*parsed->before, 0);
-    pending.before = pending.before == 0 ? before : std::min(pending.before, before);
+  if (parsed->after) {
+    pending.not_before =
+        std::max(pending.not_before.value_or(INT64_MIN), start_of(*parsed->after, 1));
   }
-  if (pending.before != 0 && pending.not_before >= pending.before) {
+  if (parsed->before) {
+    pending.before = std::min(pending.before.value_or(INT64_MAX), start_of(*parsed->before, 0));
+  }
+  if (pending.before && pending.not_before && *pending.not_before >= *pending.before) {
     return RespondError(meta, MakeError(ErrorCode::kInvalidArgument,
                                         "the date filters leave no day to search", "query"));
   }
@@ -136,7 +145,8 @@ void Shard::AnswerSearchPart(const UserQuery& query, UserQueryPart& part) {
     }
     return scope;
   };
-  switch (static_cast<search::SearchKind>(ask.kind)) {
+  const auto kind = static_cast<search::SearchKind>(ask.kind);
+  switch (kind) {
     case search::SearchKind::kMessages:
       // Membership is what reading takes (CheckCanRead); ChannelsOf leaves out workspaces
       // that deactivated the user.
@@ -157,22 +167,26 @@ void Shard::AnswerSearchPart(const UserQuery& query, UserQueryPart& part) {
       }
       break;
     case search::SearchKind::kPeople:
-      // Members see their workspaces' active members; guests see the people of their channels.
-      for (WorkspaceId id : state_.WorkspacesOf(user)) {
-        const WorkspaceState& ws = *state_.FindWorkspace(id);
-        if (ws.RoleOf(user) != WorkspaceRole::kGuest) {
-          for (const auto& [member, m] : ws.members) {
-            if (m.active) out.people.push_back(member);
-          }
-          continue;
-        }
-        for (ChannelId cid : state_.ChannelsOf(user)) {
-          const ChannelState& c = *state_.FindChannel(cid);
-          if (c.workspace_id != id) continue;
-          out.people.insert(out.people.end(), c.members.begin(), c.members.end());
-        }
-      }
       break;
+  }
+  // Members see their workspaces' active members; guests see the people of their channels.
+  // Person filters are resolved among them only, so a query cannot tell whether someone the
+  // asker does not share a workspace with exists.
+  if (kind == search::SearchKind::kPeople || !ask.people.empty()) {
+    for (WorkspaceId id : state_.WorkspacesOf(user)) {
+      const WorkspaceState& ws = *state_.FindWorkspace(id);
+      if (ws.RoleOf(user) != WorkspaceRole::kGuest) {
+        for (const auto& [member, m] : ws.members) {
+          if (m.active) out.people.push_back(member);
+        }
+        continue;
+      }
+      for (ChannelId cid : state_.ChannelsOf(user)) {
+        const ChannelState& c = *state_.FindChannel(cid);
+        if (c.workspace_id != id) continue;
+        out.people.insert(out.people.end(), c.members.begin(), c.members.end());
+      }
+    }
   }
   out.named.resize(ask.people.size());
   for (size_t i = 0; i < ask.people.size(); ++i) {
@@ -208,12 +222,21 @@ void Shard::FinishSearch(Session& s, PendingQuery& done) {
   const SearchQuery& query = p.query;
   RequestMeta meta{done.session, done.request_id, {}, false};
   meta.caller.actor = s.user;
-  // The users each person filter names, in the order of SearchAsk::people.
+  std::vector<UserId>& visible = p.merged.people;
+  std::sort(visible.begin(), visible.end());
+  visible.erase(std::unique(visible.begin(), visible.end()), visible.end());
+  // The users each person filter names, in the order of SearchAsk::people, among those the
+  // asker may see.
   size_t next = 0;
   auto named = [&](const PersonRef& ref) -> Result<std::vector<UserId>> {
     if (ref.kind == PersonRef::Kind::kMe) return std::vector<UserId>{s.user};
-    std::vector<UserId> users = std::move(p.merged.named[next++]);
-    if (users.empty()) return NotFoundIn("nobody is called \"" + Describe(ref) + "\"");
+    std::vector<UserId> users;
+    for (UserId u : p.merged.named[next++]) {
+      if (std::binary_search(visible.begin(), visible.end(), u)) users.push_back(u);
+    }
+    if (users.empty()) {
+      return NotFoundIn("nobody you can see is called \"" + Describe(ref) + "\"");
+    }
     return users;
   };
   search::SearchSpec spec;
@@ -230,10 +253,7 @@ void Shard::FinishSearch(Session& s, PendingQuery& done) {
   spec.in_thread = query.is_thread;
   std::vector<ScopeChannel>& scope = p.merged.channels;
   if (p.kind == search::SearchKind::kPeople) {
-    std::sort(p.merged.people.begin(), p.merged.people.end());
-    p.merged.people.erase(std::unique(p.merged.people.begin(), p.merged.people.end()),
-                          p.merged.people.end());
-    spec.people = std::move(p.merged.people);
+    spec.people = std::move(visible);
   } else if (query.in_channels.empty() && query.in_people.empty()) {
     for (const ScopeChannel& c : scope) spec.channels.push_back(c.id);
   } else {
@@ -268,24 +288,16 @@ void Shard::FinishSearch(Session& s, PendingQuery& done) {
     if (!people.ok()) return RespondError(meta, people.error());
     spec.authors.insert(spec.authors.end(), people->begin(), people->end());
   }
-  if (p.kind == search::SearchKind::kMessages && p.offset == 0) {
-    SearchNote note{s.user, p.typed};
-    ShardId owner = OwnerShard(s.user, config_.shard_count);
-    if (owner == id_) {
-      OnSearchNote(note);
-    } else {
-      Send(owner, std::move(note));
-    }
-  }
   auto channels = std::make_shared<std::unordered_map<ChannelId, ScopeChannel>>();
   for (ScopeChannel& c : scope) channels->emplace(c.id, std::move(c));
   const search::SearchService* service = config_.search;
   OffLoop<Result<search::SearchPage>>(
       [service, spec = std::move(spec)] { return service->Run(spec); },
-      [this, meta, kind = p.kind, offset = p.offset,
-       channels](Result<search::SearchPage> page) {
+      [this, meta, kind = p.kind, offset = p.offset, channels,
+       typed = std::move(p.typed)](Result<search::SearchPage> page) {
         if (!page.ok()) return RespondError(meta, page.error());
         Respond(meta, EncodeSearchResults(meta.request_id, kind, offset, *page, *channels));
+        if (kind == search::SearchKind::kMessages && offset == 0) RememberSearch(meta, typed);
       },
       config_.search_workers);
 }
@@ -335,6 +347,14 @@ wire::Bytes Shard::EncodeSearchResults(
   size_t count = out.messages.size() + out.channels.size() + out.people.size();
   if (page.has_more) out.next_offset = offset + static_cast<uint32_t>(count);
   return EncodeBody(request_id, std::move(out));
+}
+
+// A message search that ran goes to the user's recent searches, on their owner shard.
+void Shard::RememberSearch(const RequestMeta& meta, const std::string& typed) {
+  SearchNote note{meta.actor(), typed};
+  ShardId owner = OwnerShard(meta.actor(), config_.shard_count);
+  if (owner == id_) return OnSearchNote(note);
+  Send(owner, std::move(note));
 }
 
 // On the user's owner: remember a search. A query the core refuses is simply not remembered.

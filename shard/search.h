@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,9 @@ struct SearchPart {
   // Messages: the channels and conversations the asker may read here. Channels: the channels
   // they may see (public ones of their workspaces, unless a guest, and the ones they are in).
   std::vector<ScopeChannel> channels;
-  std::vector<UserId> people;  // people searches: whom the asker may see (held here or not)
+  // People searches, and message searches with person filters: whom the asker may see (held
+  // here or not). Person filters only ever name these.
+  std::vector<UserId> people;
   // For each SearchAsk::people entry, the users held here that it names.
   std::vector<std::vector<UserId>> named;
 };
@@ -49,8 +52,8 @@ struct SearchPending {
   bool by_date = false;
   uint32_t offset = 0;
   uint32_t limit = 0;
-  TimeMs not_before = 0;  // the date filters, resolved in the asker's time zone
-  TimeMs before = 0;
+  std::optional<TimeMs> not_before;  // the date filters, resolved in the asker's time zone
+  std::optional<TimeMs> before;
   std::shared_ptr<const SearchAsk> ask;
   SearchPart merged;
 };

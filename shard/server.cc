@@ -217,6 +217,9 @@ void Server::Wait() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  // Searches still queued (a stop that timed out) run now, while the service and the shards
+  // they report to are alive.
+  search_workers_.reset();
   if (search_) search_->Stop();  // commits what it indexed: a restart resumes after it
 }
 

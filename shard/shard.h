@@ -191,6 +191,7 @@ class Shard {
   wire::Bytes EncodeSearchResults(uint64_t request_id, search::SearchKind kind, uint32_t offset,
                                   search::SearchPage& page,
                                   const std::unordered_map<ChannelId, ScopeChannel>& channels) const;
+  void RememberSearch(const RequestMeta& meta, const std::string& typed);
   void OnSearchNote(const SearchNote& note);
   bool HandleSearch(const RequestMeta& meta, const wire::Frame* f);  // false: not one
   void OnDeliver(const Deliver& deliver);

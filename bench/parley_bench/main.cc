@@ -24,7 +24,7 @@ DEFINE_int32(port, 7400, "server port");
 DEFINE_string(user, "", "NATS user");
 DEFINE_string(password, "", "Redis requirepass / NATS password");
 DEFINE_string(tag, "", "names this run's accounts and streams (default: a fresh one)");
-DEFINE_string(scenario, "fanout", "fanout | rooms | durable | idle | replay | boot");
+DEFINE_string(scenario, "fanout", "fanout | rooms | durable | idle | replay | boot | search");
 DEFINE_int32(threads, 0, "load threads (0: the CPUs this process may run on)");
 DEFINE_double(seconds, 5, "measured time of each point");
 DEFINE_double(warmup, 1, "unreported run-in before each point");
@@ -63,6 +63,7 @@ DEFINE_string(reset_cmd, "", "replay: command that empties the server's data bet
 
 namespace parley::bench {
 int BootScenario();  // boot.cc
+int SearchScenario();  // search.cc
 namespace {
 
 std::vector<double> ParseList(const std::string& s) {
@@ -586,6 +587,8 @@ int main(int argc, char** argv) {
     Replay();
   } else if (s == "boot") {
     return BootScenario();
+  } else if (s == "search") {
+    return SearchScenario();
   } else {
     std::fprintf(stderr, "parley-bench: unknown scenario %s\n", s.c_str());
     return 2;
