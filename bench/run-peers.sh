@@ -27,15 +27,8 @@ tools/build.sh
 BUILD=$ROOT/build
 BENCH=$BUILD/bench/parley-bench
 
-NCPU=$(nproc)
-if [ "$NCPU" -ge 2 ]; then
-  HALF=$((NCPU / 2))
-  SERVER_CPUS=${SERVER_CPUS:-$HALF-$((NCPU - 1))}
-  GEN_CPUS=${GEN_CPUS:-0-$((HALF - 1))}
-else
-  SERVER_CPUS=${SERVER_CPUS:-0}
-  GEN_CPUS=${GEN_CPUS:-0}
-fi
+# shellcheck source=bench/cpu-split.sh
+. bench/cpu-split.sh
 SERVER_CORES=$(taskset -c "$SERVER_CPUS" nproc)
 SCENARIOS=${SCENARIOS:-"fanout rooms durable idle replay"}
 SECS=${SECONDS_PER_POINT:-5}

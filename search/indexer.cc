@@ -1,6 +1,7 @@
 #include "search/indexer.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <filesystem>
 #include <type_traits>
@@ -15,6 +16,11 @@ namespace {
 Error XapianError(const std::string& what, const Xapian::Error& e) {
   return MakeError(ErrorCode::kInternal, what, e.get_type() + std::string(": ") + e.get_msg());
 }
+
+// No fsync on commit: the index is derived from the log, which is the durable copy. A commit
+// lost to a power loss is indexed again from the LSN the surviving one recorded, and a torn
+// database is rebuilt (Open). Syncing would put Xapian's flushes in the way of the log's.
+constexpr int kFlags = Xapian::DB_NO_SYNC;
 
 Lsn ParseLsn(const std::string& text) {
   Lsn lsn = 0;
@@ -51,8 +57,14 @@ Status ShardIndexer::Open() {
   bool rebuild = options_.rebuild;
   Lsn lsn = 0;
   try {
-    db_ = std::make_unique<Xapian::WritableDatabase>(
-        dir_, rebuild ? Xapian::DB_CREATE_OR_OVERWRITE : Xapian::DB_CREATE_OR_OPEN);
+    try {
+      db_ = std::make_unique<Xapian::WritableDatabase>(
+          dir_, (rebuild ? Xapian::DB_CREATE_OR_OVERWRITE : Xapian::DB_CREATE_OR_OPEN) | kFlags);
+    } catch (const Xapian::DatabaseCorruptError&) {
+      // Without fsync (kFlags) a power loss may leave the files torn: the log has it all.
+      db_ = std::make_unique<Xapian::WritableDatabase>(dir_,
+                                                       Xapian::DB_CREATE_OR_OVERWRITE | kFlags);
+    }
     std::string format = db_->get_metadata(std::string(kMetaFormat));
     lsn = ParseLsn(db_->get_metadata(std::string(kMetaLsn)));
     if (format.empty()) {
@@ -76,7 +88,8 @@ Status ShardIndexer::Open() {
     }
     if (rebuild && !options_.rebuild) {
       db_.reset();  // release the lock before reopening to overwrite
-      db_ = std::make_unique<Xapian::WritableDatabase>(dir_, Xapian::DB_CREATE_OR_OVERWRITE);
+      db_ = std::make_unique<Xapian::WritableDatabase>(dir_,
+                                                       Xapian::DB_CREATE_OR_OVERWRITE | kFlags);
     }
     if (rebuild) {
       rebuilt_ = true;
@@ -98,6 +111,10 @@ Status ShardIndexer::Open() {
 void ShardIndexer::Start() {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), options_.thread_name.substr(0, 15).c_str());
+    if (options_.idle_priority) {
+      sched_param none{};
+      pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);  // best effort
+    }
     Run();
   });
 }

@@ -41,6 +41,10 @@ struct IndexerOptions {
   size_t changes_per_commit = 50'000;  // or sooner, when this many documents changed
   bool rebuild = false;  // empty the index and rebuild it from LSN 1 whatever it holds
   std::string thread_name = "index";
+  // Run the indexing thread under SCHED_IDLE: it takes only CPU time the shards leave, so
+  // indexing never slows serving; under a load that saturates the cores the index falls behind
+  // and catches up when the load eases.
+  bool idle_priority = true;
   // Called on the indexing thread when a read or a commit fails (it is retried a second later:
   // the index falls behind, serving goes on). Must not block.
   std::function<void(const Error&)> on_error;

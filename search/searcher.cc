@@ -11,9 +11,11 @@
 namespace parley::search {
 namespace {
 
-// Above this many ids an access list is checked per candidate (a MatchDecider reading a value)
-// rather than as an OR of boolean terms, whose cost grows with the list.
-constexpr size_t kMaxTermFilter = 256;
+// Up to this many ids an access list is an OR of boolean terms; above, it is checked per
+// candidate (a MatchDecider reading a value). The decider is cheaper from a few ids on: over 1M
+// messages in 100 channels, single-word queries took a third of the time with it
+// (bench/RESULTS.md).
+constexpr size_t kMaxTermFilter = 8;
 // A prefix* expands to at most this many of the index's most frequent matching terms.
 constexpr Xapian::termcount kMaxWildcardTerms = 200;
 constexpr size_t kSnippetBytes = 200;
@@ -235,7 +237,9 @@ SearchPage Searcher::RunOn(const Xapian::Database& db, const SearchSpec& spec) {
     if (spec.by_date) {
       enquire.set_sort_by_value_then_relevance(kSlotOrder, true);
     } else {
-      enquire.set_sort_by_relevance_then_value(kSlotOrder, true);
+      // Equal scores: the later indexed first (newest first within a shard). Cheaper than a
+      // value as tie-break, which Xapian reads for every candidate.
+      enquire.set_docid_order(Xapian::Enquire::DESCENDING);
     }
   }
   uint32_t limit = std::min(spec.limit, kMaxSearchLimit);
@@ -251,9 +255,11 @@ SearchPage Searcher::RunOn(const Xapian::Database& db, const SearchSpec& spec) {
     switch (spec.kind) {
       case SearchKind::kMessages: {
         MessageHit hit{r.channel_id, r.seq, r.thread_seq, r.author_id, r.at, {}, {}};
+        // Without SNIPPET_BACKGROUND_MODEL (which looks up every word's frequency): messages are
+        // short, the window with the most matches is the one to show.
         std::string marked = mset.snippet(
             Plain(std::move(r.text)), kSnippetBytes, stemmer,
-            Xapian::MSet::SNIPPET_BACKGROUND_MODEL | Xapian::MSet::SNIPPET_EXHAUSTIVE |
+            Xapian::MSet::SNIPPET_EXHAUSTIVE |
                 Xapian::MSet::SNIPPET_CJK_NGRAM,
             kHighlightStart, kHighlightEnd, "…");
         SplitSnippet(marked, &hit.snippet, &hit.highlights);

@@ -22,7 +22,8 @@ std::string Marked(const wire::MessageHitT& hit) {
     size_t start = std::min<size_t>(h.offset(), hit.snippet.size());
     size_t end = std::min<size_t>(start + h.length(), hit.snippet.size());
     if (start < at) continue;
-    out += hit.snippet.substr(at, start - at) + "**" + hit.snippet.substr(start, end - start) + "**";
+    out += hit.snippet.substr(at, start - at);
+    out += "**" + hit.snippet.substr(start, end - start) + "**";
     at = end;
   }
   return out + hit.snippet.substr(std::min(at, hit.snippet.size()));

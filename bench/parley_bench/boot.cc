@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/parley_bench/must.h"
 #include "wire/client.h"
 
 DECLARE_string(host);
@@ -29,17 +30,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-[[noreturn]] void Fail(const char* what, const Error& e) {
-  std::fprintf(stderr, "parley-bench boot: %s: %s %s\n", what, e.message.c_str(),
-               e.details.c_str());
-  std::exit(1);
-}
-
-template <class T>
-T Must(Result<T> r, const char* what) {
-  if (!r.ok()) Fail(what, r.error());
-  return std::move(*r);
-}
+constexpr Must kMust{"boot"};
 
 struct Sample {
   std::vector<double> us;
@@ -65,7 +56,7 @@ struct Sample {
 std::vector<uint8_t> Time(wire::Client& c, const std::vector<uint8_t>& token, Sample& s) {
   Clock::time_point t0 = Clock::now();
   int pages = 0;
-  wire::BootOkT boot = Must(c.Boot(token, &pages), "boot");
+  wire::BootOkT boot = kMust(c.Boot(token, &pages), "boot");
   s.us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   s.bytes = c.last_payload_bytes();
   s.channels = boot.channels.size();
@@ -81,32 +72,32 @@ int BootScenario() {
   options.host = FLAGS_host;
   options.port = static_cast<uint16_t>(FLAGS_port);
   options.timeout_ms = 60000;
-  auto c = Must(wire::Client::Connect(options), "connect");
+  auto c = kMust(wire::Client::Connect(options), "connect");
   const std::string email = "boot-" + tag + "@bench.example.com";
   const std::string password = "bench-password-" + tag;
-  Must(c->Register(email, password, "Boot Bench"), "register");
-  Must(c->Login(email, password), "login");
-  wire::WorkspaceInfoT ws = Must(c->CreateWorkspace("boot-" + tag), "workspace");
+  kMust(c->Register(email, password, "Boot Bench"), "register");
+  kMust(c->Login(email, password), "login");
+  wire::WorkspaceInfoT ws = kMust(c->CreateWorkspace("boot-" + tag), "workspace");
   const std::string topic(FLAGS_boot_topic_bytes, 't');
   std::vector<uint64_t> channels;
   for (int i = 0; i < FLAGS_boot_channels; ++i) {
     wire::ChannelInfoT ch =
-        Must(c->CreateChannel(ws.id, "boot-channel-" + std::to_string(i), false), "channel");
-    if (!topic.empty()) Must(c->SetChannelDetails(ch.id, std::nullopt, topic, std::nullopt), "topic");
+        kMust(c->CreateChannel(ws.id, "boot-channel-" + std::to_string(i), false), "channel");
+    if (!topic.empty()) kMust(c->SetChannelDetails(ch.id, std::nullopt, topic, std::nullopt), "topic");
     channels.push_back(ch.id);
   }
   // Measure on a fresh connection: the setup's events are not in its way.
   c.reset();
-  c = Must(wire::Client::Connect(options), "connect");
-  Must(c->Login(email, password), "login");
-  auto poster = Must(wire::Client::Connect(options), "connect");
-  Must(poster->Login(email, password), "login");
+  c = kMust(wire::Client::Connect(options), "connect");
+  kMust(c->Login(email, password), "login");
+  auto poster = kMust(wire::Client::Connect(options), "connect");
+  kMust(poster->Login(email, password), "login");
 
   Sample full, resume_one, resume_none;
   std::vector<uint8_t> token;
   for (int i = 0; i < FLAGS_boot_rounds; ++i) token = Time(*c, {}, full);
   for (int i = 0; i < FLAGS_boot_rounds; ++i) {
-    Must(poster->Post(channels[i % channels.size()], "news"), "post");
+    kMust(poster->Post(channels[i % channels.size()], "news"), "post");
     token = Time(*c, token, resume_one);
     token = Time(*c, token, resume_none);
   }

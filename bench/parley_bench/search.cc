@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/parley_bench/must.h"
 #include "wire/client.h"
 
 DECLARE_string(host);
@@ -44,21 +45,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kWindow = 256;        // posts in flight per connection
 constexpr int kSkipTopRanks = 50;   // query words are never the most common ones
 
-[[noreturn]] void Fail(const char* what, const Error& e) {
-  std::fprintf(stderr, "parley-bench search: %s: %s %s\n", what, e.message.c_str(),
-               e.details.c_str());
-  std::exit(1);
-}
-
-template <class T>
-T Must(Result<T> r, const char* what) {
-  if (!r.ok()) Fail(what, r.error());
-  return std::move(*r);
-}
-
-void Must(const Status& s, const char* what) {
-  if (!s.ok()) Fail(what, s.error());
-}
+constexpr Must kMust{"search"};
 
 // Word `rank` (0 = the most frequent): its rank written in base 20 with syllables, so every
 // word is distinct and none is a stem of another.
@@ -120,8 +107,8 @@ std::unique_ptr<wire::Client> SignedIn(const std::string& email, const std::stri
   options.host = FLAGS_host;
   options.port = static_cast<uint16_t>(FLAGS_port);
   options.timeout_ms = 120000;
-  auto c = Must(wire::Client::Connect(options), "connect");
-  Must(c->Login(email, password), "login");
+  auto c = kMust(wire::Client::Connect(options), "connect");
+  kMust(c->Login(email, password), "login");
   return c;
 }
 
@@ -130,7 +117,7 @@ std::unique_ptr<wire::Client> SignedIn(const std::string& email, const std::stri
 void PostRange(const std::string& email, const std::string& password,
                const std::vector<uint64_t>& channels, int64_t first, int64_t last) {
   auto c = SignedIn(email, password);
-  for (uint64_t ch : channels) Must(c->Unsubscribe(ch), "unsubscribe");
+  for (uint64_t ch : channels) kMust(c->Unsubscribe(ch), "unsubscribe");
   Zipf zipf(FLAGS_search_vocabulary);
   std::mt19937_64 rng(static_cast<uint64_t>(first) * 7919 + 1);
   int64_t sent = first, acked = first;
@@ -146,8 +133,8 @@ void PostRange(const std::string& email, const std::string& password,
       batch.insert(batch.end(), frame.begin(), frame.end());
       ++sent;
     }
-    if (!batch.empty()) Must(c->SendRaw(batch.data(), batch.size()), "send");
-    wire::FrameT reply = Must(c->ReadFrame(), "read");
+    if (!batch.empty()) kMust(c->SendRaw(batch.data(), batch.size()), "send");
+    wire::FrameT reply = kMust(c->ReadFrame(), "read");
     if (reply.request_id == 0) continue;  // an event, not an acknowledgement
     if (reply.body.type != wire::Body::PostAck) {
       std::fprintf(stderr, "parley-bench search: post answered %s\n",
@@ -161,7 +148,7 @@ void PostRange(const std::string& email, const std::string& password,
 // Times `query` once; the result count goes to *hits.
 double TimedSearch(wire::Client& c, const std::string& query, size_t* hits = nullptr) {
   Clock::time_point t0 = Clock::now();
-  wire::SearchResultsT r = Must(c.Search(query), query.c_str());
+  wire::SearchResultsT r = kMust(c.Search(query), query.c_str());
   double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
   if (hits) *hits = r.messages.size();
   return us;
@@ -177,18 +164,18 @@ int SearchScenario() {
     wire::ClientOptions options;
     options.host = FLAGS_host;
     options.port = static_cast<uint16_t>(FLAGS_port);
-    auto c = Must(wire::Client::Connect(options), "connect");
-    Must(c->Register(email, password, "Search Bench"), "register");
+    auto c = kMust(wire::Client::Connect(options), "connect");
+    kMust(c->Register(email, password, "Search Bench"), "register");
   }
   auto c = SignedIn(email, password);
-  wire::WorkspaceInfoT ws = Must(c->CreateWorkspace("search-" + tag), "workspace");
+  wire::WorkspaceInfoT ws = kMust(c->CreateWorkspace("search-" + tag), "workspace");
   std::vector<uint64_t> channels;
   for (int i = 0; i < FLAGS_search_channels; ++i) {
     channels.push_back(
-        Must(c->CreateChannel(ws.id, "search-" + std::to_string(i), false), "channel").id);
+        kMust(c->CreateChannel(ws.id, "search-" + std::to_string(i), false), "channel").id);
   }
   // This connection only searches: it follows none of the channels either.
-  for (uint64_t ch : channels) Must(c->Unsubscribe(ch), "unsubscribe");
+  for (uint64_t ch : channels) kMust(c->Unsubscribe(ch), "unsubscribe");
   // The last message carries a word no other has: the index has caught up once it is found.
   const int64_t n = FLAGS_search_messages;
   const std::string last_word = "zzlast" + tag;
@@ -201,7 +188,7 @@ int SearchScenario() {
                          (n - 1) * (i + 1) / k);
   }
   for (auto& t : posters) t.join();
-  Must(c->Post(channels[0], "the end " + last_word), "last post");
+  kMust(c->Post(channels[0], "the end " + last_word), "last post");
   double post_s = std::chrono::duration<double>(Clock::now() - start).count();
   for (size_t hits = 0; hits == 0;) {
     TimedSearch(*c, last_word, &hits);
@@ -213,7 +200,7 @@ int SearchScenario() {
   Latency fresh;
   for (int i = 0; i < FLAGS_search_fresh_rounds; ++i) {
     std::string word = "fresh" + tag + "x" + std::to_string(i);
-    Must(c->Post(channels[static_cast<size_t>(i) % channels.size()], "news " + word), "post");
+    kMust(c->Post(channels[static_cast<size_t>(i) % channels.size()], "news " + word), "post");
     Clock::time_point t0 = Clock::now();
     for (size_t hits = 0; hits == 0;) TimedSearch(*c, word, &hits);
     fresh.us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
