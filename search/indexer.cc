@@ -196,17 +196,29 @@ Result<size_t> ShardIndexer::IndexSome() {
                           return OkStatus();
                         });
   } catch (const Xapian::Error& e) {
-    return XapianError("search indexing failed", e);
+    status = XapianError("search indexing failed", e);
   }
+  // Whatever was applied is described with it, even after a failure: Xapian commits pending
+  // changes when the database is closed, and a resume must start right after them.
+  if (Status noted = NoteApplied(); !noted.ok() && status.ok()) status = noted;
   if (!status.ok()) return status.error();
   return read;
 }
 
-Status ShardIndexer::Commit() {
+Status ShardIndexer::NoteApplied() {
   try {
     db_->set_metadata(std::string(kMetaFormat), std::string(kIndexFormat));
     db_->set_metadata(std::string(kMetaLsn), std::to_string(applied_lsn_));
     db_->set_metadata(std::string(kMetaLsnHash), std::to_string(applied_hash_));
+  } catch (const Xapian::Error& e) {
+    return XapianError("search index metadata failed", e);
+  }
+  return OkStatus();
+}
+
+Status ShardIndexer::Commit() {
+  if (Status noted = NoteApplied(); !noted.ok()) return noted;
+  try {
     db_->commit();
     documents_ = db_->get_doccount();
   } catch (const Xapian::Error& e) {

@@ -82,6 +82,8 @@ class ShardIndexer {
   // number read, or the first error (an undecodable record, a Xapian failure).
   Result<size_t> IndexSome();
   Status Commit();
+  // Records applied_lsn_ and its hash in the pending metadata, beside the documents.
+  Status NoteApplied();
   void Index(const Event& event);
   // Read-modify-write of the document with this id term, if it is in the index: `change`
   // edits its record and returns whether the document must be rewritten.
