@@ -176,6 +176,17 @@ TEST_F(SearchTest, LongAccessListsAreCheckedPerDocument) {
   for (ChannelId c = 1000; c < 1400; ++c) spec.channels.push_back(c);
   spec.channels.push_back(kDev);
   EXPECT_EQ(Seqs(Find(spec)), (std::vector<Seq>{mine}));
+  // Pages under a decider, by relevance: has_more holds until the last page.
+  for (int i = 0; i < 30; ++i) Post(kDev, kAnn, "release candidate " + std::to_string(i));
+  Index();
+  spec.limit = 10;
+  SearchPage first = Find(spec);
+  EXPECT_EQ(first.messages.size(), 10u);
+  EXPECT_TRUE(first.has_more);
+  spec.offset = 30;
+  SearchPage last = Find(spec);
+  EXPECT_EQ(last.messages.size(), 1u);
+  EXPECT_FALSE(last.has_more);
 }
 
 TEST_F(SearchTest, Filters) {

@@ -243,12 +243,15 @@ SearchPage Searcher::RunOn(const Xapian::Database& db, const SearchSpec& spec) {
     }
   }
   uint32_t limit = std::min(spec.limit, kMaxSearchLimit);
-  Xapian::MSet mset = enquire.get_mset(spec.offset, limit, 0, nullptr, decider.get());
+  // One more than asked says whether another page follows: Xapian's lower bound on the matches
+  // counts only what it checked, which with a decider may be no more than the page.
+  Xapian::MSet mset = enquire.get_mset(spec.offset, limit + 1, 0, nullptr, decider.get());
   SearchPage page;
   page.estimated_total = mset.get_matches_estimated();
-  page.has_more = mset.get_matches_lower_bound() > spec.offset + mset.size();
+  page.has_more = mset.size() > limit;
   Xapian::Stem stemmer = Stemmer();
-  for (Xapian::MSetIterator it = mset.begin(); it != mset.end(); ++it) {
+  Xapian::MSetIterator end = page.has_more ? std::prev(mset.end()) : mset.end();
+  for (Xapian::MSetIterator it = mset.begin(); it != end; ++it) {
     Result<DocRecord> record = DecodeRecord(it.get_document().get_data());
     if (!record.ok()) continue;  // unreadable: kIndexFormat guards against this
     DocRecord& r = *record;
