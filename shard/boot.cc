@@ -183,7 +183,7 @@ void Shard::AskBoot(const SessionRef& ref, uint64_t request_id, UserId user,
   q.merged.query_id = qid;
   q.boot = std::move(pending);
   for (ShardId to = 0; to < config_.shard_count; ++to) {
-    UserQuery query{qid, id_, user, UserQueryKind::kBoot, {}, ask};
+    UserQuery query{qid, id_, user, UserQueryKind::kBoot, {}, ask, nullptr};
     if (to == id_) {
       OnUserQuery(query);
     } else {

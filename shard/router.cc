@@ -543,7 +543,7 @@ void Shard::StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId us
   q.login = std::move(login);
   q.audit_limit = audit.limit;
   for (ShardId to = 0; to < config_.shard_count; ++to) {
-    UserQuery query{qid, id_, user, kind, audit, {}};
+    UserQuery query{qid, id_, user, kind, audit, {}, nullptr};
     if (to == id_) {
       OnUserQuery(query);
     } else {
