@@ -49,6 +49,9 @@ check durable '"window":8' '"acked_per_s":[1-9]' '"ack_latency_us":{"count":[1-9
 check idle '"connections":300' '"bytes_per_connection":[1-9]'
 "${RUN[@]}" --scenario boot --boot_channels 20 --boot_rounds 3 > "$WORK/boot.out" || fail "boot"
 check boot '"full":{"rounds":3' '"channels":22,"pages":1' '"resume_one":{"rounds":3,[^}]*"channels":1,'
+timeout 60 "${RUN[@]}" --scenario search --search_messages 2000 --search_channels 5 \
+  --search_queries 5 --search_fresh_rounds 2 > "$WORK/search.out" || fail "search"
+check search '"indexed_msgs_per_s":[1-9]' '"single word":{"n":5,' '"filtered":{"n":5,'
 
 # replay owns its server: stop the shared one and reuse its (now free) port.
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
