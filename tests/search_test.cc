@@ -421,14 +421,16 @@ TEST(SearchRestartTest, SurvivesRestartsAndRebuildsMissingOrStaleIndexes) {
   auto ws = OpenNewWorkspace(ann, "Restart");
   auto dev = ann->CreateChannel(ws.id, "dev");
   ASSERT_TRUE(dev.ok());
+  Options all;
+  all.limit = 50;
   for (int i = 0; i < 20; ++i) Posted(ann, dev->id, "invoice number " + std::to_string(i));
-  SeqsOf(*ann.client, "invoice", 20, Options{.limit = 50});
+  SeqsOf(*ann.client, "invoice", 20, all);
 
   server.Restart();  // SIGKILL
   ann = SignIn(server, "ann");
-  EXPECT_EQ(SeqsOf(*ann.client, "invoice", 20, Options{.limit = 50}).size(), 20u);
+  EXPECT_EQ(SeqsOf(*ann.client, "invoice", 20, all).size(), 20u);
   Posted(ann, dev->id, "invoice after the restart");
-  EXPECT_EQ(SeqsOf(*ann.client, "invoice", 21, Options{.limit = 50}).size(), 21u);
+  EXPECT_EQ(SeqsOf(*ann.client, "invoice", 21, all).size(), 21u);
 
   server.Kill();
   std::filesystem::remove_all(server.data_dir() + "/search");
@@ -437,7 +439,7 @@ TEST(SearchRestartTest, SurvivesRestartsAndRebuildsMissingOrStaleIndexes) {
   auto rebuilt = SearchUntil(
       *ann.client, "invoice",
       [](const wire::SearchResultsT& r) { return r.messages.size() == 21 && !r.indexing; },
-      Options{.limit = 50});
+      all);
   EXPECT_EQ(rebuilt.messages.size(), 21u);
 }
 
