@@ -361,6 +361,19 @@ TEST_F(SearchTest, TheThreadFollowsTheLog) {
   indexer.Stop();
 }
 
+TEST_F(SearchTest, PagesAreCappedAtTheLimit) {
+  for (uint32_t i = 0; i < kMaxSearchLimit + 20; ++i) {
+    Post(kDev, kAnn, "status " + std::to_string(i));
+  }
+  Index();
+  SearchSpec spec;
+  spec.text = "status";
+  spec.limit = 5000;
+  SearchPage page = Find(spec);
+  EXPECT_EQ(page.messages.size(), kMaxSearchLimit);
+  EXPECT_TRUE(page.has_more);
+}
+
 TEST_F(SearchTest, DeepPagesAreRefused) {
   Post(kDev, kAnn, "x");
   Index();
