@@ -890,5 +890,43 @@ TEST(CodecTest, DirectReaderAgreesWithTheUnpackerOnMutatedRecords) {
   }
 }
 
+
+
+TEST(DescribeEventTest, MessagePostedAsJsonWithItsNumbersAndTime) {
+  const EventView view = DescribeEvent(MessagePosted{12, 2, 256, 3, "c1", "say \"hi\"\n", 1700});
+  EXPECT_EQ(view.tag, EventTag::kMessagePosted);
+  EXPECT_EQ(view.kind, "MessagePosted");
+  EXPECT_EQ(view.at, 1700);
+  EXPECT_EQ(view.json,
+            R"({"kind":"MessagePosted","channel_id":12,"seq":2,"message_id":256,"author_id":3,)"
+            R"("client_msg_id":"c1","text":"say \"hi\"\u000a","at":1700})");
+  using Number = std::pair<std::string_view, uint64_t>;
+  EXPECT_EQ(view.numbers, (std::vector<Number>{
+                              {"channel_id", 12}, {"seq", 2}, {"message_id", 256}, {"author_id", 3}}));
+}
+
+TEST(DescribeEventTest, CredentialBytesShowOnlyTheirLength) {
+  const EventView view = DescribeEvent(UserRegistered{42, "a@b", "A", "salt-bytes", "hash", 5});
+  EXPECT_EQ(view.json,
+            R"({"kind":"UserRegistered","user_id":42,"email":"a@b","display_name":"A",)"
+            R"("password_salt":{"bytes":10},"password_hash":{"bytes":4},"at":5})");
+}
+
+TEST(DescribeEventTest, ListsKeepEveryElementAsANumber) {
+  for (const Event& event : SampleEvents()) {
+    const EventView view = DescribeEvent(event);
+    EXPECT_EQ(view.tag, TagOf(event));
+    EXPECT_EQ(view.json.rfind("{\"kind\":\"" + std::string(EventName(TagOf(event))) + "\"", 0),
+              0u);
+    EXPECT_EQ(view.json.back(), '}');
+    if (const auto* invite = std::get_if<InviteCreated>(&event)) {
+      size_t listed = 0;
+      for (const auto& [name, value] : view.numbers) listed += name == "channel_ids";
+      EXPECT_EQ(listed, invite->channel_ids.size());
+    }
+    EXPECT_EQ(view.json.find("\"password_hash\":\""), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace parley::persist
