@@ -2,7 +2,7 @@
 # parley-log against real data directories: one freshly seeded offline, the same one while a
 # parleyd writes to it (stat, dump, tail -f following live commits, verify, export), and damaged
 # copies that verify must fail on (an undecodable record, an LSN gap). Usage: log_tools_test.sh
-# BUILD_DIR
+# BUILD_DIR. parley-admin verify, which runs the same checks, is tested here too.
 set -euo pipefail
 BUILD=$1
 ADMIN=$BUILD/tools/parley-admin
@@ -134,4 +134,11 @@ $LOG dump --data_dir "$WORK/torn" --shard 0 --from_lsn "$LAST" > /dev/null 2> "$
 set -e
 [ "$rc" = 1 ] && grep -q "lsn $((LAST + 1)): corrupt event" "$WORK/dump.err" \
   || fail "dump of a torn record: rc $rc, $(cat "$WORK/dump.err")"
+# parley-admin verify runs the same checks.
+"$ADMIN" verify $D | grep -q '^shard 0: ok' || fail "parley-admin verify of a good directory"
+set +e
+"$ADMIN" verify --data_dir "$WORK/torn" > "$WORK/admin-torn.out"; rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "lsn $((LAST + 1)): corrupt event" "$WORK/admin-torn.out" \
+  || fail "parley-admin verify of a torn record: rc $rc, $(cat "$WORK/admin-torn.out")"
 echo "log_tools_test: 1 passed, 0 failed"

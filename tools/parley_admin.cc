@@ -16,6 +16,7 @@
 #include "persist/data_dir.h"
 #include "persist/lmdb_store.h"
 #include "search/indexer.h"
+#include "tools/log_scan.h"
 #include "auth/password.h"
 
 DEFINE_string(data_dir, "", "the data directory");
@@ -39,6 +40,10 @@ constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR
                                               posts by p0.T@bench.test (replay benchmark)
   audit --data_dir DIR [--workspace W]        the security events in the log, oldest first,
                                               as JSON lines (W: that workspace's only)
+  verify --data_dir DIR                       check the directory and every shard's log: format,
+                                              LSN continuity, every record decodes and replays
+                                              (exit 1 naming the first problem; safe while
+                                              parleyd runs)
   reindex --data_dir DIR                      rebuild every shard's search index from its log
                                               (parleyd stopped; it rebuilds a missing or
                                               stale one by itself at start)
@@ -297,6 +302,7 @@ int main(int argc, char** argv) {
   if (cmd == "init") return Init(FLAGS_data_dir);
   if (cmd == "audit") return Audit(FLAGS_data_dir);
   if (cmd == "reindex") return Reindex(FLAGS_data_dir);
+  if (cmd == "verify") return tools::VerifyDataDir(FLAGS_data_dir, stdout) ? 0 : 1;
   if (cmd == "seed") {
     return FLAGS_messages > 0 ? SeedBench(FLAGS_data_dir, FLAGS_messages) : Seed(FLAGS_data_dir);
   }
