@@ -171,7 +171,8 @@ for scenario in $SCENARIOS; do
         fill=""
         [ "$target" = parley ] && fill="rm -rf $dir/data && $BUILD/tools/parley-admin init \
 --data_dir $dir/data --shards $SERVER_CORES >/dev/null && $BUILD/tools/parley-admin seed \
---data_dir $dir/data --messages {n} --bench_tag replay >/dev/null"
+--data_dir $dir/data --messages {n} --bench_tag replay --replies_pct 0 --reactions_pct 0 \
+>/dev/null"
         mkdir -p "$dir"
         # shellcheck disable=SC2046
         taskset -c "$GEN_CPUS" "$BENCH" --target "$target" --port "$(port_of "$target")" \

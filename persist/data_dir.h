@@ -37,6 +37,9 @@ Status InitDataDir(const std::string& data_dir, uint32_t shard_count);
 // kInternal if this process already has one of them open.
 Result<DataDirInfo> CheckDataDir(const std::string& data_dir, uint32_t expected_shards);
 
+// Flushes `dir`'s entries (files created or renamed in it) to disk.
+Status SyncDir(const std::string& dir);
+
 Result<std::string> ReadSecretKey(const std::string& data_dir);
 // The same checks for a key file named by --signing_key_file: 32 bytes, mode 0600.
 Result<std::string> ReadKeyFile(const std::string& path);

@@ -2,7 +2,8 @@
 # The programs as an operator and a user run them: parley-admin init --seed, parleyd, the parley
 # CLI (register, login, workspaces, channels, join, post, history, tail, and the chat product's
 # commands: presence, receipts and notifications; search), mdb_stat on the log, a graceful stop,
-# and parley-admin reindex. Usage: cli_test.sh BUILD_DIR
+# parley-admin reindex, and parley-admin backup, restore and migrate with the demo seed served
+# from the restored copy. Usage: cli_test.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
 ADMIN=$BUILD/tools/parley-admin
@@ -267,4 +268,53 @@ $P --email alice@example.com search welcome | grep -q '\*\*Welcome\*\*' || fail 
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd exited non-zero on the second SIGTERM"
 PID=""
+
+# backup, restore and migrate (docs/operations.md) of this directory, and the demo seed's
+# thread, reactions, pin and direct conversation, served from the restored copy.
+"$ADMIN" backup --data_dir "$WORK/data" --to "$WORK/backup" > "$WORK/backup.out" \
+  || fail "backup: $(cat "$WORK/backup.out")"
+grep -q '^shard 1: up to LSN [1-9]' "$WORK/backup.out" || fail "backup: $(cat "$WORK/backup.out")"
+grep -q '"shard_count": 2' "$WORK/backup/manifest.json" || fail "manifest"
+[ "$(stat -c %a "$WORK/backup/secret.key")" = 600 ] || fail "backup key mode"
+[ ! -e "$WORK/backup/search" ] || fail "the search index was backed up"
+out=$("$ADMIN" backup --data_dir "$WORK/data" --to "$WORK/backup" 2>&1) && fail "backup overwrote"
+grep -q 'not an empty directory' <<<"$out" || fail "backup onto a backup: $out"
+"$ADMIN" restore --from "$WORK/backup" --data_dir "$WORK/restored" > "$WORK/restore.out" \
+  || fail "restore: $(cat "$WORK/restore.out")"
+grep -q '^restored ' "$WORK/restore.out" || fail "restore: $(cat "$WORK/restore.out")"
+out=$("$ADMIN" restore --from "$WORK/backup" --data_dir "$WORK/restored" 2>&1) \
+  && fail "restore overwrote"
+grep -q 'not an empty directory' <<<"$out" || fail "restore onto a data directory: $out"
+out=$("$ADMIN" restore --from "$WORK/data" --data_dir "$WORK/r2" 2>&1) && fail "restored a non-backup"
+grep -q 'incomplete backup' <<<"$out" || fail "restore of a data directory: $out"
+"$ADMIN" migrate --data_dir "$WORK/restored" | grep -q 'nothing to do' || fail "migrate when current"
+out=$("$ADMIN" migrate --data_dir "$WORK/restored" --to 9 2>&1) && fail "migrate --to 9"
+grep -q 'beyond the newest' <<<"$out" || fail "migrate --to 9: $out"
+rm -f "$WORK/ready"
+"$PARLEYD" --data_dir "$WORK/restored" --port 0 --ready_file "$WORK/ready" --pin_threads=false \
+  2>> "$WORK/parleyd.log" &
+PID=$!
+for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
+[ -s "$WORK/ready" ] || fail "parleyd did not serve the restored directory"
+P="$PARLEY --port $(cat "$WORK/ready")"
+$P --token "$TOKEN" history "$GENERAL" | grep -q 'hello from the cli test' \
+  || fail "restored history (and the old token still valid)"
+out=$("$ADMIN" migrate --data_dir "$WORK/restored" 2>&1) && fail "migrate beside parleyd"
+grep -q 'open in another process' <<<"$out" || fail "migrate beside parleyd: $out"
+PA="$P --email alice@example.com"
+ENG=$($PA channels "$WS" | awk -F'\t' '$2=="#engineering"{print $1}')
+[ -n "$ENG" ] || fail "#engineering not listed"
+$PA thread "$ENG" 1 > "$WORK/demo-thread.out" 2>&1 || fail "demo thread"
+grep -q '2 replies' "$WORK/demo-thread.out" || fail "demo thread: $(cat "$WORK/demo-thread.out")"
+grep -q 'database migration' "$WORK/demo-thread.out" || fail "demo replies"
+$PA pins "$ENG" | grep -q 'Release 1.2' || fail "demo pin"
+$PA history "$ENG" --timeline > "$WORK/demo-timeline.out" || fail "demo timeline"
+grep -q ':thumbsup: 1' "$WORK/demo-timeline.out" || fail "demo reactions: $(cat "$WORK/demo-timeline.out")"
+BOB=$($P --email bob@example.com profile | awk -F'\t' '$1=="user_id"{print $2}')
+DEMO_DM=$($PA dm "$WS" "$BOB" | cut -f1)
+$PA history "$DEMO_DM" | grep -q 'Lunch at noon?' || fail "demo direct conversation"
+kill -TERM "$PID"
+wait "$PID" || fail "parleyd on the restored directory exited non-zero"
+PID=""
+
 echo "cli_test: 1 passed, 0 failed"

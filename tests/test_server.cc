@@ -61,7 +61,7 @@ TestServer::~TestServer() {
 }
 
 void TestServer::Start() {
-  if (!initialised_) {
+  if (!initialised_ && options_.init_data_dir) {
     Status st = persist::InitDataDir(data_dir_, options_.shards);
     if (!st.ok()) throw std::runtime_error("init failed: " + st.error().message);
     initialised_ = true;

@@ -21,6 +21,9 @@ struct TestServerOptions {
   uint32_t shards = 2;
   std::string durability = "sync";
   std::vector<std::string> extra_flags;
+  // false: the test puts a data directory at data_dir() itself (a restore, a migration) before
+  // Start(), which then only serves it.
+  bool init_data_dir = true;
 };
 
 // Lets anyone signed in join the workspace without an invite (what most tests want).
