@@ -609,8 +609,8 @@ Result<FrameT> Client::ReadFrame(int timeout_ms) {
 }
 
 parley::Error Client::GoingAwayError() const {
-  parley::Error e = MakeError(ErrorCode::kUnavailable, "the server is going away: " + going_away_->reason,
-                      "going_away");
+  parley::Error e = MakeError(ErrorCode::kUnavailable,
+                              "the server is going away: " + going_away_->reason, "going_away");
   e.retry_after_ms = going_away_->retry_after_ms;
   return e;
 }
