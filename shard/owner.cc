@@ -72,7 +72,7 @@ Result<std::optional<Event>> Shard::Execute(const Command& command) {
   if (decided.ok() && *decided) {
     state_.Apply(**decided);
     committer_->Append(persist::EncodeEvent(**decided));
-    counters_.events_committed++;
+    counters_.events_committed.Add();
   }
   return decided;
 }
@@ -98,7 +98,7 @@ void Shard::Answer(const RequestMeta& meta, wire::Bytes frame, ReplyEffect effec
 }
 
 void Shard::AnswerError(const RequestMeta& meta, const Error& error) {
-  counters_.errors_sent++;
+  NoteError(error, meta.from, meta.request_id, meta.timing.kind, meta.caller.session_id);
   Answer(meta, wire::EncodeError(meta.request_id, error));
 }
 

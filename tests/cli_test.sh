@@ -25,12 +25,12 @@ grep -q 'seeded workspace' "$WORK/init.out" || fail "seed output: $(cat "$WORK/i
 grep -q 'already' "$WORK/again.err" || fail "second init message: $(cat "$WORK/again.err")"
 mdb_stat -a "$WORK/data/shard-0" | grep -q 'Status of log' || fail "mdb_stat does not list the log"
 
-"$PARLEYD" --data_dir "$WORK/data" --port 0 --ready_file "$WORK/ready" --pin_threads=false \
-  2> "$WORK/parleyd.log" &
+"$PARLEYD" --data_dir "$WORK/data" --port 0 --admin_port 0 --ready_file "$WORK/ready" \
+  --pin_threads=false 2> "$WORK/parleyd.log" &
 PID=$!
 for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
 [ -s "$WORK/ready" ] || fail "parleyd did not become ready"
-P="$PARLEY --port $(cat "$WORK/ready")"
+P="$PARLEY --port $(head -n1 "$WORK/ready")"
 export PARLEY_PASSWORD=parley-demo
 
 WS=$($P --email alice@example.com workspaces | awk -F'\t' '$2=="Demo"{print $1}')
@@ -257,12 +257,12 @@ grep -q '"msg":"stopped"' "$WORK/parleyd.log" || fail "no graceful stop in the l
 grep -q '^shard 1: [0-9]* log records, [0-9]* documents' "$WORK/reindex.out" \
   || fail "reindex output: $(cat "$WORK/reindex.out")"
 rm -f "$WORK/ready"
-"$PARLEYD" --data_dir "$WORK/data" --port 0 --ready_file "$WORK/ready" --pin_threads=false \
-  2>> "$WORK/parleyd.log" &
+"$PARLEYD" --data_dir "$WORK/data" --port 0 --admin_port 0 --ready_file "$WORK/ready" \
+  --pin_threads=false 2>> "$WORK/parleyd.log" &
 PID=$!
 for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
 [ -s "$WORK/ready" ] || fail "parleyd did not become ready after reindex"
-P="$PARLEY --port $(cat "$WORK/ready")"
+P="$PARLEY --port $(head -n1 "$WORK/ready")"
 grep -q '"search_indexes_building":"0"' "$WORK/parleyd.log" || fail "reindexed indexes rebuilt again"
 $P --email alice@example.com search welcome | grep -q '\*\*Welcome\*\*' || fail "search after reindex"
 kill -TERM "$PID"

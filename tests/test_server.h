@@ -40,14 +40,18 @@ class TestServer {
 
   // Initialises the data directory (once) and starts parleyd; waits until it serves.
   void Start();
-  void Kill();       // SIGKILL, then reap
-  void Terminate();  // SIGTERM (graceful), then reap; returns once exited
+  void Kill();  // SIGKILL, then reap
+  // SIGTERM (graceful), then reap; returns once exited, with the exit code (128 + signal if a
+  // signal ended it).
+  int Terminate();
   void Restart() {
     Kill();
     Start();
   }
 
   uint16_t port() const { return port_; }
+  uint16_t admin_port() const { return admin_port_; }  // the admin HTTP port (ephemeral)
+  std::string log_path() const { return data_dir_ + "/../parleyd.log"; }  // its stderr
   const std::string& data_dir() const { return data_dir_; }
   pid_t pid() const { return pid_; }
 
@@ -64,6 +68,7 @@ class TestServer {
   std::string data_dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
   bool initialised_ = false;
 };
 
