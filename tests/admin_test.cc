@@ -165,7 +165,8 @@ TEST(AdminTest, VersionZeroDirectoryIsRefusedThenMigratedAndServed) {
   Status written = persist::WriteV0DataDir(old.data_dir(), migrated.data_dir());
   ASSERT_TRUE(written.ok()) << written.error().message;
   std::string err;
-  EXPECT_EQ(RunParleyd({"--data_dir=" + migrated.data_dir(), "--port=0"}, &err), 1);
+  EXPECT_EQ(RunParleyd({"--data_dir=" + migrated.data_dir(), "--port=0", "--admin_port=-1"}, &err),
+            1);
   EXPECT_NE(err.find("parley-admin migrate --data_dir " + migrated.data_dir()), std::string::npos)
       << err;
 
@@ -173,7 +174,8 @@ TEST(AdminTest, VersionZeroDirectoryIsRefusedThenMigratedAndServed) {
   ASSERT_EQ(dry.code, 0) << dry.output;
   EXPECT_NE(dry.output.find("would upgrade shard 1: format version 0 -> 1"), std::string::npos)
       << dry.output;
-  EXPECT_EQ(RunParleyd({"--data_dir=" + migrated.data_dir(), "--port=0"}, &err), 1);
+  EXPECT_EQ(RunParleyd({"--data_dir=" + migrated.data_dir(), "--port=0", "--admin_port=-1"}, &err),
+            1);
 
   AdminRun run = Admin("migrate --data_dir " + migrated.data_dir());
   ASSERT_EQ(run.code, 0) << run.output;

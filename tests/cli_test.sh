@@ -291,12 +291,12 @@ grep -q 'incomplete backup' <<<"$out" || fail "restore of a data directory: $out
 out=$("$ADMIN" migrate --data_dir "$WORK/restored" --to 9 2>&1) && fail "migrate --to 9"
 grep -q 'beyond the newest' <<<"$out" || fail "migrate --to 9: $out"
 rm -f "$WORK/ready"
-"$PARLEYD" --data_dir "$WORK/restored" --port 0 --ready_file "$WORK/ready" --pin_threads=false \
-  2>> "$WORK/parleyd.log" &
+"$PARLEYD" --data_dir "$WORK/restored" --port 0 --admin_port 0 --ready_file "$WORK/ready" \
+  --pin_threads=false 2>> "$WORK/parleyd.log" &
 PID=$!
 for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
 [ -s "$WORK/ready" ] || fail "parleyd did not serve the restored directory"
-P="$PARLEY --port $(cat "$WORK/ready")"
+P="$PARLEY --port $(head -n1 "$WORK/ready")"
 $P --token "$TOKEN" history "$GENERAL" | grep -q 'hello from the cli test' \
   || fail "restored history (and the old token still valid)"
 out=$("$ADMIN" migrate --data_dir "$WORK/restored" 2>&1) && fail "migrate beside parleyd"

@@ -37,7 +37,8 @@ $LOG verify $D > "$WORK/verify.out" || fail "verify a seeded directory: $(cat "$
 grep -q '^shard 1: ok, [0-9]* events' "$WORK/verify.out" || fail "verify output"
 
 # While parleyd writes: tail -f follows commits, dump and export see them, verify passes.
-"$PARLEYD" $D --port 0 --ready_file "$WORK/ready" --pin_threads=false 2> "$WORK/parleyd.log" &
+"$PARLEYD" $D --port 0 --admin_port 0 --ready_file "$WORK/ready" --pin_threads=false \
+  2> "$WORK/parleyd.log" &
 PID=$!
 for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
 [ -s "$WORK/ready" ] || fail "parleyd did not become ready"
