@@ -41,7 +41,8 @@ class RetentionTest : public DecideFixture {
   void SetDays(uint32_t days) { Do<WorkspaceRetentionSet>(SetRetention{alice_, ws_, days}); }
   Decision Sweep() { return Try(ExpireMessages{general_}); }
   std::vector<Seq> HistorySeqs(UserId reader) {
-    Result<HistoryPage> page = ReadHistory(state_, reader, HistoryQuery{general_, 0, 0, false, 200});
+    Result<HistoryPage> page =
+        ReadHistory(state_, reader, HistoryQuery{general_, 0, 0, false, 200});
     std::vector<Seq> seqs;
     if (!page.ok()) return seqs;
     for (const StoredMessage* m : page->messages) seqs.push_back(m->seq);
@@ -53,7 +54,7 @@ class RetentionTest : public DecideFixture {
   ChannelId general_ = 0, random_ = 0;
 };
 
-// ---- SetRetention -------------------------------------------------------------------------------
+// ---- SetRetention ------------------------------------------------------------------------------
 
 TEST_F(RetentionTest, OwnerSetsRetentionAndZeroKeepsForever) {
   EXPECT_EQ(state_.FindWorkspace(ws_)->settings.retention_days, 0u);  // the default
@@ -87,7 +88,7 @@ TEST_F(RetentionTest, DaysAreBounded) {
                       ErrorCode::kInvalidArgument, "retention_days"));
 }
 
-// ---- The sweep's decision -------------------------------------------------------------------------
+// ---- The sweep's decision ----------------------------------------------------------------------
 
 TEST_F(RetentionTest, NothingExpiresWithoutRetention) {
   Post(alice_, "old");
@@ -168,7 +169,7 @@ TEST_F(RetentionTest, SweptChannelsAreThoseOfRetainedWorkspaces) {
   EXPECT_EQ(ChannelsUnderRetention(state_).size(), 2u);
 }
 
-// ---- What an expiry removes -----------------------------------------------------------------------
+// ---- What an expiry removes --------------------------------------------------------------------
 
 TEST_F(RetentionTest, ExpiredMessagesLeaveHistoryAndSeqsAreNotReused) {
   SetDays(1);
