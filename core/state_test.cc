@@ -113,6 +113,8 @@ TEST(EventTagTest, TagsAndNamesAreStable) {
       {ReceiptsAdvanced{}, 57, "ReceiptsAdvanced"},
       {SearchRecorded{}, 58, "SearchRecorded"},
       {RecentSearchesCleared{}, 59, "RecentSearchesCleared"},
+      {WorkspaceRetentionSet{}, 60, "WorkspaceRetentionSet"},
+      {MessagesExpired{}, 61, "MessagesExpired"},
   };
   // Every alternative of Event has a row.
   ASSERT_EQ(cases.size(), std::variant_size_v<Event>);
@@ -628,6 +630,10 @@ class ReplayTest : public ::testing::Test {
     Do<KeywordsSet>(SetKeywords{user, {"Deploy"}});
     Do<DndSet>(SetDnd{user, DndOp::kSnooze, 30, 0, 0, ""});
     Do<NotificationsRead>(MarkNotificationsRead{user, 0});
+    // Message retention (the workspace's shard): #general's oldest messages expire.
+    Do<WorkspaceRetentionSet>(SetRetention{kBob, wsid, 1});
+    ctx_.now += kDayMs;
+    Do<MessagesExpired>(ExpireMessages{general});
     // Recent searches (the user's shard).
     Do<SearchRecorded>(RecordSearch{user, "deploy in:#general"});
     tick();

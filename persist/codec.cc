@@ -577,6 +577,24 @@ void Fields(V& v, E& e) {
   v.Time("at", e.at);
 }
 
+// ---- Message retention (the workspace's shard).
+
+template <class V, Is<WorkspaceRetentionSet> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("days", e.days);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<MessagesExpired> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("from_seq", e.from_seq);
+  v.Uint("up_to_seq", e.up_to_seq);
+  v.Time("at", e.at);
+}
+
 struct FieldCounter {
   size_t count = 0;
   template <StoredUint U>

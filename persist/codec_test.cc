@@ -151,6 +151,10 @@ auto Tie(const DndSet& e) {
 }
 auto Tie(const SearchRecorded& e) { return std::tie(e.user_id, e.query, e.at); }
 auto Tie(const RecentSearchesCleared& e) { return std::tie(e.user_id, e.at); }
+auto Tie(const WorkspaceRetentionSet& e) { return std::tie(e.workspace_id, e.days, e.by, e.at); }
+auto Tie(const MessagesExpired& e) {
+  return std::tie(e.channel_id, e.from_seq, e.up_to_seq, e.at);
+}
 
 constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
 constexpr uint8_t kMaxU8 = std::numeric_limits<uint8_t>::max();
@@ -264,6 +268,10 @@ std::vector<Event> SampleEvents() {
       SearchRecorded{43, "from:@ann \"release notes\" \xe6\x97\xa5\xe6\x9c\xac", -400},
       SearchRecorded{kMaxU64, std::string(1000, 'q'), kMinTime},
       RecentSearchesCleared{43, -410},
+      WorkspaceRetentionSet{3, 3650, 42, -420},
+      WorkspaceRetentionSet{3, 0, 0, 0},
+      MessagesExpired{77, 1, 1000, -430},
+      MessagesExpired{77, kMaxU64, kMaxU64, kMinTime},
   };
 }
 
@@ -349,12 +357,12 @@ TEST(CodecTest, EveryTagDecodesAndTheNextIsUnknown) {
     EXPECT_EQ(details.rfind("tag " + std::to_string(tag) + ": expected ", 0), 0u) << details;
   }
   for (unsigned tag = static_cast<unsigned>(EventTag::kPresenceChoiceSet);
-       tag <= static_cast<unsigned>(EventTag::kRecentSearchesCleared); ++tag) {
+       tag <= static_cast<unsigned>(EventTag::kMessagesExpired); ++tag) {
     const std::string details = ErrorDetails("\x92"s + static_cast<char>(tag) + "\x01"s);
     EXPECT_EQ(details.rfind("tag " + std::to_string(tag) + ": expected ", 0), 0u) << details;
   }
   EXPECT_EQ(ErrorDetails("\x92\x32\x01"s), "unknown tag 50");
-  EXPECT_EQ(ErrorDetails("\x92\x3c\x01"s), "unknown tag 60");
+  EXPECT_EQ(ErrorDetails("\x92\x3e\x01"s), "unknown tag 62");
   EXPECT_EQ(ErrorDetails("\x9b\x32\x01\x04\x05\xa0\x02\x90\xc4\x00\x07\x08\x09"s),
             "unknown tag 50");
 }

@@ -49,6 +49,9 @@ DEFINE_int32(max_sessions_per_user, 10, "concurrent sessions; a new one ends the
 DEFINE_int32(scrypt_log2n, 15, "scrypt cost: N = 2^this (r=8, p=1); recorded in each hash");
 DEFINE_int32(edit_window_s, 300, "how long after posting an author may edit a message");
 DEFINE_int32(away_after_s, 1800, "a signed-in user without activity for this long shows as away");
+DEFINE_int32(retention_unit_s, 86400,
+             "seconds in one day of a workspace's message retention; shorter only for tests and "
+             "staging, to see retention sweeps within seconds (never in production)");
 DEFINE_int32(crypto_threads, 2, "worker threads for password hashing and ID token checks");
 DEFINE_bool(search_index, true,
             "index messages, channels and people for search (DATA/search); false: no search");
@@ -167,6 +170,9 @@ bool ValidateDurations() {
   if (FLAGS_away_after_s < 1 || FLAGS_away_after_s > 7 * 24 * 3600) {
     return Fail("--away_after_s must be 1..604800");
   }
+  if (FLAGS_retention_unit_s < 1 || FLAGS_retention_unit_s > 86400) {
+    return Fail("--retention_unit_s must be 1..86400");
+  }
   for (double v :
        {FLAGS_rate_per_connection, FLAGS_rate_per_user, FLAGS_rate_signin_per_address,
         FLAGS_burst_per_connection, FLAGS_burst_per_user, FLAGS_burst_signin_per_address}) {
@@ -219,6 +225,7 @@ bool ValidateFlags(parley::shard::ServerOptions* o) {
   id.scrypt.log2_n = static_cast<uint8_t>(FLAGS_scrypt_log2n);
   id.edit_window_ms = int64_t{FLAGS_edit_window_s} * 1000;
   id.away_after_ms = int64_t{FLAGS_away_after_s} * 1000;
+  id.retention_unit_ms = int64_t{FLAGS_retention_unit_s} * 1000;
   id.per_connection = {FLAGS_rate_per_connection, std::max(1.0, FLAGS_burst_per_connection)};
   id.per_user = {FLAGS_rate_per_user, std::max(1.0, FLAGS_burst_per_user)};
   id.signin_per_address = {FLAGS_rate_signin_per_address,

@@ -67,7 +67,8 @@ void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
 
 Result<std::optional<Event>> Shard::Execute(const Command& command) {
   assert(InShardThread());
-  Context ctx{Now(), &ids_, config_.identity->edit_window_ms};
+  Context ctx{Now(), &ids_, config_.identity->edit_window_ms,
+              config_.identity->retention_unit_ms};
   Result<std::optional<Event>> decided = Decide(state_, command, ctx);
   if (decided.ok() && *decided) {
     state_.Apply(**decided);

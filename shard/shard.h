@@ -58,8 +58,10 @@ struct IdentityConfig {
   RateLimit per_connection;      // every request of a connection
   RateLimit per_user;            // every request of a user's connections on one shard
   RateLimit signin_per_address;  // sign-in requests (register, login, MFA, OpenID, refresh)
-  // Not identity, but a rule shared by every shard the same way: how long authors may edit.
+  // Not identity, but rules shared by every shard the same way: how long authors may edit, and
+  // the length of a retention "day" (Context::retention_unit_ms: shorter in tests and staging).
   TimeMs edit_window_ms = kEditWindowMs;
+  TimeMs retention_unit_ms = kDayMs;
   TimeMs away_after_ms = kDefaultAwayAfterMs;  // auto-away after this long without activity
 };
 
@@ -383,7 +385,10 @@ class Shard {
   void AnnouncePresence(UserId user);
   TimeMs PresenceReportInterval() const;
   void ArmTick();
-  void Housekeeping();  // about once a second: reports due, auto-away, status expiry
+  void Housekeeping();  // about once a second: reports due, auto-away, status expiry, retention
+  // Expires what each channel under a retention has due (a bounded batch per channel), and tells
+  // the channel's subscribers once that is durable (retention.cc).
+  void SweepRetention();
   // Receipts.
   void OnReceiptReport(const ReceiptReport& report);
   void FlushReceipts();  // logs and announces what OnReceiptReport gathered
@@ -393,6 +398,8 @@ class Shard {
   Seq ReceiptSeqOf(const ChannelState& channel, Seq seq) const;  // seq if tracked, else 0
   // UpdateWorkspaceSettings' receipts_max_members, if present (before the other settings).
   Status UpdateReceiptsSetting(const RequestMeta& meta, const wire::UpdateWorkspaceSettings* req);
+  // Its retention_days, if present (retention.cc).
+  Status UpdateRetentionSetting(const RequestMeta& meta, const wire::UpdateWorkspaceSettings* req);
 
   // --- rate limits and scopes on the session's shard (router.cc) ---
   bool Admit(Session& s, uint32_t slot, const RequestMeta& meta, const wire::Frame* f);

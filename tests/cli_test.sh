@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The programs as an operator and a user run them: parley-admin init --seed, parleyd, the parley
 # CLI (register, login, workspaces, channels, join, post, history, tail, and the chat product's
-# commands: presence, receipts and notifications; search), mdb_stat on the log, a graceful stop,
-# parley-admin reindex, and parley-admin backup, restore and migrate with the demo seed served
-# from the restored copy. Usage: cli_test.sh BUILD_DIR
+# commands: presence, receipts and notifications; search; retention), mdb_stat on the log, a
+# graceful stop, parley-admin reindex, and parley-admin backup, restore and migrate with the demo
+# seed served from the restored copy. Usage: cli_test.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
 ADMIN=$BUILD/tools/parley-admin
@@ -246,6 +246,18 @@ BAD=$($P --token "$TOKEN" search 'x has:star' 2>&1 || true)
 grep -q 'has:star' <<<"$BAD" || fail "bad search: $BAD"
 BUSY=$("$ADMIN" reindex --data_dir "$WORK/data" 2>&1 || true)
 grep -q 'in use' <<<"$BUSY" || fail "reindex beside a running parleyd: $BUSY"
+
+# retention: shown, set by an admin (settings shows it too), refused to a member and above the
+# bound with the field named, and back to forever. Its sweep is tested in tests/retention_test.cc.
+$PA retention "$WS" | grep -q '^retention_days=0$' || fail "retention default"
+$PA retention "$WS" 30 | grep -q '^retention_days=30$' || fail "retention set"
+$PA settings "$WS" | grep -q '^retention_days=30$' || fail "settings shows no retention"
+$P --token "$TOKEN" retention "$WS" | grep -q '^retention_days=30$' || fail "retention as a member"
+DENIED=$($P --token "$TOKEN" retention "$WS" 1 2>&1 || true)
+grep -q 'admin' <<<"$DENIED" || fail "retention set by a member: $DENIED"
+TOO_LONG=$($PA retention "$WS" 3651 2>&1 || true)
+grep -q ': retention_days' <<<"$TOO_LONG" || fail "retention above the bound: $TOO_LONG"
+$PA retention "$WS" 0 | grep -q '^retention_days=0$' || fail "retention back to forever"
 
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd exited non-zero on SIGTERM"

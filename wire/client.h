@@ -95,6 +95,9 @@ class Client {
   Result<std::vector<WorkspaceInfoT>> ListWorkspaces();
   Result<WorkspaceInfoT> UpdateWorkspaceSettings(uint64_t workspace_id,
                                                  const WorkspaceSettingsT& settings);
+  // Messages older than `days` expire (0: kept forever; at most 3650). Reads the other settings
+  // and writes them back unchanged: not atomic with another admin's concurrent change of them.
+  Result<WorkspaceInfoT> SetRetention(uint64_t workspace_id, uint32_t days);
   Result<std::vector<MemberInfoT>> ListMembers(uint64_t workspace_id);
   // role Member or Guest; a guest joins only channel_ids. expires_in_ms 0 = 7 days. The
   // answer's token is shown once: the invitee passes it to AcceptInvite().
