@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/json.h"
+
 namespace parley::shard {
 namespace {
 
@@ -24,23 +26,6 @@ Result<int> OpenForAppend(const std::string& path) {
   return fd;
 }
 
-void AppendEscaped(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-}
-
 }  // namespace
 
 void LogJson(std::string_view level, std::string_view msg,
@@ -49,14 +34,14 @@ void LogJson(std::string_view level, std::string_view msg,
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
   std::string line = "{\"ts_ms\":" + std::to_string(now) + ",\"level\":";
-  AppendEscaped(line, level);
+  AppendJsonString(line, level);
   line += ",\"msg\":";
-  AppendEscaped(line, msg);
+  AppendJsonString(line, msg);
   for (const auto& [key, value] : fields) {
     line.push_back(',');
-    AppendEscaped(line, key);
+    AppendJsonString(line, key);
     line.push_back(':');
-    AppendEscaped(line, value);
+    AppendJsonString(line, value);
   }
   line += "}\n";
   [[maybe_unused]] ssize_t n =

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/json.h"
 #include "persist/backup.h"
 #include "persist/data_dir.h"
 #include "persist/lmdb_store.h"
@@ -89,23 +90,6 @@ int Init(const std::string& dir) {
   if (!st.ok()) return Die(st.error());
   std::printf("initialised %s with %u shard%s\n", dir.c_str(), n, n == 1 ? "" : "s");
   return FLAGS_seed ? admin::SeedDemo(dir, FLAGS_demo_password) : 0;
-}
-
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 // Replays every shard's log (read-only use) and prints the audit trail it derives.
