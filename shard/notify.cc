@@ -5,6 +5,8 @@
 // volatile, to every shard so channel owners match them without a round trip.
 #include <algorithm>
 #include <map>
+#include <tuple>
+#include <vector>
 
 #include "core/notify.h"
 #include "shard/encode.h"
@@ -432,6 +434,29 @@ void Shard::NoteReplayedPost(const Event& event) {
   }
   recent_posts_.push_back(post);
   while (recent_posts_.front().at < post.at - kRenotifyWindowMs) recent_posts_.pop_front();
+}
+
+// The posts of the minute before the snapshot's newest one, by time: what replaying the log up
+// to the snapshot would have left in recent_posts_ (in another order across channels, which
+// only changes the order their notifications are decided again).
+void Shard::NoteSnapshotPosts() {
+  constexpr TimeMs kRenotifyWindowMs = 60'000;
+  TimeMs newest = 0;
+  for (const auto& [id, channel] : state_.channels()) {
+    if (!channel.messages.empty()) newest = std::max(newest, channel.messages.back().at);
+  }
+  std::vector<RecentPost> posts;
+  for (const auto& [id, channel] : state_.channels()) {
+    for (size_t i = channel.messages.size(); i > 0; --i) {
+      const StoredMessage& m = channel.messages[i - 1];
+      if (m.at < newest - kRenotifyWindowMs) break;
+      posts.push_back({id, m.seq, m.at});
+    }
+  }
+  std::sort(posts.begin(), posts.end(), [](const RecentPost& a, const RecentPost& b) {
+    return std::tie(a.at, a.channel_id, a.seq) < std::tie(b.at, b.channel_id, b.seq);
+  });
+  recent_posts_.assign(posts.begin(), posts.end());
 }
 
 void Shard::OnKeywordsReplayed() {

@@ -1,7 +1,8 @@
 // parley-admin: provisioning. `init` creates a data directory; `seed` writes a demo workspace
 // into one, offline (parleyd must not be running on it): each command is decided against its
 // owner shard's replayed state and appended to that shard's log, exactly as parleyd would.
-// `reindex` rebuilds the search indexes (search/) from the logs, offline too.
+// `reindex` rebuilds the search indexes (search/) from the logs, offline too. `snapshot` replays
+// each shard's log and stores a snapshot of its state (persist/snapshot.h), offline.
 #include <gflags/gflags.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "persist/codec.h"
 #include "persist/data_dir.h"
 #include "persist/lmdb_store.h"
+#include "persist/snapshot.h"
 #include "search/indexer.h"
 #include "auth/password.h"
 
@@ -42,6 +44,9 @@ constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR
   reindex --data_dir DIR                      rebuild every shard's search index from its log
                                               (parleyd stopped; it rebuilds a missing or
                                               stale one by itself at start)
+  snapshot --data_dir DIR                     replay every shard's log and store a snapshot of
+                                              its state, so parleyd starts from it (parleyd
+                                              stopped; it also writes them while serving)
 )";
 
 int Die(const Error& e) {
@@ -284,6 +289,48 @@ int Reindex(const std::string& dir) {
   return 0;
 }
 
+// Replays each shard's whole log (existing snapshots are not trusted here) and stores a
+// snapshot of the state at its last LSN, keeping the newest two, as parleyd does.
+int Snapshot(const std::string& dir) {
+  Result<persist::DataDirInfo> info = persist::CheckDataDir(dir, 0);
+  if (!info.ok()) return Die(info.error());
+  // Two writers of one environment must not overlap: parleyd's committer and this.
+  Result<persist::DataDirLock> lock = persist::LockDataDir(dir);
+  if (!lock.ok()) return Die(lock.error());
+  for (ShardId k = 0; k < info->shard_count; ++k) {
+    auto start = std::chrono::steady_clock::now();
+    auto store = persist::LmdbLogStore::Open(persist::ShardDir(dir, k), {});
+    if (!store.ok()) return Die(store.error());
+    auto state = std::make_unique<ShardState>(k, info->shard_count);
+    Event event;
+    Status replayed = (*store)->Replay(1, [&](Lsn lsn, std::string_view bytes) -> Status {
+      if (Status decoded = persist::DecodeEventInto(bytes, event); !decoded.ok()) {
+        Error e = decoded.error();
+        e.details = "shard " + std::to_string(k) + " lsn " + std::to_string(lsn) + ": " + e.details;
+        return e;
+      }
+      state->Apply(std::move(event));
+      return OkStatus();
+    });
+    if (!replayed.ok()) return Die(replayed.error());
+    const Lsn lsn = state->version();
+    if (lsn == 0) {
+      std::printf("shard %u: empty log, no snapshot\n", k);
+      continue;
+    }
+    std::string bytes = persist::EncodeSnapshot(*state, lsn, 0);
+    const size_t size = bytes.size();
+    state.reset();
+    if (Status stored = persist::StoreSnapshot(**store, std::move(bytes), 2); !stored.ok()) {
+      return Die(stored.error());
+    }
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("shard %u: snapshot at lsn %llu, %zu bytes, %.1f s\n", k,
+                static_cast<unsigned long long>(lsn), size, s);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -297,6 +344,7 @@ int main(int argc, char** argv) {
   if (cmd == "init") return Init(FLAGS_data_dir);
   if (cmd == "audit") return Audit(FLAGS_data_dir);
   if (cmd == "reindex") return Reindex(FLAGS_data_dir);
+  if (cmd == "snapshot") return Snapshot(FLAGS_data_dir);
   if (cmd == "seed") {
     return FLAGS_messages > 0 ? SeedBench(FLAGS_data_dir, FLAGS_messages) : Seed(FLAGS_data_dir);
   }
