@@ -446,16 +446,23 @@ void Shard::NoteSnapshotPosts() {
     if (!channel.messages.empty()) newest = std::max(newest, channel.messages.back().at);
   }
   std::vector<RecentPost> posts;
+  size_t channels = 0;
   for (const auto& [id, channel] : state_.channels()) {
-    for (size_t i = channel.messages.size(); i > 0; --i) {
-      const StoredMessage& m = channel.messages[i - 1];
-      if (m.at < newest - kRenotifyWindowMs) break;
+    size_t first = channel.messages.size();
+    while (first > 0 && channel.messages[first - 1].at >= newest - kRenotifyWindowMs) --first;
+    if (first == channel.messages.size()) continue;
+    ++channels;
+    for (size_t i = first; i < channel.messages.size(); ++i) {
+      const StoredMessage& m = channel.messages[i];
       posts.push_back({id, m.seq, m.at});
     }
   }
-  std::sort(posts.begin(), posts.end(), [](const RecentPost& a, const RecentPost& b) {
-    return std::tie(a.at, a.channel_id, a.seq) < std::tie(b.at, b.channel_id, b.seq);
-  });
+  // One channel's posts are already in order (a busy shard's window is often one channel).
+  if (channels > 1) {
+    std::sort(posts.begin(), posts.end(), [](const RecentPost& a, const RecentPost& b) {
+      return std::tie(a.at, a.channel_id, a.seq) < std::tie(b.at, b.channel_id, b.seq);
+    });
+  }
   recent_posts_.assign(posts.begin(), posts.end());
 }
 
