@@ -69,7 +69,8 @@ PARLEY_BENCH_FLAGS="--rate_per_connection=0 --rate_per_user=0 --rate_signin_per_
 parley_cmd() {  # data_dir mode
   local durability=sync
   echo "taskset -c $SERVER_CPUS $BUILD/server/parleyd --data_dir $1 --host 127.0.0.1" \
-       "--port $P_PORT --durability $durability --pin_threads=false $PARLEY_BENCH_FLAGS"
+       "--port $P_PORT --admin_port -1 --durability $durability --pin_threads=false" \
+       "$PARLEY_BENCH_FLAGS"
 }
 redis_conf() {  # dir mode -> config file path
   local conf=$1/redis.conf
@@ -171,7 +172,8 @@ for scenario in $SCENARIOS; do
         fill=""
         [ "$target" = parley ] && fill="rm -rf $dir/data && $BUILD/tools/parley-admin init \
 --data_dir $dir/data --shards $SERVER_CORES >/dev/null && $BUILD/tools/parley-admin seed \
---data_dir $dir/data --messages {n} --bench_tag replay >/dev/null"
+--data_dir $dir/data --messages {n} --bench_tag replay --replies_pct 0 --reactions_pct 0 \
+>/dev/null"
         mkdir -p "$dir"
         # shellcheck disable=SC2046
         taskset -c "$GEN_CPUS" "$BENCH" --target "$target" --port "$(port_of "$target")" \

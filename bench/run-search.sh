@@ -33,8 +33,8 @@ start() {  # extra parleyd flags...
   rm -rf "$WORK/data" "$WORK/ready"
   "$BUILD/tools/parley-admin" init --data_dir "$WORK/data" --shards "$SHARDS" >/dev/null
   taskset -c "$SERVER_CPUS" "$BUILD/server/parleyd" --data_dir "$WORK/data" --port "$PORT" \
-    --pin_threads=false --rate_per_connection=0 --rate_per_user=0 --rate_signin_per_address=0 \
-    --scrypt_log2n=10 --ready_file "$WORK/ready" "$@" 2>> "$WORK/server.log" &
+    --admin_port -1 --pin_threads=false --rate_per_connection=0 --rate_per_user=0 \
+    --rate_signin_per_address=0 --scrypt_log2n=10 --ready_file "$WORK/ready" "$@" 2>> "$WORK/server.log" &
   PID=$!
   for _ in $(seq 200); do [ -s "$WORK/ready" ] && return 0; sleep 0.05; done
   echo "run-search: parleyd did not start" >&2; cat "$WORK/server.log" >&2; exit 1

@@ -430,6 +430,22 @@ struct ClearRecentSearches {
   UserId actor = 0;
 };
 
+// ---- Message retention (the workspace's shard, which owns its channels) ----------------------
+
+// Owner and admins. days: 0 = keep forever, else 1..kMaxRetentionDays.
+struct SetRetention {
+  UserId actor = 0;
+  WorkspaceId workspace_id = 0;
+  uint32_t days = 0;
+};
+
+// The retention sweep of one channel (the server decides this, not a client): its oldest
+// messages past the workspace's retention at ctx.now, at most kMaxExpiredPerSweep of them; a
+// no-op when none is due.
+struct ExpireMessages {
+  ChannelId channel_id = 0;
+};
+
 using Command =
     std::variant<RegisterUser, CreateWorkspace, JoinWorkspace, CreateChannel, JoinChannel,
                  LeaveChannel, PostMessage, UpdateProfile, ChangePassword, StartSession,
@@ -443,6 +459,6 @@ using Command =
                  SetPresenceChoice, SetUserStatus, RecordLastSeen, SetReadReceipts,
                  SetReceiptsMaxMembers, AdvanceReceipts, SetChannelNotifyPref,
                  NoteUserFeed, CreateNotification, MarkNotificationsRead, SetKeywords, SetDnd,
-                 RecordSearch, ClearRecentSearches>;
+                 RecordSearch, ClearRecentSearches, SetRetention, ExpireMessages>;
 
 }  // namespace parley

@@ -530,5 +530,15 @@ TEST(TypingLimiterTest, ForgetsOldEntries) {
   EXPECT_EQ(typing.size(), 1u);
 }
 
+// The shard's housekeeping prunes too, so a burst is forgotten when nobody types again.
+TEST(TypingLimiterTest, PruningWithoutNewTypingEmptiesIt) {
+  TypingLimiter typing;
+  for (UserId u = 1; u <= 100; ++u) typing.Start(1, u, kNow);
+  typing.Prune(kNow + kTypingExpiryMs - 1);
+  EXPECT_EQ(typing.size(), 100u);
+  typing.Prune(kNow + 2 * kTypingExpiryMs - 1);  // at most once per expiry period
+  EXPECT_EQ(typing.size(), 0u);
+}
+
 }  // namespace
 }  // namespace parley

@@ -451,14 +451,16 @@ Result<HistoryPage> ReadHistory(const ShardState& state, UserId actor, const His
   // The candidates are the open interval (after, end); end >= 1, so end - 1 cannot wrap.
   Seq end = page.last_seq + 1;
   if (query.before != 0) end = std::min(end, query.before);
-  if (query.after >= end - 1) return page;
+  // Expired messages are gone from history, not shown as tombstones.
+  const Seq after = std::max(query.after, channel.expired_up_to);
+  if (after >= end - 1) return page;
   if (query.top_level_only && channel.has_replies) {
-    return ReadTimeline(channel, query.after, end, limit, query.forward, std::move(page));
+    return ReadTimeline(channel, after, end, limit, query.forward, std::move(page));
   }
-  Seq available = end - 1 - query.after;
+  Seq available = end - 1 - after;
   Seq count = std::min<Seq>(available, limit);
   page.has_more = available > count;
-  Seq first = query.forward ? query.after + 1 : end - count;
+  Seq first = query.forward ? after + 1 : end - count;
   page.messages.reserve(count);
   // Dense seqs: messages[seq - 1] holds seq, so a page costs O(limit) whatever the channel size.
   for (Seq seq = first; seq < first + count; ++seq) {

@@ -64,6 +64,10 @@ inline constexpr uint32_t kMaxMemberPage = 500;
 inline constexpr uint64_t kMaxUnreadCount = 1000;  // unread and mention counts stop here
 inline constexpr TimeMs kTypingExpiryMs = 3000;
 
+// Message retention (core/retention.h).
+inline constexpr uint32_t kMaxRetentionDays = 3650;
+inline constexpr Seq kMaxExpiredPerSweep = 1000;  // per channel and sweep: bounded work per tick
+
 // Mints ids owned by one shard: n-th call returns MintId(start + n, shard, count).
 class IdMinter {
  public:
@@ -81,6 +85,9 @@ struct Context {
   TimeMs now = 0;
   IdMinter* ids = nullptr;  // REQUIRES: mints for the shard that owns the state
   TimeMs edit_window_ms = kEditWindowMs;  // how long an author may edit a message
+  // The length of one "day" of a workspace's retention: kDayMs, shorter only in tests and
+  // staging (parleyd --retention_unit_s), so that a sweep can be seen within seconds.
+  TimeMs retention_unit_ms = kDayMs;
 };
 
 // A RefreshSession decided with a rotated token yields SessionRevoked (reason kRefreshReuse):
@@ -221,5 +228,11 @@ std::vector<UserId> ConversationMembers(UserId actor, std::vector<UserId> others
 // The workspace's conversation between exactly `members` (ascending), or null.
 const ChannelState* FindConversation(const ShardState& state, WorkspaceId workspace,
                                      const std::vector<UserId>& members);
+
+// ---- Message retention (decide_retention.cc) --------------------------------------------------
+
+// The channels the retention sweep visits: every channel (conversations included) of each
+// workspace held here that has a retention, in the workspaces' id order, then creation order.
+std::vector<ChannelId> ChannelsUnderRetention(const ShardState& state);
 
 }  // namespace parley

@@ -42,6 +42,10 @@ Result<const StoredMessage*> WritableMessage(const rules::ChannelAccess& access,
   if (seq == 0 || seq > access.channel->last_seq()) {
     return MakeError(ErrorCode::kNotFound, "no such message", "seq");
   }
+  if (seq <= access.channel->expired_up_to) {
+    return MakeError(ErrorCode::kNotFound, "the message expired under the workspace's retention",
+                     "seq");
+  }
   const StoredMessage& m = access.channel->messages[seq - 1];
   if (m.deleted) return MakeError(ErrorCode::kNotFound, "the message was deleted", "seq");
   return &m;

@@ -91,7 +91,7 @@ bool CountsFor(const StoredMessage& m, UserId user) {
 
 // The newest message the timeline shows, if any.
 const StoredMessage* LastMessage(const ChannelState& channel) {
-  for (Seq seq = channel.last_seq(); seq > 0; --seq) {
+  for (Seq seq = channel.last_seq(); seq > channel.expired_up_to; --seq) {
     const StoredMessage& m = channel.messages[seq - 1];
     if (!m.deleted && InTimeline(m)) return &m;
   }
@@ -262,7 +262,8 @@ UnreadCounts UnreadOf(const ChannelState& channel, UserId user) {
   counts.last_read = LastReadOf(channel, user);
   // Counted message by message, so the count stops at the cap: the cost of a channel's counts
   // stays bounded however far behind its reader is.
-  for (Seq seq = counts.last_read + 1;
+  // Expired messages are skipped unread: a reader far behind a long retention costs nothing.
+  for (Seq seq = std::max(counts.last_read, channel.expired_up_to) + 1;
        seq <= channel.last_seq() && counts.unread < kMaxUnreadCount; ++seq) {
     if (CountsFor(channel.messages[seq - 1], user)) ++counts.unread;
   }

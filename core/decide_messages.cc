@@ -45,10 +45,13 @@ Result<ChannelAccess> WritableChannel(const ShardState& state, UserId actor, Cha
   return access;
 }
 
-// A message that is not deleted.
+constexpr char kExpired[] = "the message expired under the workspace's retention";
+
+// A message that is neither deleted nor expired.
 Result<const StoredMessage*> LiveMessage(const ChannelState& channel, Seq seq,
                                          std::string field = "seq") {
   if (seq == 0 || seq > channel.last_seq()) return NotFound("no such message", field);
+  if (seq <= channel.expired_up_to) return NotFound(kExpired, field);
   const StoredMessage& m = channel.messages[seq - 1];
   if (m.deleted) return NotFound("the message was deleted", field);
   return &m;
@@ -63,6 +66,7 @@ const ThreadState* FindThread(const ChannelState& channel, Seq seq) {
 // so it is found while it has some.
 Result<const StoredMessage*> ThreadParent(const ChannelState& channel, Seq seq) {
   if (seq == 0 || seq > channel.last_seq()) return NotFound("no such message", "thread_seq");
+  if (seq <= channel.expired_up_to) return NotFound(kExpired, "thread_seq");
   const StoredMessage& m = channel.messages[seq - 1];
   if (m.thread_seq != 0) {
     return Invalid("message " + std::to_string(seq) + " is a reply in thread " +

@@ -118,5 +118,8 @@ Decision DecideOn(const ShardState& state, const SetDnd& c, Context& ctx);
 // Recent searches (decide_search.cc).
 Decision DecideOn(const ShardState& state, const RecordSearch& c, Context& ctx);
 Decision DecideOn(const ShardState& state, const ClearRecentSearches& c, Context& ctx);
+// Message retention (decide_retention.cc).
+Decision DecideOn(const ShardState& state, const SetRetention& c, Context& ctx);
+Decision DecideOn(const ShardState& state, const ExpireMessages& c, Context& ctx);
 
 }  // namespace parley::rules

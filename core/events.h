@@ -547,6 +547,27 @@ struct RecentSearchesCleared {
   TimeMs at = 0;
 };
 
+// ---- Message retention (the workspace's shard, which owns its channels) ----------------------
+
+// Messages in the workspace's channels older than `days` are expired by the retention sweep
+// (0 = kept forever).
+struct WorkspaceRetentionSet {
+  WorkspaceId workspace_id = 0;
+  uint32_t days = 0;
+  UserId by = 0;
+  TimeMs at = 0;
+};
+
+// The retention sweep expired the channel's messages from_seq..up_to_seq (inclusive; from_seq is
+// the first not expired before): they leave history, threads, search and the indexes; their seqs
+// are never reused.
+struct MessagesExpired {
+  ChannelId channel_id = 0;
+  Seq from_seq = 0;
+  Seq up_to_seq = 0;
+  TimeMs at = 0;
+};
+
 using Event =
     std::variant<UserRegistered, WorkspaceCreated, WorkspaceJoined, ChannelCreated, ChannelJoined,
                  ChannelLeft, MessagePosted, ProfileUpdated, PasswordChanged, SessionStarted,
@@ -561,7 +582,7 @@ using Event =
                  PresenceChoiceSet, UserStatusSet, LastSeenRecorded, ReadReceiptsChanged,
                  ReceiptsMaxMembersSet, ReceiptsAdvanced, NotificationCreated, NotificationsRead,
                  UserFeedNoted, ChannelNotifyPrefSet, KeywordsSet, DndSet, SearchRecorded,
-                 RecentSearchesCleared>;
+                 RecentSearchesCleared, WorkspaceRetentionSet, MessagesExpired>;
 
 // Stable type tags, written to the log. Never reuse a retired number.
 enum class EventTag : uint16_t {
@@ -622,6 +643,8 @@ enum class EventTag : uint16_t {
   kReceiptsAdvanced = 57,
   kSearchRecorded = 58,
   kRecentSearchesCleared = 59,
+  kWorkspaceRetentionSet = 60,
+  kMessagesExpired = 61,
 };
 
 // Every event type, for code that must handle each one (tags, names, the codec). X(Type) names
@@ -641,7 +664,8 @@ enum class EventTag : uint16_t {
   X(KeywordsSet) X(DndSet)                                                                      \
   X(PresenceChoiceSet) X(UserStatusSet) X(LastSeenRecorded) X(ReadReceiptsChanged)              \
   X(ReceiptsMaxMembersSet) X(ReceiptsAdvanced)                                                  \
-  X(SearchRecorded) X(RecentSearchesCleared)
+  X(SearchRecorded) X(RecentSearchesCleared)                                                    \
+  X(WorkspaceRetentionSet) X(MessagesExpired)
 
 EventTag TagOf(const Event& event);
 std::string_view EventName(EventTag tag);  // "MessagePosted"

@@ -167,6 +167,10 @@ class ReplayScenario {
     Do<KeywordsSet>(SetKeywords{user, {"Deploy"}});
     Do<DndSet>(SetDnd{user, DndOp::kSnooze, 30, 0, 0, ""});
     Do<NotificationsRead>(MarkNotificationsRead{user, 0});
+    // Message retention (the workspace's shard): #general's oldest messages expire.
+    Do<WorkspaceRetentionSet>(SetRetention{kBob, wsid, 1});
+    ctx_.now += kDayMs;
+    Do<MessagesExpired>(ExpireMessages{general});
     // Recent searches (the user's shard).
     Do<SearchRecorded>(RecordSearch{user, "deploy in:#general"});
     tick();

@@ -137,9 +137,10 @@ void SnapshotFields(V& v, S& s) {
   v(s.id, s.workspace_id, s.name, s.is_private, s.creator_id, s.created_at, s.archived,
     s.announcement, s.kind, s.topic, s.purpose, s.members, s.messages, s.timeline,
     s.has_replies, s.seq_by_client_id, s.threads, s.reactions, s.edits, s.pins, s.bookmarks,
-    s.last_read, s.mention_seqs, s.channel_mention_seqs, s.receipts, s.notify_prefs, s.version);
+    s.last_read, s.mention_seqs, s.channel_mention_seqs, s.receipts, s.notify_prefs,
+    s.expired_up_to, s.version);
 }
-PARLEY_SNAPSHOT_MEMBERS(ChannelState, 27);
+PARLEY_SNAPSHOT_MEMBERS(ChannelState, 28);
 
 template <class V, SnapshotOf<MemberState> S>
 void SnapshotFields(V& v, S& s) {
@@ -149,9 +150,10 @@ PARLEY_SNAPSHOT_MEMBERS(MemberState, 2);
 
 template <class V, SnapshotOf<WorkspaceSettings> S>
 void SnapshotFields(V& v, S& s) {
-  v(s.join_open, s.members_create_private, s.members_post_announcements, s.receipts_max_members);
+  v(s.join_open, s.members_create_private, s.members_post_announcements, s.receipts_max_members,
+    s.retention_days);
 }
-PARLEY_SNAPSHOT_MEMBERS(WorkspaceSettings, 4);
+PARLEY_SNAPSHOT_MEMBERS(WorkspaceSettings, 5);
 
 template <class V, SnapshotOf<InviteState> S>
 void SnapshotFields(V& v, S& s) {
@@ -202,8 +204,8 @@ struct ShardStateSnapshot {
   template <class V, SnapshotOf<ShardState> S>
   static void Fields(V& v, S& s) {
     v(s.max_minted_, s.users_, s.user_by_email_, s.workspaces_, s.channels_,
-      s.workspaces_by_user_, s.channels_by_user_, s.audit_, s.status_expiries_, s.notify_,
-      s.version_, s.departed_);
+      s.workspaces_by_user_, s.channels_by_user_, s.audit_, s.status_expiries_,
+      s.retained_workspaces_, s.notify_, s.version_, s.departed_);
   }
   // Where a reader gets the chunks of the channels it fills.
   static std::pmr::memory_resource* MessageMemory(const ShardState& s) {

@@ -200,6 +200,9 @@ struct ChannelState {
   std::unordered_map<UserId, ReceiptState> receipts;  // members with any receipt
   // Members' notification preferences (core/notify.h); absent: the default.
   std::unordered_map<UserId, ChannelNotifyPref> notify_prefs;
+  // Messages 1..expired_up_to expired under the workspace's retention (MessagesExpired): their
+  // slots stay, emptied like deleted ones, so that messages[i].seq == i + 1 still holds.
+  Seq expired_up_to = 0;
   // The shard's state version at the channel's last change a boot shows (state_boot.cc).
   uint64_t version = 0;
 
@@ -220,6 +223,7 @@ struct WorkspaceSettings {
   bool members_create_private = true;
   bool members_post_announcements = false;
   uint32_t receipts_max_members = 50;  // kDefaultReceiptsMaxMembers (core/presence.h)
+  uint32_t retention_days = 0;         // 0: messages are kept forever
 
   bool operator==(const WorkspaceSettings&) const = default;
 };
@@ -323,6 +327,9 @@ class ShardState {
   // Custom statuses with an expiry, by (expires_at, user): the shard announces each as it
   // expires. An entry leaves when its status is replaced.
   const std::set<std::pair<TimeMs, UserId>>& status_expiries() const { return status_expiries_; }
+  // Workspaces held here with a message retention (retention_days > 0), ascending: the ones
+  // whose channels the retention sweep visits.
+  const std::set<WorkspaceId>& retained_workspaces() const { return retained_workspaces_; }
 
   // The highest n among ids MintId(n, shard(), shard_count()) seen in applied events: a fresh
   // IdMinter for this shard starts after it.
@@ -434,6 +441,9 @@ class ShardState {
   void ApplyEvent(SearchRecorded&& e);
   void ApplyEvent(const SearchRecorded& e) { ApplyEvent(SearchRecorded(e)); }
   void ApplyEvent(const RecentSearchesCleared& e);
+  // Message retention (state_messages.cc).
+  void ApplyEvent(const WorkspaceRetentionSet& e);
+  void ApplyEvent(const MessagesExpired& e);
   // Shared by top-level posts and replies: indexes mentions, the timeline and the client id.
   void NoteMessage(ChannelState& channel, const StoredMessage& m);
   UserState* MutableUser(UserId id);
@@ -460,6 +470,7 @@ class ShardState {
   std::unordered_map<UserId, std::unordered_set<ChannelId>> channels_by_user_;
   std::deque<AuditEntry> audit_;
   std::set<std::pair<TimeMs, UserId>> status_expiries_;
+  std::set<WorkspaceId> retained_workspaces_;
   std::unordered_map<UserId, UserNotifyState> notify_;
   uint64_t version_ = 0;
   // Per user, the channels they left or were removed from (and are not in again), with the

@@ -20,6 +20,7 @@ ShardState::Touched ShardState::TouchedBy(const Event& event) {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, MessagePosted> || std::is_same_v<T, ThreadReplyPosted> ||
                       std::is_same_v<T, MessageEdited> || std::is_same_v<T, MessageDeleted> ||
+                      std::is_same_v<T, MessagesExpired> ||
                       std::is_same_v<T, ChannelUpdated> ||
                       std::is_same_v<T, ChannelDetailsChanged> ||
                       std::is_same_v<T, ReadMarkerSet> || std::is_same_v<T, ThreadFollowChanged> ||

@@ -205,4 +205,45 @@ void ShardState::ApplyEvent(const MessageDeleted& e) {
   m->deleted = true;
 }
 
+void ShardState::ApplyEvent(const WorkspaceRetentionSet& e) {
+  WorkspaceState* ws = MutableWorkspace(e.workspace_id);
+  if (ws == nullptr) return;
+  ws->settings.retention_days = e.days;
+  if (e.days == 0) {
+    retained_workspaces_.erase(e.workspace_id);
+  } else {
+    retained_workspaces_.insert(e.workspace_id);
+  }
+}
+
+// Each expired message becomes a tombstone as a deletion leaves it (its slot keeps the seqs
+// dense), and everything hanging off it goes: indexes, edits, reactions, its thread, its pin.
+// A thread whose parent expired is gone with it; its newer replies stay in the channel until
+// they expire in turn. Work is O(up_to_seq - from_seq) plus the channel's pins, so the
+// sweep's batch bound holds here too. The timeline keeps expired seqs: reads start after
+// expired_up_to, and trimming its front would cost the whole vector on every sweep.
+void ShardState::ApplyEvent(const MessagesExpired& e) {
+  ChannelState* channel = MutableChannel(e.channel_id);
+  if (channel == nullptr) return;
+  Seq up_to = std::min(e.up_to_seq, channel->last_seq());
+  if (up_to <= channel->expired_up_to) return;
+  for (Seq seq = channel->expired_up_to + 1; seq <= up_to; ++seq) {
+    StoredMessage& m = channel->messages[seq - 1];
+    UnindexMentions(*channel, seq, m.text);  // a deleted message's text is already empty
+    if (!m.client_msg_id.empty()) {
+      channel->seq_by_client_id.erase(ClientIdKey(m.author_id, m.client_msg_id));
+    }
+    channel->edits.erase(seq);
+    channel->reactions.erase(seq);
+    channel->threads.erase(seq);
+    m.text.clear();
+    m.text.shrink_to_fit();
+    m.client_msg_id.clear();
+    m.client_msg_id.shrink_to_fit();
+    m.deleted = true;
+  }
+  std::erase_if(channel->pins, [up_to](const PinState& pin) { return pin.seq <= up_to; });
+  channel->expired_up_to = up_to;
+}
+
 }  // namespace parley

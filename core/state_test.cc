@@ -114,6 +114,8 @@ TEST(EventTagTest, TagsAndNamesAreStable) {
       {ReceiptsAdvanced{}, 57, "ReceiptsAdvanced"},
       {SearchRecorded{}, 58, "SearchRecorded"},
       {RecentSearchesCleared{}, 59, "RecentSearchesCleared"},
+      {WorkspaceRetentionSet{}, 60, "WorkspaceRetentionSet"},
+      {MessagesExpired{}, 61, "MessagesExpired"},
   };
   // Every alternative of Event has a row.
   ASSERT_EQ(cases.size(), std::variant_size_v<Event>);

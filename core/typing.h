@@ -40,14 +40,17 @@ class TypingLimiter {
 
   size_t size() const { return shown_.size(); }
 
- private:
   // Entries older than the expiry decide nothing any more: drop them, at most once per expiry
-  // period, so the map holds only the users typing in the last few seconds.
+  // period, so the map holds only the users typing in the last few seconds. Start and Stop call
+  // it; the shard's housekeeping calls it too, so that a burst of typing is forgotten even when
+  // nobody types afterwards.
   void Prune(TimeMs now) {
     if (now - pruned_at_ < kTypingExpiryMs) return;
     pruned_at_ = now;
     std::erase_if(shown_, [&](const auto& kv) { return now - kv.second >= kTypingExpiryMs; });
   }
+
+ private:
 
   std::map<std::pair<ChannelId, UserId>, TimeMs> shown_;  // when each user's last start was shown
   TimeMs pruned_at_ = 0;

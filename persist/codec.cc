@@ -17,6 +17,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/json.h"
+
 namespace parley::persist {
 namespace {
 
@@ -575,6 +577,24 @@ void Fields(V& v, E& e) {
   v.Time("at", e.at);
 }
 
+// ---- Message retention (the workspace's shard).
+
+template <class V, Is<WorkspaceRetentionSet> E>
+void Fields(V& v, E& e) {
+  v.Uint("workspace_id", e.workspace_id);
+  v.Uint("days", e.days);
+  v.Uint("by", e.by);
+  v.Time("at", e.at);
+}
+
+template <class V, Is<MessagesExpired> E>
+void Fields(V& v, E& e) {
+  v.Uint("channel_id", e.channel_id);
+  v.Uint("from_seq", e.from_seq);
+  v.Uint("up_to_seq", e.up_to_seq);
+  v.Time("at", e.at);
+}
+
 struct FieldCounter {
   size_t count = 0;
   template <StoredUint U>
@@ -1056,6 +1076,59 @@ Result<Event> DecodeObject(const msgpack::object& root) {
   return decoder->unpacked(array);
 }
 
+// Builds an EventView's JSON and numbers from the field list.
+class FieldDescriber {
+ public:
+  explicit FieldDescriber(EventView* view) : view_(view) {}
+
+  template <StoredUint U>
+  void Uint(const char* name, U value) {
+    Key(name);
+    view_->json += std::to_string(value);
+    view_->numbers.emplace_back(name, value);
+  }
+  void Time(const char* name, int64_t value) {
+    Key(name);
+    view_->json += std::to_string(value);
+    if (std::string_view(name) == "at") view_->at = value;
+  }
+  void Bool(const char* name, bool value) {
+    Key(name);
+    view_->json += value ? "true" : "false";
+  }
+  void Text(const char* name, const std::string& value) {
+    Key(name);
+    AppendJsonString(view_->json, value);
+  }
+  void Bytes(const char* name, const std::string& value) {
+    Key(name);
+    view_->json += "{\"bytes\":" + std::to_string(value.size()) + "}";
+  }
+  void UintList(const char* name, const std::vector<uint64_t>& values) {
+    Key(name);
+    view_->json.push_back('[');
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) view_->json.push_back(',');
+      view_->json += std::to_string(values[i]);
+      view_->numbers.emplace_back(name, values[i]);
+    }
+    view_->json.push_back(']');
+  }
+  void BytesList(const char* name, const std::vector<std::string>& values) {
+    Key(name);
+    view_->json += "{\"items\":" + std::to_string(values.size()) + "}";
+  }
+
+ private:
+  void Key(const char* name) {
+    view_->json.push_back(',');
+    AppendJsonString(view_->json, name);
+    view_->json.push_back(':');
+  }
+
+  EventView* view_;
+};
+
 }  // namespace
 
 std::string EncodeEvent(const Event& event) {
@@ -1069,6 +1142,23 @@ std::string EncodeEvent(const Event& event) {
       },
       event);
   return out;
+}
+
+EventView DescribeEvent(const Event& event) {
+  EventView view;
+  std::visit(
+      [&view](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        view.tag = kTagOf<T>;
+        view.kind = EventName(view.tag);
+        view.json = "{\"kind\":";
+        AppendJsonString(view.json, view.kind);
+        FieldDescriber describer(&view);
+        Fields(describer, e);
+        view.json.push_back('}');
+      },
+      event);
+  return view;
 }
 
 Result<Event> DecodeEvent(std::string_view bytes) {

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/events.h"
@@ -38,5 +40,20 @@ Status DecodeEventInto(std::string_view bytes, Event& event);
 // from their bytes and falls back to this for any it does not take (so it names every problem
 // the same way); tests check that the two agree. Slower: use DecodeEvent.
 Result<Event> DecodeEventWithUnpacker(std::string_view bytes);
+
+// An event laid out for people and tools (parley-log): its kind, its time, every numeric field
+// by name, and the whole event as one JSON object with the field names of docs/log_format.md.
+// Byte fields (password hashes and salts, token digests, recovery codes) appear only as their
+// length, so a dump never shows a credential's material.
+struct EventView {
+  EventTag tag{};
+  std::string_view kind;  // "MessagePosted"
+  TimeMs at = 0;          // the event's `at` field; 0 if it has none
+  // Every uint field, and each element of a uint list under the list's name, in field order.
+  std::vector<std::pair<std::string_view, uint64_t>> numbers;
+  std::string json;  // {"kind":"MessagePosted","channel_id":12,...,"at":1764...}
+};
+
+EventView DescribeEvent(const Event& event);
 
 }  // namespace parley::persist

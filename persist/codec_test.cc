@@ -151,6 +151,10 @@ auto Tie(const DndSet& e) {
 }
 auto Tie(const SearchRecorded& e) { return std::tie(e.user_id, e.query, e.at); }
 auto Tie(const RecentSearchesCleared& e) { return std::tie(e.user_id, e.at); }
+auto Tie(const WorkspaceRetentionSet& e) { return std::tie(e.workspace_id, e.days, e.by, e.at); }
+auto Tie(const MessagesExpired& e) {
+  return std::tie(e.channel_id, e.from_seq, e.up_to_seq, e.at);
+}
 
 constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
 constexpr uint8_t kMaxU8 = std::numeric_limits<uint8_t>::max();
@@ -264,6 +268,10 @@ std::vector<Event> SampleEvents() {
       SearchRecorded{43, "from:@ann \"release notes\" \xe6\x97\xa5\xe6\x9c\xac", -400},
       SearchRecorded{kMaxU64, std::string(1000, 'q'), kMinTime},
       RecentSearchesCleared{43, -410},
+      WorkspaceRetentionSet{3, 3650, 42, -420},
+      WorkspaceRetentionSet{3, 0, 0, 0},
+      MessagesExpired{77, 1, 1000, -430},
+      MessagesExpired{77, kMaxU64, kMaxU64, kMinTime},
   };
 }
 
@@ -349,12 +357,12 @@ TEST(CodecTest, EveryTagDecodesAndTheNextIsUnknown) {
     EXPECT_EQ(details.rfind("tag " + std::to_string(tag) + ": expected ", 0), 0u) << details;
   }
   for (unsigned tag = static_cast<unsigned>(EventTag::kPresenceChoiceSet);
-       tag <= static_cast<unsigned>(EventTag::kRecentSearchesCleared); ++tag) {
+       tag <= static_cast<unsigned>(EventTag::kMessagesExpired); ++tag) {
     const std::string details = ErrorDetails("\x92"s + static_cast<char>(tag) + "\x01"s);
     EXPECT_EQ(details.rfind("tag " + std::to_string(tag) + ": expected ", 0), 0u) << details;
   }
   EXPECT_EQ(ErrorDetails("\x92\x32\x01"s), "unknown tag 50");
-  EXPECT_EQ(ErrorDetails("\x92\x3c\x01"s), "unknown tag 60");
+  EXPECT_EQ(ErrorDetails("\x92\x3e\x01"s), "unknown tag 62");
   EXPECT_EQ(ErrorDetails("\x9b\x32\x01\x04\x05\xa0\x02\x90\xc4\x00\x07\x08\x09"s),
             "unknown tag 50");
 }
@@ -887,6 +895,44 @@ TEST(CodecTest, DirectReaderAgreesWithTheUnpackerOnMutatedRecords) {
       bytes[rng() % bytes.size()] = static_cast<char>(rng());
     }
     ExpectSameAsUnpacker(bytes.substr(0, bytes.size() - rng() % 3));
+  }
+}
+
+
+
+TEST(DescribeEventTest, MessagePostedAsJsonWithItsNumbersAndTime) {
+  const EventView view = DescribeEvent(MessagePosted{12, 2, 256, 3, "c1", "say \"hi\"\n", 1700});
+  EXPECT_EQ(view.tag, EventTag::kMessagePosted);
+  EXPECT_EQ(view.kind, "MessagePosted");
+  EXPECT_EQ(view.at, 1700);
+  EXPECT_EQ(view.json,
+            R"({"kind":"MessagePosted","channel_id":12,"seq":2,"message_id":256,"author_id":3,)"
+            R"("client_msg_id":"c1","text":"say \"hi\"\u000a","at":1700})");
+  using Number = std::pair<std::string_view, uint64_t>;
+  EXPECT_EQ(view.numbers, (std::vector<Number>{
+                              {"channel_id", 12}, {"seq", 2}, {"message_id", 256}, {"author_id", 3}}));
+}
+
+TEST(DescribeEventTest, CredentialBytesShowOnlyTheirLength) {
+  const EventView view = DescribeEvent(UserRegistered{42, "a@b", "A", "salt-bytes", "hash", 5});
+  EXPECT_EQ(view.json,
+            R"({"kind":"UserRegistered","user_id":42,"email":"a@b","display_name":"A",)"
+            R"("password_salt":{"bytes":10},"password_hash":{"bytes":4},"at":5})");
+}
+
+TEST(DescribeEventTest, ListsKeepEveryElementAsANumber) {
+  for (const Event& event : SampleEvents()) {
+    const EventView view = DescribeEvent(event);
+    EXPECT_EQ(view.tag, TagOf(event));
+    EXPECT_EQ(view.json.rfind("{\"kind\":\"" + std::string(EventName(TagOf(event))) + "\"", 0),
+              0u);
+    EXPECT_EQ(view.json.back(), '}');
+    if (const auto* invite = std::get_if<InviteCreated>(&event)) {
+      size_t listed = 0;
+      for (const auto& [name, value] : view.numbers) listed += name == "channel_ids";
+      EXPECT_EQ(listed, invite->channel_ids.size());
+    }
+    EXPECT_EQ(view.json.find("\"password_hash\":\""), std::string::npos);
   }
 }
 

@@ -78,16 +78,6 @@ Status WriteSecretKey(const std::string& data_dir) {
   return status;
 }
 
-// Makes the new directory entries (shard-K/, secret.key) durable, not only their contents.
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(ErrorCode::kInternal, "cannot open " + dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return ErrnoError(ErrorCode::kInternal, "fsync " + dir);
-  return OkStatus();
-}
-
 // kAlreadyExists / kInvalidArgument unless `data_dir` is absent or an empty directory.
 Status CheckInitTarget(const std::string& data_dir) {
   if (fs::exists(ShardDir(data_dir, 0))) {
@@ -137,8 +127,27 @@ Result<ShardMeta> ReadShardMeta(const std::string& data_dir, uint32_t shard, uin
       return MakeError(ErrorCode::kInvalidArgument,
                        dir + " has an invalid meta " + key + " \"" + *text + "\"" + fix, key);
     }
+    // Another version's meta may have other keys: the caller reports the version instead.
+    if (meta.format_version != kFormatVersion) break;
   }
   return meta;
+}
+
+// The message for a directory (or one shard of it) recorded at `version`, not kFormatVersion.
+Error VersionError(const std::string& data_dir, const std::string& what, uint32_t version) {
+  const std::string found = what + " is of format version " + std::to_string(version) +
+                            "; this parleyd reads version " + std::to_string(kFormatVersion);
+  if (version > kFormatVersion) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     found +
+                         ". It was written by a newer parley: run that release (or restore "
+                         "a backup taken before the upgrade)");
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   found +
+                       ". Stop parleyd, keep a copy of the directory (cp -a), and upgrade it "
+                       "with: parley-admin migrate --data_dir " +
+                       data_dir);
 }
 
 // Every shard must agree with shard-0 and sit at its own index.
@@ -154,6 +163,9 @@ Status CheckShard(const std::string& data_dir, uint32_t shard, const ShardMeta& 
   Result<ShardMeta> meta =
       shard == 0 ? Result<ShardMeta>(first) : ReadShardMeta(data_dir, shard, first.shard_count);
   if (!meta.ok()) return meta.error();
+  if (meta->format_version < first.format_version) {  // an interrupted migration
+    return VersionError(data_dir, dir, meta->format_version);
+  }
   if (meta->format_version != first.format_version || meta->shard_count != first.shard_count ||
       meta->shard_index != shard) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -172,12 +184,7 @@ Status CheckShard(const std::string& data_dir, uint32_t shard, const ShardMeta& 
 Status CheckFirstShard(const std::string& data_dir, const ShardMeta& meta,
                        uint32_t expected_shards) {
   if (meta.format_version != kFormatVersion) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "data directory " + data_dir + " is of format version " +
-                         std::to_string(meta.format_version) + "; this parleyd reads version " +
-                         std::to_string(kFormatVersion) +
-                         ". There is no migration tool yet: back it up and " +
-                         NewDirHint(meta.shard_count));
+    return VersionError(data_dir, "data directory " + data_dir, meta.format_version);
   }
   if (meta.shard_count < 1 || meta.shard_count > kMaxShards) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -222,6 +229,15 @@ Status CheckInitialised(const std::string& data_dir, uint32_t expected_shards) {
 }
 
 }  // namespace
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(ErrorCode::kInternal, "cannot open " + dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return ErrnoError(ErrorCode::kInternal, "fsync " + dir);
+  return OkStatus();
+}
 
 std::string ShardDir(const std::string& data_dir, uint32_t shard) {
   return data_dir + "/shard-" + std::to_string(shard);

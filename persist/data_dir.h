@@ -54,6 +54,9 @@ class DataDirLock {
 // kUnavailable ("in use by another process (a running parleyd?)") if another holder has it.
 Result<DataDirLock> LockDataDir(const std::string& data_dir);
 
+// Flushes `dir`'s entries (files created or renamed in it) to disk.
+Status SyncDir(const std::string& dir);
+
 Result<std::string> ReadSecretKey(const std::string& data_dir);
 // The same checks for a key file named by --signing_key_file: 32 bytes, mode 0600.
 Result<std::string> ReadKeyFile(const std::string& path);

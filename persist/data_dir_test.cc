@@ -35,14 +35,17 @@ class DataDirTest : public testing::Test {
     ASSERT_TRUE((*store)->WriteMeta(key, value).ok());
   }
 
-  // The check fails with `code`, and its message names the init command plus every `parts`.
+  // The check fails with `code`, and its message names every `parts` and (unless the fix is
+  // another command) the init command.
   void ExpectCheckError(uint32_t expected_shards, ErrorCode code,
-                        std::initializer_list<std::string> parts) {
+                        std::initializer_list<std::string> parts, bool names_init = true) {
     Result<DataDirInfo> info = CheckDataDir(data_dir_, expected_shards);
     ASSERT_FALSE(info.ok());
     const std::string& message = info.error().message;
     EXPECT_EQ(info.error().code, code) << message;
-    EXPECT_NE(message.find("parley-admin init"), std::string::npos) << message;
+    if (names_init) {
+      EXPECT_NE(message.find("parley-admin init"), std::string::npos) << message;
+    }
     for (const std::string& part : parts) {
       EXPECT_NE(message.find(part), std::string::npos) << "no \"" << part << "\" in: " << message;
     }
@@ -160,11 +163,29 @@ TEST_F(DataDirTest, CheckUninitialisedDirectoryWithOtherFiles) {
   ExpectCheckError(0, ErrorCode::kUnavailable, {"not initialised", "holds other files"});
 }
 
-TEST_F(DataDirTest, CheckOtherFormatVersion) {
+TEST_F(DataDirTest, CheckOlderFormatVersionNamesMigrate) {
   Init(2);
   SetMeta(0, "format_version", "0");
   ExpectCheckError(2, ErrorCode::kInvalidArgument,
-                   {"of format version 0", "this parleyd reads version 1", "back it up"});
+                   {"of format version 0", "this parleyd reads version 1",
+                    "parley-admin migrate --data_dir " + data_dir_},
+                   /*names_init=*/false);
+}
+
+TEST_F(DataDirTest, CheckNewerFormatVersionNamesTheNewerRelease) {
+  Init(2);
+  SetMeta(0, "format_version", "2");
+  ExpectCheckError(2, ErrorCode::kInvalidArgument,
+                   {"of format version 2", "written by a newer parley"}, /*names_init=*/false);
+}
+
+// A migration that stopped after shard 0: the shard left behind is named, with the command.
+TEST_F(DataDirTest, CheckHalfMigratedDirectoryNamesMigrate) {
+  Init(2);
+  SetMeta(1, "format_version", "0");
+  ExpectCheckError(2, ErrorCode::kInvalidArgument,
+                   {"shard-1 is of format version 0", "parley-admin migrate"},
+                   /*names_init=*/false);
 }
 
 TEST_F(DataDirTest, CheckUnreadableFormatVersion) {

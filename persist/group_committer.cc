@@ -3,18 +3,22 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <utility>
 
 namespace parley::persist {
 
 GroupCommitter::GroupCommitter(std::unique_ptr<LogStore> store, std::function<void()> on_durable,
-                               std::function<void(const Error&)> on_fatal)
+                               std::function<void(const Error&)> on_fatal, CommitStats* stats)
     : store_(std::move(store)),
       on_durable_(std::move(on_durable)),
       on_fatal_(std::move(on_fatal)),
       next_lsn_(store_->last_lsn() + 1),
-      durable_lsn_(store_->last_lsn()) {}
+      durable_lsn_(store_->last_lsn()),
+      stats_(stats != nullptr ? stats : &own_stats_) {
+  stats_->committed_lsn.store(store_->last_lsn(), std::memory_order_relaxed);
+}
 
 GroupCommitter::~GroupCommitter() { Stop(); }
 
@@ -114,15 +118,22 @@ void GroupCommitter::Run() {
 }
 
 bool GroupCommitter::Commit(const std::vector<LogRecord>& batch, Lsn* unsynced) {
+  const auto started = std::chrono::steady_clock::now();
   Status status = store_->AppendBatch(batch);
   if (!status.ok()) {
     if (on_fatal_) on_fatal_(status.error());
     return false;
   }
-  stats_.batches.fetch_add(1, std::memory_order_relaxed);
-  stats_.records.fetch_add(batch.size(), std::memory_order_relaxed);
-  if (batch.size() > stats_.max_batch.load(std::memory_order_relaxed)) {
-    stats_.max_batch.store(batch.size(), std::memory_order_relaxed);  // only this thread writes
+  stats_->commit_ns.Observe(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                           started)
+          .count()));
+  stats_->batch_records.Observe(batch.size());
+  stats_->committed_lsn.store(batch.back().lsn, std::memory_order_relaxed);
+  stats_->batches.fetch_add(1, std::memory_order_relaxed);
+  stats_->records.fetch_add(batch.size(), std::memory_order_relaxed);
+  if (batch.size() > stats_->max_batch.load(std::memory_order_relaxed)) {
+    stats_->max_batch.store(batch.size(), std::memory_order_relaxed);  // only this thread writes
   }
   Lsn durable = batch.back().lsn;
   if (!store_->durable_on_commit()) {

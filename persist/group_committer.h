@@ -17,15 +17,20 @@
 #include <utility>
 #include <vector>
 
+#include "persist/histogram.h"
 #include "persist/log_store.h"
 #include "persist/spsc_queue.h"
 
 namespace parley::persist {
 
+// Written by the persist thread only; read from any thread.
 struct CommitStats {
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> records{0};
   std::atomic<uint64_t> max_batch{0};
+  Histogram batch_records{kBatchBounds};  // records per committed batch
+  Histogram commit_ns{kLatencyBoundsNs};  // time of each batch's AppendBatch
+  std::atomic<Lsn> committed_lsn{0};      // the last LSN written (durable once flushed)
 };
 
 class GroupCommitter {
@@ -33,8 +38,10 @@ class GroupCommitter {
   // on_durable runs on the persist thread after every commit; it must not block (it writes the
   // shard's wake-up eventfd). on_fatal runs on the persist thread if a commit fails: the
   // in-memory state is then ahead of the log, so the process must stop (replay restores it).
+  // `stats`, if given, must outlive the committer (its owner exports them); else it keeps its
+  // own.
   GroupCommitter(std::unique_ptr<LogStore> store, std::function<void()> on_durable,
-                 std::function<void(const Error&)> on_fatal);
+                 std::function<void(const Error&)> on_fatal, CommitStats* stats = nullptr);
   ~GroupCommitter();  // Stop()s
 
   // Spawns the persist thread (named "persist"). Call once.
@@ -58,7 +65,7 @@ class GroupCommitter {
 
   Lsn last_appended() const { return next_lsn_ - 1; }
   Lsn durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
-  const CommitStats& stats() const { return stats_; }
+  const CommitStats& stats() const { return *stats_; }
 
  private:
   void Run();
@@ -80,7 +87,8 @@ class GroupCommitter {
   std::atomic<uint64_t> handed_{0};  // bumped and notified on every Flush
   std::atomic<bool> stopping_{false};
   std::atomic<Lsn> durable_lsn_{0};
-  CommitStats stats_;
+  CommitStats own_stats_;
+  CommitStats* stats_;
   std::mutex jobs_mu_;  // held only to add or take jobs
   std::vector<std::pair<Lsn, std::function<void(LogStore&)>>> jobs_;
   std::thread thread_;

@@ -121,6 +121,27 @@ TEST_F(GroupCommitterTest, CommitsEverythingAcrossManyFlushes) {
   ExpectLog(*store_, 1000);
 }
 
+// The histograms /metrics exports: one observation per batch, the sizes adding up to the
+// records, and the last LSN written.
+TEST_F(GroupCommitterTest, HistogramsCountEveryBatch) {
+  auto committer = MakeCommitter();
+  committer->Start();
+  AppendAndFlush(*committer, 300, 10);
+  ASSERT_TRUE(signal_.WaitUntil([&] { return committer->durable_lsn() == 300; }));
+  committer->Stop();
+  const CommitStats& stats = committer->stats();
+  EXPECT_EQ(stats.batch_records.count(), stats.batches.load());
+  EXPECT_EQ(stats.batch_records.sum(), 300u);
+  EXPECT_EQ(stats.commit_ns.count(), stats.batches.load());
+  uint64_t in_buckets = 0;
+  for (size_t i = 0; i <= stats.batch_records.bounds().size(); ++i) {
+    in_buckets += stats.batch_records.bucket(i);
+  }
+  EXPECT_EQ(in_buckets, stats.batches.load());
+  EXPECT_EQ(stats.batch_records.bucket(0), 0u);  // batches of 10 or more never land in le=1
+  EXPECT_EQ(stats.committed_lsn.load(), 300u);
+}
+
 TEST_F(GroupCommitterTest, StopDrainsEverythingHandedOver) {
   auto committer = MakeCommitter();
   committer->Start();

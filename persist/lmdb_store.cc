@@ -1,9 +1,11 @@
 // The only file that includes lmdb.h: every LMDB return code becomes an Error here.
 #include "persist/lmdb_store.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -206,6 +208,7 @@ Result<std::unique_ptr<LmdbLogStore>> LmdbLogStore::Open(const std::string& dir,
   // acknowledges only after that flush.
   unsigned flags = MDB_NOMETASYNC;
   if (options.read_only) flags |= MDB_RDONLY;
+  if (options.read_only && options.no_lock) flags |= MDB_NOLOCK;
   Result<EnvPtr> opened = OpenEnv(dir, flags, options.map_size_bytes);
   if (!opened.ok()) return opened.error();
   env->env = std::move(opened).value();
@@ -345,17 +348,23 @@ Result<std::string> LmdbLogStore::ReadMeta(const std::string& key) {
 }
 
 Status LmdbLogStore::WriteMeta(const std::string& key, const std::string& value) {
-  if (env_->read_only) {
-    return MakeError(ErrorCode::kInternal, "cannot write meta " + key, "the store is read-only");
-  }
+  return WriteMeta(std::map<std::string, std::string>{{key, value}});
+}
+
+Status LmdbLogStore::WriteMeta(const std::map<std::string, std::string>& values) {
+  const std::string what =
+      "cannot write meta" + (values.size() == 1 ? " " + values.begin()->first : std::string());
+  if (env_->read_only) return MakeError(ErrorCode::kInternal, what, "the store is read-only");
   Txn txn;
   int rc = txn.Begin(env_->env.get(), 0);
-  if (rc != 0) return LmdbError("cannot write meta " + key, "mdb_txn_begin", rc);
-  MDB_val k = ValOf(key), v = ValOf(value);
-  if ((rc = mdb_put(txn.get(), env_->meta, &k, &v, 0)) != 0) {
-    return LmdbError("cannot write meta " + key, "mdb_put", rc);
+  if (rc != 0) return LmdbError(what, "mdb_txn_begin", rc);
+  for (const auto& [key, value] : values) {
+    MDB_val k = ValOf(key), v = ValOf(value);
+    if ((rc = mdb_put(txn.get(), env_->meta, &k, &v, 0)) != 0) {
+      return LmdbError(what, "mdb_put", rc);
+    }
   }
-  if ((rc = txn.Commit()) != 0) return LmdbError("cannot write meta " + key, "mdb_txn_commit", rc);
+  if ((rc = txn.Commit()) != 0) return LmdbError(what, "mdb_txn_commit", rc);
   return Sync();
 }
 
@@ -452,6 +461,49 @@ Status LmdbLogStore::ReadSnapshot(Lsn lsn, const std::function<Status(std::strin
   if (rc == MDB_NOTFOUND) return LogStore::ReadSnapshot(lsn, fn);
   if (rc != 0) return LmdbError("cannot read a snapshot", "mdb_get", rc);
   return fn(std::string_view(static_cast<const char*>(data.mv_data), data.mv_size));
+}
+
+Status LmdbLogStore::CopyTo(const std::string& to_dir) const {
+  const std::string path = to_dir + "/data.mdb";
+  const std::string what = "cannot copy the log to " + path;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
+  if (fd < 0) {
+    return MakeError(errno == EEXIST ? ErrorCode::kAlreadyExists : ErrorCode::kInternal,
+                     what + ": " + std::strerror(errno));
+  }
+  // MDB_CP_COMPACT walks the trees in one read transaction and writes only live pages, so the
+  // copy holds no free pages and renumbers nothing a reader sees.
+  int rc = mdb_env_copyfd2(env_->env.get(), fd, MDB_CP_COMPACT);
+  Status status = rc == 0 ? OkStatus() : LmdbError(what, "mdb_env_copyfd2", rc);
+  if (status.ok() && ::fsync(fd) != 0) {
+    status = MakeError(ErrorCode::kInternal, what, std::string("fsync: ") + std::strerror(errno));
+  }
+  ::close(fd);
+  return status;
+}
+
+Result<bool> LmdbLogStore::OpenElsewhere(const std::string& dir) {
+  const std::string path = dir + "/lock.mdb";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return false;
+  if (fd < 0) {
+    return MakeError(ErrorCode::kInternal, "cannot read " + path + ": " + std::strerror(errno));
+  }
+  // Every process with the environment open holds a read lock on the lock file's first byte
+  // (LMDB's mdb_env_excl_lock); F_GETLK reports another process's lock that a write lock
+  // there would conflict with, and never this process's own.
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  probe.l_start = 0;
+  probe.l_len = 1;
+  int rc = ::fcntl(fd, F_GETLK, &probe);
+  int saved = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return MakeError(ErrorCode::kInternal, "cannot check " + path + ": " + std::strerror(saved));
+  }
+  return probe.l_type != F_UNLCK;
 }
 
 }  // namespace parley::persist

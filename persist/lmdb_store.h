@@ -27,6 +27,9 @@ struct LmdbOptions {
   Durability durability = Durability::kSync;
   size_t map_size_bytes = size_t{64} << 30;  // sparse; the log can grow to this
   bool read_only = false;                    // for offline tools
+  // With read_only: no lock file (MDB_NOLOCK), for a copy no other process has open (a backup
+  // being verified), which must stay as the copy wrote it.
+  bool no_lock = false;
 };
 
 class LmdbLogStore : public LogStore {
@@ -73,11 +76,26 @@ class LmdbLogStore : public LogStore {
   Result<std::vector<Lsn>> SnapshotLsns() override;
   Status ReadSnapshot(Lsn lsn, const std::function<Status(std::string_view)>& fn) override;
 
+  // Writes a consistent, compacted copy of the environment (one read transaction's view) to
+  // `to_dir`/data.mdb and flushes it to disk before returning. `to_dir` must exist and hold no
+  // data.mdb (kAlreadyExists). Safe while another process appends: it is a reader like any
+  // other, so the writer never waits; but while it runs the writer cannot reuse pages freed
+  // after it began, so a long copy under load grows the source file.
+  Status CopyTo(const std::string& to_dir) const;
+
+  // True if a process other than this one has the environment in `dir` open (LMDB holds a
+  // shared lock on its lock file while an environment is open). Call it before this process
+  // opens `dir`: it opens and closes the lock file, and closing any descriptor of a file drops
+  // every POSIX lock this process holds on it. False if `dir` has no lock file.
+  static Result<bool> OpenElsewhere(const std::string& dir);
+
   // Reads a `meta` value ("" if absent).
   Result<std::string> ReadMeta(const std::string& key);
   // Writes a `meta` value in its own transaction, synced before return. kInternal on a
   // read-only store.
   Status WriteMeta(const std::string& key, const std::string& value);
+  // Writes several `meta` values in one transaction (all or none), synced before return.
+  Status WriteMeta(const std::map<std::string, std::string>& values);
 
  private:
   struct Env;

@@ -269,6 +269,21 @@ TEST_F(SearchTest, EditsAndDeletesTakeEffect) {
   EXPECT_EQ(Seqs(Find("sync")), (std::vector<Seq>{edited}));
 }
 
+TEST_F(SearchTest, ExpiredMessagesLeaveTheIndex) {
+  Post(kDev, kAnn, "standup notes one");
+  Post(kDev, kAnn, "standup notes two");
+  Seq kept = Post(kDev, kAnn, "standup notes three");
+  Post(kOps, kAnn, "standup in ops");
+  Append(MessagesExpired{kDev, 1, 2, kT0 + 5});
+  Index();
+  SearchSpec spec;
+  spec.text = "standup";
+  spec.channels = {kDev};
+  EXPECT_EQ(Seqs(Find(spec)), (std::vector<Seq>{kept}));
+  spec.channels = {kOps};  // another channel's same seqs stay
+  EXPECT_EQ(Find(spec).messages.size(), 1u);
+}
+
 TEST_F(SearchTest, ChannelsAndPeople) {
   Append(WorkspaceCreated{7, "acme", kAnn, 1, 2, kT0});
   Append(ChannelCreated{7, kDev, "backend-deploys", false, kAnn, kT0});

@@ -279,6 +279,12 @@ void ShardIndexer::Index(const Event& event) {
         } else if constexpr (std::is_same_v<T, MessageDeleted>) {
           db_->delete_document(MessageIdTerm(e.channel_id, e.seq));
           ++uncommitted_;
+        } else if constexpr (std::is_same_v<T, MessagesExpired>) {
+          // At most kMaxExpiredPerSweep seqs (the sweep's bound); deleted ones are absent.
+          for (Seq seq = e.from_seq; seq <= e.up_to_seq; ++seq) {
+            db_->delete_document(MessageIdTerm(e.channel_id, seq));
+            ++uncommitted_;
+          }
         } else if constexpr (std::is_same_v<T, ReactionAdded>) {
           Update(MessageIdTerm(e.channel_id, e.seq), [](DocRecord& r) {
             ++r.reactions;

@@ -119,7 +119,7 @@ void Shard::OwnedChangePassword(const RequestMeta& meta, const wire::ChangePassw
       },
       [this, meta, next](Outcome outcome) {
         if (outcome.first == auth::PasswordCheck::kMismatch) {
-          counters_.sign_in_failures++;
+          counters_.sign_in_failures.Add();
           Execute(RecordSignInFailure{meta.actor(), meta.caller.address, false});
           return AnswerError(meta, MakeError(ErrorCode::kInvalidCredentials,
                                              "the current password is wrong", "current_password"));

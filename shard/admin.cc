@@ -45,6 +45,10 @@ bool Shard::HandleAdmin(const RequestMeta& meta, const wire::Frame* f) {
         AnswerError(meta, receipts.error());
         return true;
       }
+      if (Status retention = UpdateRetentionSetting(meta, req); !retention.ok()) {
+        AnswerError(meta, retention.error());
+        return true;
+      }
       auto outcome = Execute(UpdateWorkspaceSettings{actor, req->workspace_id(), s->join_open(),
                                                      s->members_create_private(),
                                                      s->members_post_announcements()});

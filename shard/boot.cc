@@ -162,11 +162,11 @@ void Shard::StartBoot(Session& s, const RequestMeta& meta, const wire::Boot* req
       pending.full = pending.token.kind == BootTokenKind::kFullContinued;
     }
   }
-  AskBoot(meta.from, meta.request_id, s.user, std::move(pending));
+  AskBoot(meta.from, meta.request_id, s.user, std::move(pending), meta.timing);
 }
 
 void Shard::AskBoot(const SessionRef& ref, uint64_t request_id, UserId user,
-                    BootPending pending) {
+                    BootPending pending, RequestTiming timing) {
   BootAsk ask;
   ask.full = pending.full;
   const BootToken& token = pending.token;
@@ -179,6 +179,7 @@ void Shard::AskBoot(const SessionRef& ref, uint64_t request_id, UserId user,
   q.session = ref;
   q.request_id = request_id;
   q.kind = UserQueryKind::kBoot;
+  q.timing = timing;
   q.parts_left = config_.shard_count;
   q.merged.query_id = qid;
   q.boot = std::move(pending);
@@ -266,7 +267,7 @@ void Shard::FinishBoot(Session& s, PendingQuery& done) {
     again.restarted = true;
     again.presence_of = std::move(b.presence_of);
     again.presence_gathered = b.presence_gathered;
-    return AskBoot(done.session, done.request_id, s.user, std::move(again));
+    return AskBoot(done.session, done.request_id, s.user, std::move(again), done.timing);
   }
   if (!b.presence_gathered) {
     // Presence comes last, so that a restarted boot does not subscribe twice; the parts wait
@@ -282,6 +283,7 @@ void Shard::FinishBoot(Session& s, PendingQuery& done) {
                                FinishBoot(*again, *held);
                              });
   }
+  Answered(done.timing);  // every path below queues the answer
   auto by_id = [](const auto& a, const auto& c) { return a.id < c.id; };
   std::sort(m.workspaces.begin(), m.workspaces.end(), by_id);
   std::sort(m.channels.begin(), m.channels.end(), by_id);
@@ -321,12 +323,11 @@ void Shard::FinishBoot(Session& s, PendingQuery& done) {
     if (PayloadBytes(frame) <= b.max_bytes) return Enqueue(s, slot, std::move(frame));
     fit = fit * 3 / 4;
   }
-  counters_.errors_sent++;
-  Enqueue(s, slot,
-          wire::EncodeError(done.request_id,
-                            MakeError(ErrorCode::kFrameTooLarge,
-                                      "the boot answer cannot fit one channel per frame",
-                                      "max_answer_bytes=" + std::to_string(b.max_bytes))));
+  Error too_large = MakeError(ErrorCode::kFrameTooLarge,
+                              "the boot answer cannot fit one channel per frame",
+                              "max_answer_bytes=" + std::to_string(b.max_bytes));
+  NoteError(too_large, done.session, done.request_id, wire::Body::Boot, s.session_id);
+  Enqueue(s, slot, wire::EncodeError(done.request_id, too_large));
 }
 
 }  // namespace parley::shard

@@ -169,6 +169,7 @@ wire::WorkspaceInfoT WorkspaceInfoOf(const WorkspaceState& ws, UserId viewer) {
   info.settings->members_create_private = ws.settings.members_create_private;
   info.settings->members_post_announcements = ws.settings.members_post_announcements;
   info.settings->receipts_max_members = ws.settings.receipts_max_members;
+  info.settings->retention_days = ws.settings.retention_days;
   return info;
 }
 

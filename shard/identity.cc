@@ -140,7 +140,7 @@ void Shard::NoteUnknownEmailFailure(const std::string& email) {
 }
 
 void Shard::SignInFailed(const RequestMeta& meta, UserId user, bool second_factor) {
-  counters_.sign_in_failures++;
+  counters_.sign_in_failures.Add();
   if (user != 0) Execute(RecordSignInFailure{user, meta.caller.address, second_factor});
   AnswerError(meta, InvalidCredentials(second_factor ? "the code is wrong or was already used"
                                                      : "invalid email or password"));

@@ -1,12 +1,28 @@
 #include "shard/log.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 namespace parley::shard {
 namespace {
+
+// Stays the same number for the life of the process once a file is open: a reopen dup2()s the
+// new file onto it, so a line written meanwhile lands whole in the old file or the new.
+std::atomic<int> log_fd{STDERR_FILENO};
+std::string log_path;  // main thread only
+
+Result<int> OpenForAppend(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return MakeError(ErrorCode::kUnavailable, "cannot open log file " + path, strerror(errno));
+  return fd;
+}
 
 void AppendEscaped(std::string& out, std::string_view s) {
   out.push_back('"');
@@ -43,7 +59,34 @@ void LogJson(std::string_view level, std::string_view msg,
     AppendEscaped(line, value);
   }
   line += "}\n";
-  [[maybe_unused]] ssize_t n = write(STDERR_FILENO, line.data(), line.size());
+  [[maybe_unused]] ssize_t n =
+      write(log_fd.load(std::memory_order_acquire), line.data(), line.size());
+}
+
+Status OpenLogFile(const std::string& path) {
+  Result<int> fd = OpenForAppend(path);
+  if (!fd.ok()) return fd.error();
+  log_path = path;
+  log_fd.store(*fd, std::memory_order_release);
+  return OkStatus();
+}
+
+Status ReopenLogFile() {
+  if (log_path.empty()) return OkStatus();
+  Result<int> fd = OpenForAppend(log_path);
+  if (!fd.ok()) return fd.error();
+  int rc = dup2(*fd, log_fd.load(std::memory_order_acquire));
+  int saved = errno;
+  close(*fd);
+  if (rc < 0) {
+    return MakeError(ErrorCode::kUnavailable, "cannot reopen log file " + log_path,
+                     strerror(saved));
+  }
+  return OkStatus();
+}
+
+void SyncLog() {
+  if (!log_path.empty()) fsync(log_fd.load(std::memory_order_acquire));
 }
 
 }  // namespace parley::shard

@@ -26,6 +26,13 @@ struct SessionRef {
   uint32_t gen = 0;
 };
 
+// Which request an answer is for and when its frame arrived on the session's shard (steady
+// clock): the request latency histograms observe it where the answer is queued.
+struct RequestTiming {
+  wire::Body kind = wire::Body::NONE;  // NONE: not timed
+  int64_t started_ns = 0;
+};
+
 // A verified request frame forwarded from the session's shard to the owner of what it names.
 // Who is asking, as the session's shard established it. Strings are filled only for requests
 // that need them (sign-in: address; invites: email), so the hot path copies none.
@@ -45,6 +52,7 @@ struct ForwardedRequest {
   Caller caller;
   std::vector<uint8_t> payload;     // the verified Frame, without its length prefix
   bool already_subscribed = false;  // Sync/Subscribe: the session holds the subscription
+  RequestTiming timing;
 };
 
 struct ChannelCursor {
@@ -87,6 +95,7 @@ struct Reply {
   uint64_t request_id = 0;
   wire::Bytes frame;  // empty when the effect produces the frame (login)
   ReplyEffect effect;
+  RequestTiming timing;
 };
 
 // Scatter-gather over every shard about one user.

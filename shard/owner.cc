@@ -67,12 +67,13 @@ void Shard::HandleOwned(const RequestMeta& meta, const wire::Frame* f) {
 
 Result<std::optional<Event>> Shard::Execute(const Command& command) {
   assert(InShardThread());
-  Context ctx{Now(), &ids_, config_.identity->edit_window_ms};
+  Context ctx{Now(), &ids_, config_.identity->edit_window_ms,
+              config_.identity->retention_unit_ms};
   Result<std::optional<Event>> decided = Decide(state_, command, ctx);
   if (decided.ok() && *decided) {
     state_.Apply(**decided);
     committer_->Append(persist::EncodeEvent(**decided));
-    counters_.events_committed++;
+    counters_.events_committed.Add();
   }
   return decided;
 }
@@ -98,7 +99,7 @@ void Shard::Answer(const RequestMeta& meta, wire::Bytes frame, ReplyEffect effec
 }
 
 void Shard::AnswerError(const RequestMeta& meta, const Error& error) {
-  counters_.errors_sent++;
+  NoteError(error, meta.from, meta.request_id, meta.timing.kind, meta.caller.session_id);
   Answer(meta, wire::EncodeError(meta.request_id, error));
 }
 

@@ -436,6 +436,8 @@ void Shard::Housekeeping() {
     if (u != nullptr && u->status_expires_at == it->first) AnnouncePresence(it->second);
   }
   presence_.expiries_checked_at = now;
+  typing_.Prune(now);
+  SweepRetention();
 }
 
 }  // namespace parley::shard

@@ -1,6 +1,7 @@
 // The session's side of a request: handshake, authentication, routing to the owner, replies and
 // their effects, scatter-gather over shards, and delivery to local subscribers.
 #include <algorithm>
+#include <chrono>
 
 #include "auth/jwt.h"
 #include "auth/oidc.h"
@@ -147,6 +148,24 @@ RequestKind KindOf(wire::Body type) {
   }
 }
 
+// Error codes worth a log line: trouble on our side, or a client that breaks the protocol.
+// The rest (refusals of invalid input, permissions, limits) are only counted.
+bool LoggedError(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInternal:
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kBadRequest:
+    case ErrorCode::kMalformedFrame:
+    case ErrorCode::kFrameTooLarge:
+    case ErrorCode::kUnsupportedVersion:
+    case ErrorCode::kHelloRequired:
+      return true;
+    default:
+      return false;
+  }
+}
+constexpr uint32_t kErrorLogsPerSecond = 20;  // per shard: a misbehaving client cannot flood
+
 // The workspace or channel id a request names (Owner::kWorkspace / kChannel).
 uint64_t RoutingId(const wire::Frame* f) {
   using B = wire::Body;
@@ -253,18 +272,25 @@ bool GuessableSignIn(const wire::Frame* f) {
 void Shard::HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payload) {
   Result<const wire::Frame*> verified = wire::VerifyFrame(payload);
   if (!verified.ok()) {
-    counters_.errors_sent++;
+    NoteError(verified.error(), RefOf(slot), 0, wire::Body::NONE, s.session_id);
     Enqueue(s, slot, wire::EncodeError(0, verified.error()));
     return;
   }
   const wire::Frame* f = *verified;
+  counters_.requests[static_cast<size_t>(f->body_type())].Add();
+  const RequestTiming timing{f->body_type(),
+                             std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count()};
   RequestMeta meta{RefOf(slot), f->request_id(),
-                   Caller{s.user, s.session_id, s.scopes, 0, {}, {}, s.send_read_receipts}};
+                   Caller{s.user, s.session_id, s.scopes, 0, {}, {}, s.send_read_receipts},
+                   false, timing};
   if (stopping_) {
     return RespondError(meta, MakeError(ErrorCode::kUnavailable, "server is shutting down"));
   }
   if (f->body_type() == wire::Body::Hello) {
-    return HandleHello(s, slot, meta.request_id, f->body_as_Hello());
+    HandleHello(s, slot, meta.request_id, f->body_as_Hello());
+    return Answered(meta.timing);
   }
   if (!s.hello_done) {
     return RespondError(meta,
@@ -275,10 +301,9 @@ void Shard::HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payl
 
 void Shard::HandleHello(Session& s, uint32_t slot, uint64_t request_id, const wire::Hello* hello) {
   if (s.hello_done) {
-    counters_.errors_sent++;
-    return Enqueue(
-        s, slot,
-        wire::EncodeError(request_id, MakeError(ErrorCode::kBadRequest, "Hello was already sent")));
+    Error again = MakeError(ErrorCode::kBadRequest, "Hello was already sent");
+    NoteError(again, RefOf(slot), request_id, wire::Body::Hello, s.session_id);
+    return Enqueue(s, slot, wire::EncodeError(request_id, again));
   }
   uint16_t lo = std::max(hello->min_version(), wire::kMinProtocolVersion);
   uint16_t hi = std::min(hello->max_version(), wire::kMaxProtocolVersion);
@@ -321,7 +346,7 @@ bool Shard::Admit(Session& s, uint32_t slot, const RequestMeta& meta, const wire
                   [&](auto& kv) { return kv.second.full_at(id.signin_per_address) < now; });
   }
   if (wait == 0) return true;
-  counters_.rate_limited++;
+  counters_.rate_limited.Add();
   Error e = MakeError(ErrorCode::kRateLimited, "too many requests; slow down",
                       wire::EnumNameBody(type));
   e.retry_after_ms = wait;
@@ -343,7 +368,8 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
     if (f->body_type() == wire::Body::Ping) {
       wire::PongT pong;
       pong.nonce = f->body_as_Ping()->nonce();
-      return Enqueue(s, slot, EncodeBody(meta.request_id, std::move(pong)));
+      Enqueue(s, slot, EncodeBody(meta.request_id, std::move(pong)));
+      return Answered(meta.timing);
     }
     meta.caller.address = s.address;
     meta.caller.actor = 0;  // sign-in requests name their account themselves
@@ -418,9 +444,11 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
     case wire::Body::SubscribePresence:
       return StartPresenceSubscription(s, slot, meta, f->body_as_SubscribePresence());
     case wire::Body::ListWorkspaces:
-      return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kWorkspaces);
+      return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kWorkspaces,
+                            meta.timing);
     case wire::Body::ListUnreadThreads:
-      return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kUnreadThreads);
+      return StartUserQuery(meta.from, meta.request_id, s.user, UserQueryKind::kUnreadThreads,
+                            meta.timing);
     case wire::Body::Boot:
       return StartBoot(s, meta, f->body_as_Boot());
     case wire::Body::Search:
@@ -431,7 +459,8 @@ void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, co
         UnsubscribeLocal(s, slot, channel);
         AddInterest(channel, id_, -1);
       }
-      return Enqueue(s, slot, EncodeOk(meta.request_id));
+      Enqueue(s, slot, EncodeOk(meta.request_id));
+      return Answered(meta.timing);
     }
     case wire::Body::GetProfile: {
       UserId user = f->body_as_GetProfile()->user_id();
@@ -469,19 +498,56 @@ void Shard::Route(const RequestMeta& meta, const wire::Frame* f, std::span<const
   req.request_id = meta.request_id;
   req.caller = meta.caller;
   req.already_subscribed = meta.already_subscribed;
+  req.timing = meta.timing;
   req.payload.assign(payload.begin(), payload.end());
   Send(owner, std::move(req));
 }
 
 void Shard::Respond(const RequestMeta& meta, wire::Bytes frame, ReplyEffect effect) {
-  Reply reply{meta.from, meta.request_id, std::move(frame), std::move(effect)};
+  Reply reply{meta.from, meta.request_id, std::move(frame), std::move(effect), meta.timing};
   if (meta.from.shard == id_) return OnReply(std::move(reply));
   Send(meta.from.shard, std::move(reply));
 }
 
 void Shard::RespondError(const RequestMeta& meta, const Error& error) {
-  counters_.errors_sent++;
+  NoteError(error, meta.from, meta.request_id, meta.timing.kind, meta.caller.session_id);
   Respond(meta, wire::EncodeError(meta.request_id, error));
+}
+
+void Shard::Answered(const RequestTiming& timing) {
+  if (timing.kind == wire::Body::NONE) return;
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  counters_.latency_ns[static_cast<size_t>(timing.kind)].Observe(
+      static_cast<uint64_t>(std::max<int64_t>(0, now - timing.started_ns)));
+}
+
+void Shard::NoteError(const Error& error, const SessionRef& from, uint64_t request_id,
+                      wire::Body kind, uint64_t session_id) {
+  size_t code = static_cast<size_t>(error.code);
+  counters_.errors[code < ShardCounters::kCodes ? code : size_t{0}].Add();
+  if (!LoggedError(error.code) || (error.code == ErrorCode::kUnavailable && stopping_)) return;
+  int64_t second = Now() / 1000;
+  if (second != error_log_second_) {
+    error_log_second_ = second;
+    error_logs_this_second_ = 0;
+  }
+  if (++error_logs_this_second_ > kErrorLogsPerSecond) {
+    counters_.error_logs_suppressed.Add();
+    return;
+  }
+  // The request id is the client's own (echoed in the error frame): support can match a
+  // client's report to this line. Never the request's body: it may hold secrets or messages.
+  LogJson(error.code == ErrorCode::kInternal ? "error" : "warn", "request failed",
+          {{"shard", std::to_string(id_)},
+           {"conn", std::to_string(from.shard) + "." + std::to_string(from.slot) + "." +
+                        std::to_string(from.gen)},
+           {"session_id", std::to_string(session_id)},
+           {"request_id", std::to_string(request_id)},
+           {"kind", kind == wire::Body::NONE ? "" : wire::EnumNameBody(kind)},
+           {"code", std::string(ErrorCodeName(error.code))},
+           {"error", error.message}});
 }
 
 void Shard::OnReply(Reply reply) {
@@ -499,10 +565,10 @@ void Shard::OnReply(Reply reply) {
   if (auto* login = std::get_if<LoginEffect>(&reply.effect)) {
     if (!s) return;
     if (s->user != 0) {
-      counters_.errors_sent++;
-      return Enqueue(*s, slot,
-                     wire::EncodeError(reply.request_id,
-                                       MakeError(ErrorCode::kBadRequest, "already signed in")));
+      Error twice = MakeError(ErrorCode::kBadRequest, "already signed in");
+      NoteError(twice, reply.to, reply.request_id, reply.timing.kind, s->session_id);
+      Enqueue(*s, slot, wire::EncodeError(reply.request_id, twice));
+      return Answered(reply.timing);
     }
     s->user = login->user_id;
     s->display_name = login->display_name;
@@ -516,7 +582,7 @@ void Shard::OnReply(Reply reply) {
     user_sessions_[s->user].push_back(slot);
     NoteSignedIn(*s, slot);
     return StartUserQuery(reply.to, reply.request_id, s->user, UserQueryKind::kSubscribeChannels,
-                          std::move(*login));
+                          reply.timing, std::move(*login));
   }
   if (auto* refreshed = std::get_if<RefreshEffect>(&reply.effect)) {
     if (s && s->user != 0 && s->session_id == refreshed->session_id) {
@@ -525,19 +591,24 @@ void Shard::OnReply(Reply reply) {
   }
   if (auto* audit = std::get_if<AuditEffect>(&reply.effect)) {
     if (!s) return;
-    return StartUserQuery(reply.to, reply.request_id, s->user, UserQueryKind::kAudit, {},
-                          std::move(*audit));
+    return StartUserQuery(reply.to, reply.request_id, s->user, UserQueryKind::kAudit,
+                          reply.timing, {}, std::move(*audit));
   }
-  if (s && !reply.frame.empty()) Enqueue(*s, slot, std::move(reply.frame));
+  if (s && !reply.frame.empty()) {
+    Enqueue(*s, slot, std::move(reply.frame));
+    Answered(reply.timing);
+  }
 }
 
 void Shard::StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId user,
-                           UserQueryKind kind, LoginEffect login, AuditEffect audit) {
+                           UserQueryKind kind, RequestTiming timing, LoginEffect login,
+                           AuditEffect audit) {
   uint64_t qid = next_query_id_++;
   PendingQuery& q = queries_[qid];
   q.session = ref;
   q.request_id = request_id;
   q.kind = kind;
+  q.timing = timing;
   q.parts_left = config_.shard_count;
   q.merged.query_id = qid;
   q.login = std::move(login);
@@ -639,10 +710,12 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   queries_.erase(it);
   if (!s) return;
   uint32_t slot = done.session.slot;
-  if (done.kind == UserQueryKind::kWorkspaces) return Enqueue(*s, slot, EncodeWorkspaceList(done));
-  if (done.kind == UserQueryKind::kAudit) return Enqueue(*s, slot, EncodeAuditList(done));
+  // Boot and search time themselves: their answers leave later.
   if (done.kind == UserQueryKind::kBoot) return FinishBoot(*s, done);
   if (done.kind == UserQueryKind::kSearch) return FinishSearch(*s, done);
+  Answered(done.timing);
+  if (done.kind == UserQueryKind::kWorkspaces) return Enqueue(*s, slot, EncodeWorkspaceList(done));
+  if (done.kind == UserQueryKind::kAudit) return Enqueue(*s, slot, EncodeAuditList(done));
   if (done.kind == UserQueryKind::kUnreadThreads) {
     return Enqueue(*s, slot, EncodeUnreadThreads(done.request_id, done.merged.unread_threads));
   }
@@ -749,12 +822,12 @@ void Shard::DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedB
       Enqueue(s, slot, frame);
     }
   }
-  counters_.deliveries += slots.size();
+  counters_.deliveries.Add(slots.size());
 }
 
 void Shard::Hold(Session& s, uint32_t slot, const wire::SharedBytes& frame) {
   if (s.held_bytes + frame->size() > config_.max_outbound_bytes) {
-    counters_.sessions_lagged++;
+    counters_.sessions_lagged.Add();
     s.held.clear();
     s.held_bytes = 0;
     s.login_pending = false;

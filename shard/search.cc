@@ -117,6 +117,7 @@ void Shard::StartSearch(Session& s, const RequestMeta& meta, const wire::Search*
   q.session = meta.from;
   q.request_id = meta.request_id;
   q.kind = UserQueryKind::kSearch;
+  q.timing = meta.timing;
   q.parts_left = config_.shard_count;
   q.merged.query_id = qid;
   q.search = std::move(pending);
@@ -220,7 +221,7 @@ void Shard::MergeSearchPart(PendingQuery& q, SearchPart part) {
 void Shard::FinishSearch(Session& s, PendingQuery& done) {
   SearchPending& p = done.search;
   const SearchQuery& query = p.query;
-  RequestMeta meta{done.session, done.request_id, {}, false};
+  RequestMeta meta{done.session, done.request_id, {}, false, done.timing};
   meta.caller.actor = s.user;
   std::vector<UserId>& visible = p.merged.people;
   std::sort(visible.begin(), visible.end());

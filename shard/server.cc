@@ -188,6 +188,7 @@ Status Server::Start() {
     }
   }
   go_.count_down();  // connections queue in the backlog until each shard arms its accept
+  serving_.store(true, std::memory_order_release);
   // Indexing starts once the logs are replayed (the two would share the cores), and never
   // delays serving: an index still catching up answers with what it has.
   if (search_) search_->Start();
@@ -197,6 +198,7 @@ Status Server::Start() {
 // Two phases, so that no shard exits while another still owes it a reply: all shards finish
 // what they started (idle, and no shard did any work across two looks 5 ms apart), then exit.
 void Server::Stop() {
+  serving_.store(false, std::memory_order_release);
   if (threads_.empty()) return;
   for (auto& shard : shards_) shard->RequestStop();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -230,7 +232,7 @@ void Server::Wait() {
 
 uint64_t Server::replayed_events() const {
   uint64_t n = 0;
-  for (auto& shard : shards_) n += shard->counters().replayed_events.load();
+  for (auto& shard : shards_) n += shard->counters().replayed_events.value();
   return n;
 }
 

@@ -56,6 +56,12 @@ class Server {
 
   uint16_t port() const { return port_; }
   uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
+  // Any thread (the admin endpoint). True from the moment every shard has replayed and listens
+  // until Stop() begins draining.
+  bool serving() const { return serving_.load(std::memory_order_acquire); }
+  // Any thread: counters are atomics (see ShardCounters), the rest is fixed once Open returns.
+  const Shard& shard(ShardId k) const { return *shards_[k]; }
+  size_t mailbox_depth(ShardId k) const { return mailboxes_->DepthApprox(k); }
   // Events applied from the logs at start: after each shard's snapshot, if one was loaded.
   uint64_t replayed_events() const;
   // Per shard, the LSN of the snapshot Start() loaded (0: none), comma-separated.
@@ -84,6 +90,7 @@ class Server {
   std::vector<Status> replay_results_;
   std::latch go_{1};  // opened once every shard has replayed
   std::atomic<bool> abort_start_{false};
+  std::atomic<bool> serving_{false};
   int64_t replay_ms_ = 0;
 };
 

@@ -19,6 +19,7 @@
 
 #include "persist/codec.h"
 #include "persist/snapshot.h"
+#include "shard/encode.h"
 #include "shard/log.h"
 
 namespace parley::shard {
@@ -29,6 +30,8 @@ enum Op : uint8_t {
   kOpAccept = 1, kOpRecv = 2, kOpSend = 3, kOpWake = 4, kOpCancel = 5, kOpTick = 6
 };
 constexpr size_t kMaxIovPerSend = 256;
+// GoingAway's advice: a restart replays before it listens, so an earlier retry only fails.
+constexpr uint32_t kGoingAwayRetryMs = 1000;
 
 uint64_t Tag(Op op, uint32_t slot, uint32_t gen) {
   return (uint64_t{op} << 56) | (uint64_t{slot & 0xffffff} << 32) | gen;
@@ -36,6 +39,12 @@ uint64_t Tag(Op op, uint32_t slot, uint32_t gen) {
 Op OpOf(uint64_t ud) { return static_cast<Op>(ud >> 56); }
 uint32_t SlotOf(uint64_t ud) { return static_cast<uint32_t>((ud >> 32) & 0xffffff); }
 uint32_t GenOf(uint64_t ud) { return static_cast<uint32_t>(ud); }
+
+uint64_t NanosBetween(std::chrono::steady_clock::time_point from,
+                      std::chrono::steady_clock::time_point to) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
+}
 
 }  // namespace
 
@@ -59,6 +68,7 @@ Shard::~Shard() {
 
 Status Shard::Replay() {
   thread_ = std::this_thread::get_id();
+  const auto started = std::chrono::steady_clock::now();
   Result<persist::SnapshotLoad> load = persist::LoadNewestSnapshot(*store_, state_, [this] {
     state_ = ShardState(id_, config_.shard_count, &message_memory_);
   });
@@ -86,7 +96,9 @@ Status Shard::Replay() {
   });
   if (!st.ok()) return st;
   ids_ = IdMinter(id_, config_.shard_count, state_.max_minted());
-  counters_.replayed_events = n;
+  counters_.replayed_events.Set(n);
+  counters_.replay_ns.Set(NanosBetween(started, std::chrono::steady_clock::now()));
+  commit_stats_.committed_lsn.store(store_->last_lsn(), std::memory_order_relaxed);
   return OkStatus();
 }
 
@@ -148,7 +160,8 @@ Status Shard::Serve(int listen_fd) {
         LogJson("fatal", "log commit failed",
                 {{"shard", std::to_string(id_)}, {"error", e.message + ": " + e.details}});
         std::_Exit(70);
-      });
+      },
+      &commit_stats_);
   committer_->Start();
   BroadcastAllKeywords();  // before serving: every channel owner can match them
   ArmAccept();
@@ -179,6 +192,7 @@ void Shard::ArmWake() { ring_->Read(mailboxes_->wake_fd(id_), &wake_buf_, 8, Tag
 void Shard::RunLoop() {
   using std::chrono::steady_clock;
   auto exit_deadline = steady_clock::time_point::max();
+  auto turn_started = steady_clock::now();
   for (;;) {
     if (!stopping_ && stop_requested_.load(std::memory_order_acquire)) BeginStop();
     FireDurable();
@@ -194,6 +208,8 @@ void Shard::RunLoop() {
     if (exit_requested_.load(std::memory_order_acquire)) {
       if (exit_deadline == steady_clock::time_point::max()) {
         exit_deadline = steady_clock::now() + std::chrono::seconds(2);
+        SayGoingAway();
+        FlushSends();
       }
       if (!SendsPending() || steady_clock::now() > exit_deadline) return;
     }
@@ -201,11 +217,34 @@ void Shard::RunLoop() {
     // A full mailbox frees up without waking us, a drain needs fresh completions, and a paused
     // accept needs retrying: poll.
     int64_t timeout_us = outbox_full || stopping_ ? 1000 : accept_armed_ ? -1 : 10000;
+    const auto wait_started = steady_clock::now();
     int rc = ring_->SubmitAndWait(timeout_us);
+    const auto woke = steady_clock::now();
+    counters_.loop_busy_ns.Add(NanosBetween(turn_started, wait_started));
+    counters_.loop_wait_ns.Add(NanosBetween(wait_started, woke));
+    counters_.loop_seen_ms.Set(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(woke.time_since_epoch()).count()));
+    turn_started = woke;
     if (rc < 0 && rc != -EINTR) {
       LogJson("error", "io_uring submit failed", {{"errno", std::to_string(-rc)}});
     }
     ring_->DrainCompletions([this](const Completion& c) { OnCompletion(c); });
+  }
+}
+
+// The last frame of every connection, queued behind the answers it was owed (Server::Stop let
+// them all complete first); the connection closes once it is written.
+void Shard::SayGoingAway() {
+  wire::GoingAwayT away;
+  away.reason = "server shutting down";
+  away.retry_after_ms = kGoingAwayRetryMs;
+  auto frame = std::make_shared<const wire::Bytes>(EncodeBody(0, std::move(away)));
+  for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
+    Session& s = sessions_[slot];
+    if (!s.in_use || s.closing || s.close_after_flush) continue;
+    Enqueue(s, slot, frame);
+    s.close_after_flush = true;
+    counters_.going_away_sent.Add();
   }
 }
 
@@ -315,8 +354,7 @@ void Shard::OnAccept(const Completion& c) {
   s.in_use = true;
   s.recv_armed = true;
   ring_->MultishotRecv(s.fd, Tag(kOpRecv, slot, s.gen));
-  counters_.connections_accepted++;
-  counters_.connections_open++;
+  counters_.connections_accepted.Add();
 }
 
 void Shard::OnRecv(Session& s, uint32_t slot, const Completion& c) {
@@ -357,7 +395,7 @@ void Shard::ProcessInput(Session& s, uint32_t slot) {
       FailSession(s, slot, MakeError(ErrorCode::kMalformedFrame, "zero-length frame"));
       break;
     }
-    counters_.frames_in++;
+    counters_.frames_in.Add();
     std::span<const uint8_t> payload = rest.subspan(wire::kLengthPrefixBytes, split.payload_bytes);
     if (reinterpret_cast<uintptr_t>(payload.data()) % wire::kPayloadAlignment != 0) {
       // FlatBuffers reads 8-byte scalars in place: give it an aligned copy (frames are small).
@@ -377,7 +415,7 @@ void Shard::ProcessInput(Session& s, uint32_t slot) {
 
 // Broken framing or a failed handshake: say why, then close once that frame is written.
 void Shard::FailSession(Session& s, uint32_t slot, const Error& error) {
-  counters_.errors_sent++;
+  NoteError(error, RefOf(slot), 0, wire::Body::NONE, s.session_id);
   Enqueue(s, slot, wire::EncodeError(0, error));
   s.close_after_flush = true;
 }
@@ -394,7 +432,7 @@ void Shard::Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame) {
   if (s.out_bytes > 0 && s.out_bytes + frame->size() > config_.max_outbound_bytes) {
     // A slow reader: drop what is not already in flight, tell it, and close. It resumes by
     // reconnecting and syncing each channel from the last seq it saw.
-    counters_.sessions_lagged++;
+    counters_.sessions_lagged.Add();
     while (s.out.size() > s.inflight_items) {
       s.out_bytes -= s.out.back()->size();
       s.out.pop_back();
@@ -507,7 +545,7 @@ void Shard::MaybeFree(Session& s, uint32_t slot) {
   s.iov = {};
   s.out.clear();
   free_slots_.push_back(slot);
-  counters_.connections_open--;
+  counters_.connections_closed.Add();
 }
 
 Session* Shard::Find(const SessionRef& ref) {
@@ -550,7 +588,7 @@ void Shard::DrainMailboxes() {
           if constexpr (std::is_same_v<T, ForwardedRequest>) {
             auto frame = flatbuffers::GetRoot<wire::Frame>(msg.payload.data());
             HandleOwned(RequestMeta{msg.from, msg.request_id, std::move(msg.caller),
-                                    msg.already_subscribed},
+                                    msg.already_subscribed, msg.timing},
                         frame);
           } else if constexpr (std::is_same_v<T, Reply>) {
             OnReply(std::move(msg));

@@ -11,6 +11,7 @@
 // shard with subscribers, which writes the same encoded frame to each local subscriber.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -30,6 +31,7 @@
 #include "core/state.h"
 #include "core/typing.h"
 #include "persist/group_committer.h"
+#include "persist/histogram.h"
 #include "persist/log_store.h"
 #include "search/service.h"
 #include "shard/mailbox.h"
@@ -56,8 +58,10 @@ struct IdentityConfig {
   RateLimit per_connection;      // every request of a connection
   RateLimit per_user;            // every request of a user's connections on one shard
   RateLimit signin_per_address;  // sign-in requests (register, login, MFA, OpenID, refresh)
-  // Not identity, but a rule shared by every shard the same way: how long authors may edit.
+  // Not identity, but rules shared by every shard the same way: how long authors may edit, and
+  // the length of a retention "day" (Context::retention_unit_ms: shorter in tests and staging).
   TimeMs edit_window_ms = kEditWindowMs;
+  TimeMs retention_unit_ms = kDayMs;
   TimeMs away_after_ms = kDefaultAwayAfterMs;  // auto-away after this long without activity
 };
 
@@ -79,17 +83,40 @@ struct ShardConfig {
   size_t snapshots_kept = 2;
 };
 
+// What a shard reports on /metrics (shard/metrics.cc names them). Written only on the shard's
+// thread (single-writer counters, persist/histogram.h), read from any thread.
 struct ShardCounters {
-  std::atomic<uint64_t> connections_accepted{0};
-  std::atomic<uint64_t> connections_open{0};
-  std::atomic<uint64_t> frames_in{0};
-  std::atomic<uint64_t> errors_sent{0};
-  std::atomic<uint64_t> events_committed{0};
-  std::atomic<uint64_t> deliveries{0};
-  std::atomic<uint64_t> sessions_lagged{0};
-  std::atomic<uint64_t> replayed_events{0};
-  std::atomic<uint64_t> rate_limited{0};
-  std::atomic<uint64_t> sign_in_failures{0};
+  using Counter = persist::Counter;
+  static constexpr size_t kKinds = static_cast<size_t>(wire::Body::MAX) + 1;
+  static constexpr size_t kCodes = static_cast<size_t>(ErrorCode::kAccountLocked) + 1;
+
+  ShardCounters() {
+    for (size_t k = 0; k < kKinds; ++k) latency_ns.emplace_back(persist::kLatencyBoundsNs);
+  }
+
+  Counter connections_accepted;
+  Counter connections_closed;  // open = accepted - closed
+  Counter frames_in;
+  std::array<Counter, kKinds> requests;  // verified frames, by body kind
+  std::array<Counter, kCodes> errors;    // error frames sent, by code
+  // By body kind: from the frame's arrival to its answer queued on the session's shard.
+  std::deque<persist::Histogram> latency_ns;
+  Counter events_committed;
+  Counter deliveries;  // events written to local subscribers (one per session)
+  Counter sessions_lagged;
+  Counter replayed_events;
+  Counter replay_ns;
+  Counter rate_limited;
+  Counter sign_in_failures;
+  Counter going_away_sent;
+  Counter error_logs_suppressed;  // error log lines over the per-second cap
+  // The loop's time working vs waiting in io_uring_enter (which also runs deferred kernel work
+  // of completions); utilisation = busy / (busy + wait).
+  Counter loop_busy_ns;
+  Counter loop_wait_ns;
+  // Steady-clock milliseconds of the loop's last turn; 0 until it serves. A housekeeping tick
+  // turns it at least once a second, so a stale value means a stuck loop (/healthz).
+  Counter loop_seen_ms;
 };
 
 class Shard {
@@ -111,7 +138,8 @@ class Shard {
   // Any thread. Stopping is two-phase, coordinated by Server::Stop: RequestStop() stops
   // accepting connections and answers new requests `unavailable` while everything already
   // started completes (idle() turns true once this shard waits on nothing); RequestExit() then
-  // flushes the last replies (at most 2 s) and returns from Serve().
+  // sends every connection GoingAway, flushes the last frames (at most 2 s), closes them and
+  // returns from Serve().
   void RequestStop();
   void RequestExit();
   bool idle() const { return idle_.load(std::memory_order_acquire); }
@@ -121,6 +149,8 @@ class Shard {
   ShardId id() const { return id_; }
   bool InShardThread() const { return std::this_thread::get_id() == thread_; }
   const ShardCounters& counters() const { return counters_; }
+  // The log's commit statistics (batch sizes, commit latency), from any thread.
+  const persist::CommitStats& commit_stats() const { return commit_stats_; }
   const ShardState& state() const { return state_; }  // shard thread or after it stopped
 
  private:
@@ -129,6 +159,7 @@ class Shard {
     uint64_t request_id = 0;
     Caller caller;
     bool already_subscribed = false;
+    RequestTiming timing;
     UserId actor() const { return caller.actor; }
   };
   struct PendingQuery {
@@ -141,6 +172,7 @@ class Shard {
     uint32_t audit_limit = 0;  // kAudit
     BootPending boot;          // kBoot
     SearchPending search;      // kSearch
+    RequestTiming timing;      // of the request it answers
   };
 
   // --- loop and I/O (shard.cc) ---
@@ -168,6 +200,7 @@ class Shard {
   void DrainMailboxes();
   void FireDurable();
   void BeginStop();
+  void SayGoingAway();
   // Encodes the state here and stores it on the persist thread (persist/snapshot.h).
   void TakeSnapshot();
 
@@ -179,7 +212,7 @@ class Shard {
   void HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, const wire::Frame* f,
                             std::span<const uint8_t> payload);
   void StartUserQuery(const SessionRef& ref, uint64_t request_id, UserId user, UserQueryKind kind,
-                      LoginEffect login = {}, AuditEffect audit = {});
+                      RequestTiming timing, LoginEffect login = {}, AuditEffect audit = {});
   void OnUserQuery(const UserQuery& query);
   void OnUserQueryPart(UserQueryPart part);
   wire::Bytes EncodeWorkspaceList(PendingQuery& done);
@@ -188,7 +221,8 @@ class Shard {
   void OnReply(Reply reply);
   // --- boot and resume, gathered on the session's shard (boot.cc) ---
   void StartBoot(Session& s, const RequestMeta& meta, const wire::Boot* req);
-  void AskBoot(const SessionRef& ref, uint64_t request_id, UserId user, BootPending pending);
+  void AskBoot(const SessionRef& ref, uint64_t request_id, UserId user, BootPending pending,
+               RequestTiming timing);
   void AnswerBootPart(const UserQuery& query, UserQueryPart& part);
   void MergeBootPart(PendingQuery& q, BootPart part);
   void FinishBoot(Session& s, PendingQuery& done);
@@ -213,6 +247,13 @@ class Shard {
   void UnsubscribeLocal(Session& s, uint32_t slot, ChannelId channel);
   void Respond(const RequestMeta& meta, wire::Bytes frame, ReplyEffect effect = {});
   void RespondError(const RequestMeta& meta, const Error& error);
+  // The request's answer is queued: observe its latency (no-op when not timed).
+  void Answered(const RequestTiming& timing);
+  // Counts an error frame by code, and logs those that point at the server (internal,
+  // unavailable other than a drain) or at a broken client (protocol violations), at most
+  // kErrorLogsPerSecond a second per shard; ordinary refusals are only counted.
+  void NoteError(const Error& error, const SessionRef& from, uint64_t request_id,
+                 wire::Body kind, uint64_t session_id);
 
   // --- requests on the owner (owner.cc) ---
   void HandleOwned(const RequestMeta& meta, const wire::Frame* frame);
@@ -355,7 +396,10 @@ class Shard {
   void AnnouncePresence(UserId user);
   TimeMs PresenceReportInterval() const;
   void ArmTick();
-  void Housekeeping();  // about once a second: reports due, auto-away, status expiry
+  void Housekeeping();  // about once a second: reports due, auto-away, status expiry, retention
+  // Expires what each channel under a retention has due (a bounded batch per channel), and tells
+  // the channel's subscribers once that is durable (retention.cc).
+  void SweepRetention();
   // Receipts.
   void OnReceiptReport(const ReceiptReport& report);
   void FlushReceipts();  // logs and announces what OnReceiptReport gathered
@@ -365,6 +409,8 @@ class Shard {
   Seq ReceiptSeqOf(const ChannelState& channel, Seq seq) const;  // seq if tracked, else 0
   // UpdateWorkspaceSettings' receipts_max_members, if present (before the other settings).
   Status UpdateReceiptsSetting(const RequestMeta& meta, const wire::UpdateWorkspaceSettings* req);
+  // Its retention_days, if present (retention.cc).
+  Status UpdateRetentionSetting(const RequestMeta& meta, const wire::UpdateWorkspaceSettings* req);
 
   // --- rate limits and scopes on the session's shard (router.cc) ---
   bool Admit(Session& s, uint32_t slot, const RequestMeta& meta, const wire::Frame* f);
@@ -392,8 +438,11 @@ class Shard {
   ShardState state_;
   IdMinter ids_;
   std::unique_ptr<persist::LogStore> store_;  // replayed, then handed to committer_
+  persist::CommitStats commit_stats_;  // declared first: outlives committer_, which writes it
   std::unique_ptr<persist::GroupCommitter> committer_;
   ShardCounters counters_;
+  int64_t error_log_second_ = 0;       // NoteError's rate limit: the current second...
+  uint32_t error_logs_this_second_ = 0;  // ...and the lines logged in it
   Lsn snapshot_lsn_ = 0;       // the snapshot Replay loaded
   Lsn last_snapshot_lsn_ = 0;  // the newest snapshot loaded or taken
 

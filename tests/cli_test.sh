@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The programs as an operator and a user run them: parley-admin init --seed, parleyd, the parley
 # CLI (register, login, workspaces, channels, join, post, history, tail, and the chat product's
-# commands: presence, receipts and notifications; search), mdb_stat on the log, a graceful stop,
-# and parley-admin reindex and snapshot. Usage: cli_test.sh BUILD_DIR
+# commands: presence, receipts and notifications; search; retention), mdb_stat on the log, a
+# graceful stop, parley-admin reindex and snapshot, and parley-admin backup, restore and migrate
+# with the demo seed served from the restored copy. Usage: cli_test.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
 ADMIN=$BUILD/tools/parley-admin
@@ -24,12 +25,12 @@ grep -q 'seeded workspace' "$WORK/init.out" || fail "seed output: $(cat "$WORK/i
 grep -q 'already' "$WORK/again.err" || fail "second init message: $(cat "$WORK/again.err")"
 mdb_stat -a "$WORK/data/shard-0" | grep -q 'Status of log' || fail "mdb_stat does not list the log"
 
-"$PARLEYD" --data_dir "$WORK/data" --port 0 --ready_file "$WORK/ready" --pin_threads=false \
-  2> "$WORK/parleyd.log" &
+"$PARLEYD" --data_dir "$WORK/data" --port 0 --admin_port 0 --ready_file "$WORK/ready" \
+  --pin_threads=false 2> "$WORK/parleyd.log" &
 PID=$!
 for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
 [ -s "$WORK/ready" ] || fail "parleyd did not become ready"
-P="$PARLEY --port $(cat "$WORK/ready")"
+P="$PARLEY --port $(head -n1 "$WORK/ready")"
 export PARLEY_PASSWORD=parley-demo
 
 WS=$($P --email alice@example.com workspaces | awk -F'\t' '$2=="Demo"{print $1}')
@@ -248,6 +249,18 @@ grep -q 'in use' <<<"$BUSY" || fail "reindex beside a running parleyd: $BUSY"
 BUSY=$("$ADMIN" snapshot --data_dir "$WORK/data" 2>&1) && fail "snapshot beside a running parleyd"
 grep -q 'in use by another process' <<<"$BUSY" || fail "snapshot beside a running parleyd: $BUSY"
 
+# retention: shown, set by an admin (settings shows it too), refused to a member and above the
+# bound with the field named, and back to forever. Its sweep is tested in tests/retention_test.cc.
+$PA retention "$WS" | grep -q '^retention_days=0$' || fail "retention default"
+$PA retention "$WS" 30 | grep -q '^retention_days=30$' || fail "retention set"
+$PA settings "$WS" | grep -q '^retention_days=30$' || fail "settings shows no retention"
+$P --token "$TOKEN" retention "$WS" | grep -q '^retention_days=30$' || fail "retention as a member"
+DENIED=$($P --token "$TOKEN" retention "$WS" 1 2>&1 || true)
+grep -q 'admin' <<<"$DENIED" || fail "retention set by a member: $DENIED"
+TOO_LONG=$($PA retention "$WS" 3651 2>&1 || true)
+grep -q ': retention_days' <<<"$TOO_LONG" || fail "retention above the bound: $TOO_LONG"
+$PA retention "$WS" 0 | grep -q '^retention_days=0$' || fail "retention back to forever"
+
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd exited non-zero on SIGTERM"
 PID=""
@@ -266,12 +279,12 @@ mdb_stat -s snap "$WORK/data/shard-0" | grep -q 'Entries: [12]$' || fail "snap d
 grep -q '^shard 1: [0-9]* log records, [0-9]* documents' "$WORK/reindex.out" \
   || fail "reindex output: $(cat "$WORK/reindex.out")"
 rm -f "$WORK/ready"
-"$PARLEYD" --data_dir "$WORK/data" --port 0 --ready_file "$WORK/ready" --pin_threads=false \
-  2>> "$WORK/parleyd.log" &
+"$PARLEYD" --data_dir "$WORK/data" --port 0 --admin_port 0 --ready_file "$WORK/ready" \
+  --pin_threads=false 2>> "$WORK/parleyd.log" &
 PID=$!
 for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
 [ -s "$WORK/ready" ] || fail "parleyd did not become ready after reindex"
-P="$PARLEY --port $(cat "$WORK/ready")"
+P="$PARLEY --port $(head -n1 "$WORK/ready")"
 grep -q '"search_indexes_building":"0"' "$WORK/parleyd.log" || fail "reindexed indexes rebuilt again"
 tail -n 20 "$WORK/parleyd.log" | grep '"msg":"ready"' | grep -q '"replayed_events":"0"' \
   || fail "the start after parley-admin snapshot replayed events"
@@ -279,4 +292,55 @@ $P --email alice@example.com search welcome | grep -q '\*\*Welcome\*\*' || fail 
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd exited non-zero on the second SIGTERM"
 PID=""
+
+# backup, restore and migrate (docs/operations.md) of this directory, and the demo seed's
+# thread, reactions, pin and direct conversation, served from the restored copy.
+"$ADMIN" backup --data_dir "$WORK/data" --to "$WORK/backup" > "$WORK/backup.out" \
+  || fail "backup: $(cat "$WORK/backup.out")"
+grep -q '^shard 1: up to LSN [1-9]' "$WORK/backup.out" || fail "backup: $(cat "$WORK/backup.out")"
+grep -q '"shard_count": 2' "$WORK/backup/manifest.json" || fail "manifest"
+[ "$(stat -c %a "$WORK/backup/secret.key")" = 600 ] || fail "backup key mode"
+[ ! -e "$WORK/backup/search" ] || fail "the search index was backed up"
+out=$("$ADMIN" backup --data_dir "$WORK/data" --to "$WORK/backup" 2>&1) && fail "backup overwrote"
+grep -q 'not an empty directory' <<<"$out" || fail "backup onto a backup: $out"
+"$ADMIN" restore --from "$WORK/backup" --data_dir "$WORK/restored" > "$WORK/restore.out" \
+  || fail "restore: $(cat "$WORK/restore.out")"
+grep -q '^restored ' "$WORK/restore.out" || fail "restore: $(cat "$WORK/restore.out")"
+out=$("$ADMIN" restore --from "$WORK/backup" --data_dir "$WORK/restored" 2>&1) \
+  && fail "restore overwrote"
+grep -q 'not an empty directory' <<<"$out" || fail "restore onto a data directory: $out"
+out=$("$ADMIN" restore --from "$WORK/data" --data_dir "$WORK/r2" 2>&1) && fail "restored a non-backup"
+grep -q 'incomplete backup' <<<"$out" || fail "restore of a data directory: $out"
+"$ADMIN" migrate --data_dir "$WORK/restored" | grep -q 'nothing to do' || fail "migrate when current"
+out=$("$ADMIN" migrate --data_dir "$WORK/restored" --to 9 2>&1) && fail "migrate --to 9"
+grep -q 'beyond the newest' <<<"$out" || fail "migrate --to 9: $out"
+rm -f "$WORK/ready"
+"$PARLEYD" --data_dir "$WORK/restored" --port 0 --admin_port 0 --ready_file "$WORK/ready" \
+  --pin_threads=false 2>> "$WORK/parleyd.log" &
+PID=$!
+for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
+[ -s "$WORK/ready" ] || fail "parleyd did not serve the restored directory"
+tail -n 20 "$WORK/parleyd.log" | grep '"msg":"ready"' | grep -q '"replayed_events":"0"' \
+  || fail "the restored copy did not start from the snapshots the backup carried"
+P="$PARLEY --port $(head -n1 "$WORK/ready")"
+$P --token "$TOKEN" history "$GENERAL" | grep -q 'hello from the cli test' \
+  || fail "restored history (and the old token still valid)"
+out=$("$ADMIN" migrate --data_dir "$WORK/restored" 2>&1) && fail "migrate beside parleyd"
+grep -q 'open in another process' <<<"$out" || fail "migrate beside parleyd: $out"
+PA="$P --email alice@example.com"
+ENG=$($PA channels "$WS" | awk -F'\t' '$2=="#engineering"{print $1}')
+[ -n "$ENG" ] || fail "#engineering not listed"
+$PA thread "$ENG" 1 > "$WORK/demo-thread.out" 2>&1 || fail "demo thread"
+grep -q '2 replies' "$WORK/demo-thread.out" || fail "demo thread: $(cat "$WORK/demo-thread.out")"
+grep -q 'database migration' "$WORK/demo-thread.out" || fail "demo replies"
+$PA pins "$ENG" | grep -q 'Release 1.2' || fail "demo pin"
+$PA history "$ENG" --timeline > "$WORK/demo-timeline.out" || fail "demo timeline"
+grep -q ':thumbsup: 1' "$WORK/demo-timeline.out" || fail "demo reactions: $(cat "$WORK/demo-timeline.out")"
+BOB=$($P --email bob@example.com profile | awk -F'\t' '$1=="user_id"{print $2}')
+DEMO_DM=$($PA dm "$WS" "$BOB" | cut -f1)
+$PA history "$DEMO_DM" | grep -q 'Lunch at noon?' || fail "demo direct conversation"
+kill -TERM "$PID"
+wait "$PID" || fail "parleyd on the restored directory exited non-zero"
+PID=""
+
 echo "cli_test: 1 passed, 0 failed"

@@ -98,6 +98,7 @@ void VariedHistory(TestServer& server) {
   auto invite = alice->CreateInvite(ws->id, Email("dave"), wire::Role::Member);
   ASSERT_TRUE(invite.ok());
   ASSERT_TRUE(alice->SetMemberRole(ws->id, carol_id, wire::Role::Admin).ok());
+  ASSERT_TRUE(alice->SetRetention(ws->id, 30).ok());  // nothing is old enough to expire
   ASSERT_TRUE(carol->Search("deploy").ok());  // a recent search
 }
 

@@ -61,7 +61,7 @@ TestServer::~TestServer() {
 }
 
 void TestServer::Start() {
-  if (!initialised_) {
+  if (!initialised_ && options_.init_data_dir) {
     Status st = persist::InitDataDir(data_dir_, options_.shards);
     if (!st.ok()) throw std::runtime_error("init failed: " + st.error().message);
     initialised_ = true;
@@ -71,6 +71,7 @@ void TestServer::Start() {
   std::vector<std::string> args = {ParleydPath(),
                                    "--data_dir=" + data_dir_,
                                    "--port=0",
+                                   "--admin_port=0",
                                    "--durability=" + options_.durability,
                                    "--ready_file=" + ready,
                                    "--pin_threads=false",
@@ -79,7 +80,7 @@ void TestServer::Start() {
                                    "--rate_per_user=0",
                                    "--rate_signin_per_address=0"};
   for (const auto& f : options_.extra_flags) args.push_back(f);
-  std::string log = data_dir_ + "/../parleyd.log";
+  std::string log = log_path();
   int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   pid_ = Spawn(args, fd);
   close(fd);
@@ -87,8 +88,10 @@ void TestServer::Start() {
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(ready);
     int port = 0;
-    if (in >> port && port > 0) {
+    int admin_port = 0;
+    if (in >> port && port > 0) {  // the file is renamed into place whole
       port_ = static_cast<uint16_t>(port);
+      admin_port_ = in >> admin_port ? static_cast<uint16_t>(admin_port) : 0;
       return;
     }
     int status = 0;
@@ -108,12 +111,13 @@ void TestServer::Kill() {
   pid_ = -1;
 }
 
-void TestServer::Terminate() {
-  if (pid_ <= 0) return;
+int TestServer::Terminate() {
+  if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 std::unique_ptr<wire::Client> TestServer::Connect() const {

@@ -21,6 +21,9 @@ struct TestServerOptions {
   uint32_t shards = 2;
   std::string durability = "sync";
   std::vector<std::string> extra_flags;
+  // false: the test puts a data directory at data_dir() itself (a restore, a migration) before
+  // Start(), which then only serves it.
+  bool init_data_dir = true;
 };
 
 // Lets anyone signed in join the workspace without an invite (what most tests want).
@@ -37,14 +40,18 @@ class TestServer {
 
   // Initialises the data directory (once) and starts parleyd; waits until it serves.
   void Start();
-  void Kill();       // SIGKILL, then reap
-  void Terminate();  // SIGTERM (graceful), then reap; returns once exited
+  void Kill();  // SIGKILL, then reap
+  // SIGTERM (graceful), then reap; returns once exited, with the exit code (128 + signal if a
+  // signal ended it).
+  int Terminate();
   void Restart() {
     Kill();
     Start();
   }
 
   uint16_t port() const { return port_; }
+  uint16_t admin_port() const { return admin_port_; }  // the admin HTTP port (ephemeral)
+  std::string log_path() const { return data_dir_ + "/../parleyd.log"; }  // its stderr
   const std::string& data_dir() const { return data_dir_; }
   pid_t pid() const { return pid_; }
 
@@ -61,6 +68,7 @@ class TestServer {
   std::string data_dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
   bool initialised_ = false;
 };
 

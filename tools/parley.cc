@@ -85,6 +85,8 @@ $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
   deactivate WORKSPACE_ID USER_ID | reactivate WORKSPACE_ID USER_ID
   settings WORKSPACE_ID [--join_open=true|false] [--members_create_private=true|false]
                         [--members_post_announcements=true|false] [--receipts_max_members N]
+  retention WORKSPACE_ID [DAYS]           messages older than DAYS expire (0: kept forever);
+                                          without DAYS: the current retention
   audit WORKSPACE_ID [--limit N]
   channels WORKSPACE_ID                   the directory: channels with members, topic, unread
   channels WORKSPACE_ID create NAME [--private_channel]
@@ -533,6 +535,7 @@ void PrintSettings(const wire::WorkspaceSettingsT& s) {
   if (s.receipts_max_members.has_value()) {
     std::printf("receipts_max_members=%u\n", s.receipts_max_members.value());
   }
+  if (s.retention_days.has_value()) std::printf("retention_days=%u\n", s.retention_days.value());
 }
 
 // The workspace's settings as the caller's workspace list reports them.
@@ -571,6 +574,28 @@ int Settings(Ctx& ctx, const Args& args) {
   auto updated = ctx.c.UpdateWorkspaceSettings(ws, *settings);
   if (!updated.ok()) return Die(updated.error());
   PrintSettings(updated->settings ? *updated->settings : *settings);
+  return 0;
+}
+
+// retention WORKSPACE_ID [DAYS]: shows or sets how many days messages are kept (0: forever).
+int Retention(Ctx& ctx, const Args& args) {
+  if (args.size() != 2 && args.size() != 3) return Usage();
+  uint64_t ws = 0, days = 0;
+  if (!Ids(args, 1, {&ws})) return 1;
+  if (args.size() == 2) {
+    auto settings = CurrentSettings(ctx.c, ws);
+    if (!settings.ok()) return Die(settings.error());
+    std::printf("retention_days=%u\n", settings->retention_days.value_or(0));
+    return 0;
+  }
+  if (!Ids(args, 2, {&days})) return 1;
+  if (days > std::numeric_limits<uint32_t>::max()) {
+    return Die(BadArgument("out of range", "retention_days"));
+  }
+  auto updated = ctx.c.SetRetention(ws, static_cast<uint32_t>(days));
+  if (!updated.ok()) return Die(updated.error());
+  const bool shown = updated->settings && updated->settings->retention_days.has_value();
+  std::printf("retention_days=%u\n", shown ? updated->settings->retention_days.value() : 0u);
   return 0;
 }
 
@@ -616,6 +641,7 @@ constexpr Command kCommands[] = {{"register", false, Register},
                                  {"deactivate", true, SetActive},
                                  {"reactivate", true, SetActive},
                                  {"settings", true, Settings},
+                                 {"retention", true, Retention},
                                  {"audit", true, Audit},
                                  {"channels", true, Channels},
                                  {"channel", true, ChannelDetails},

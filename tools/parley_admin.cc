@@ -1,10 +1,14 @@
-// parley-admin: provisioning. `init` creates a data directory; `seed` writes a demo workspace
-// into one, offline (parleyd must not be running on it): each command is decided against its
-// owner shard's replayed state and appended to that shard's log, exactly as parleyd would.
-// `reindex` rebuilds the search indexes (search/) from the logs, offline too. `snapshot` replays
-// each shard's log and stores a snapshot of its state (persist/snapshot.h), offline.
+// parley-admin: provisioning and operations on a data directory. `init` creates one; `seed`
+// writes a demo or a generated benchmark workspace into one, offline (tools/admin_seed.h);
+// `audit` prints the security events; `verify` checks every log (tools/log_scan.h); `reindex`
+// rebuilds the search indexes (search/) from the logs, offline; `snapshot` replays each shard's
+// log and stores a snapshot of its state (persist/snapshot.h), offline; `backup` copies a data
+// directory while parleyd serves it and `restore` makes a new one from such a copy
+// (persist/backup.h); `migrate` upgrades an older format in place (persist/migrate.h).
 #include <gflags/gflags.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -12,41 +16,70 @@
 #include <thread>
 #include <vector>
 
-#include "core/decide.h"
+#include "persist/backup.h"
 #include "persist/codec.h"
 #include "persist/data_dir.h"
 #include "persist/lmdb_store.h"
+#include "persist/migrate.h"
 #include "persist/snapshot.h"
 #include "search/indexer.h"
-#include "auth/password.h"
+#include "tools/admin_seed.h"
+#include "tools/log_scan.h"
 
 DEFINE_string(data_dir, "", "the data directory");
 DEFINE_int32(shards, 0, "init: shard count, fixed for the directory's life (0 = cores)");
 DEFINE_bool(seed, false, "init: also write the demo workspace");
 DEFINE_string(demo_password, "parley-demo", "seed: password of the demo users");
-DEFINE_int64(messages, 0, "seed: write a benchmark workspace with this many posts instead");
-DEFINE_string(bench_tag, "replay", "seed --messages: names the account and workspace");
-DEFINE_int32(bytes, 100, "seed --messages: size of each post");
+DEFINE_int64(messages, 0, "seed: write a generated workspace with this many messages instead");
+DEFINE_int64(users, 1, "seed (generated): users p0.T@bench.test .. p(U-1).T@bench.test");
+DEFINE_int64(channels, 1, "seed (generated): channels, #general included");
+DEFINE_int32(replies_pct, 10, "seed (generated): percent of the messages that are replies");
+DEFINE_int32(reactions_pct, 20, "seed (generated): percent chance of a reaction per message");
+DEFINE_uint64(rng_seed, 1, "seed (generated): the same seed writes the same workspace");
+DEFINE_string(bench_tag, "replay", "seed (generated): names the accounts and the workspace");
+DEFINE_int32(bytes, 100, "seed (generated): size of each message");
 DEFINE_uint64(workspace, 0, "audit: only this workspace's events (0: all)");
+DEFINE_string(to, "", "backup: the new backup directory; migrate: the format version to reach");
+DEFINE_string(from, "", "restore: the backup directory");
+DEFINE_bool(dry_run, false, "migrate: only say what would be done");
 
 namespace {
 
 using namespace parley;
 
-constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR
+constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR [flags]
   init --data_dir DIR [--shards N] [--seed]   create a data directory
-  seed --data_dir DIR                         add the demo workspace (parleyd stopped)
-  seed --data_dir DIR --messages N [--bench_tag T]
-                                              add parley-bench's workspace bench-T with N
-                                              posts by p0.T@bench.test (replay benchmark)
+  seed --data_dir DIR                         add the demo workspace: alice, bob and carol
+                                              (--demo_password), #general, #engineering
+                                              with a thread, reactions and a pin, a DM
+  seed --data_dir DIR --messages N [--users U] [--channels C] [--replies_pct R]
+       [--reactions_pct P] [--rng_seed S] [--bench_tag T] [--bytes B]
+                                              add the generated workspace bench-T: users
+                                              p0..p(U-1).T@bench.test (password
+                                              bench-password-1), C channels, N messages of
+                                              which R% replies, reactions mixed in; the same
+                                              S gives the same workspace (parleyd stopped)
   audit --data_dir DIR [--workspace W]        the security events in the log, oldest first,
                                               as JSON lines (W: that workspace's only)
+  verify --data_dir DIR                       check the directory and every shard's log: format,
+                                              LSN continuity, every record decodes and replays
+                                              (exit 1 naming the first problem; safe while
+                                              parleyd runs)
   reindex --data_dir DIR                      rebuild every shard's search index from its log
                                               (parleyd stopped; it rebuilds a missing or
                                               stale one by itself at start)
   snapshot --data_dir DIR                     replay every shard's log and store a snapshot of
                                               its state, so parleyd starts from it (parleyd
                                               stopped; it also writes them while serving)
+  backup --data_dir DIR --to B                copy every shard (consistent per shard, while
+                                              parleyd serves or not), the secret key and a
+                                              manifest (written last) into the new dir B
+  restore --from B --data_dir NEW             make the new data directory NEW from backup B,
+                                              checking it against B's manifest
+  migrate --data_dir DIR [--to V] [--dry_run] upgrade DIR to format version V (default: this
+                                              release's) step by step (parleyd stopped; keep
+                                              a copy first); --dry_run only says what it
+                                              would do
 )";
 
 int Die(const Error& e) {
@@ -55,172 +88,13 @@ int Die(const Error& e) {
   return 1;
 }
 
-struct OfflineShard {
-  std::unique_ptr<persist::LmdbLogStore> store;
-  std::unique_ptr<ShardState> state;
-  std::unique_ptr<IdMinter> ids;
-  std::vector<persist::LogRecord> staged;
-};
-
-class Seeder {
- public:
-  Status Open(const std::string& dir, uint32_t n) {
-    for (ShardId k = 0; k < n; ++k) {
-      auto store = persist::LmdbLogStore::Open(persist::ShardDir(dir, k), {});
-      if (!store.ok()) return store.error();
-      OfflineShard shard{std::move(*store), std::make_unique<ShardState>(k, n), nullptr, {}};
-      Status replayed = shard.store->Replay(1, [&](Lsn, std::string_view bytes) -> Status {
-        Result<Event> e = persist::DecodeEvent(bytes);
-        if (!e.ok()) return e.error();
-        shard.state->Apply(*e);
-        return OkStatus();
-      });
-      if (!replayed.ok()) return replayed;
-      shard.ids = std::make_unique<IdMinter>(k, n, shard.state->max_minted());
-      shards_.push_back(std::move(shard));
-    }
-    return OkStatus();
-  }
-
-  // Decides and applies on `shard`, appends to its log (durable on return).
-  Result<std::optional<Event>> Run(ShardId shard, const Command& command) {
-    auto decided = Stage(shard, command);
-    if (!decided.ok()) return decided;
-    if (Status s = CommitStaged(shard); !s.ok()) return s.error();
-    return decided;
-  }
-
-  // Decides and applies on `shard`; the event reaches the log with the next CommitStaged().
-  Result<std::optional<Event>> Stage(ShardId shard, const Command& command) {
-    OfflineShard& s = shards_[shard];
-    auto now = std::chrono::system_clock::now().time_since_epoch();
-    Context ctx{std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), s.ids.get()};
-    Result<std::optional<Event>> decided = Decide(*s.state, command, ctx);
-    if (!decided.ok() || !*decided) return decided;
-    s.state->Apply(**decided);
-    Lsn lsn = s.store->last_lsn() + 1 + s.staged.size();
-    s.staged.push_back(persist::LogRecord{lsn, persist::EncodeEvent(**decided)});
-    return decided;
-  }
-
-  // Appends everything staged on `shard` as one transaction.
-  Status CommitStaged(ShardId shard) {
-    OfflineShard& s = shards_[shard];
-    if (s.staged.empty()) return OkStatus();
-    Status appended = s.store->AppendBatch(s.staged);
-    s.staged.clear();
-    return appended;
-  }
-
-  ShardState& state(ShardId shard) { return *shards_[shard].state; }
-  uint32_t count() const { return static_cast<uint32_t>(shards_.size()); }
-
- private:
-  std::vector<OfflineShard> shards_;
-};
-
-struct DemoUser {
-  const char* email;
-  const char* name;
-};
-constexpr DemoUser kDemoUsers[] = {
-    {"alice@example.com", "Alice"}, {"bob@example.com", "Bob"}, {"carol@example.com", "Carol"}};
-
-Result<UserId> SeedUser(Seeder& seeder, const DemoUser& u) {
-  ShardId owner = ShardOfEmail(u.email, seeder.count());
-  RegisterUser cmd{u.email, u.name, FLAGS_demo_password, {},
-                   auth::HashPassword(FLAGS_demo_password, auth::ScryptParams{})};
-  auto e = seeder.Run(owner, cmd);
-  if (!e.ok()) return e.error();
-  return std::get<UserRegistered>(**e).user_id;
-}
-
-int Seed(const std::string& dir) {
-  Result<persist::DataDirInfo> info = persist::CheckDataDir(dir, 0);
-  if (!info.ok()) return Die(info.error());
-  Seeder seeder;
-  Status opened = seeder.Open(dir, info->shard_count);
-  if (!opened.ok()) return Die(opened.error());
-  if (seeder.state(ShardOfEmail(kDemoUsers[0].email, seeder.count()))
-          .FindUserByEmail(kDemoUsers[0].email)) {
-    std::printf("already seeded: %s\n", dir.c_str());
-    return 0;
-  }
-  std::vector<UserId> users;
-  for (const DemoUser& u : kDemoUsers) {
-    Result<UserId> id = SeedUser(seeder, u);
-    if (!id.ok()) return Die(id.error());
-    users.push_back(*id);
-  }
-  const ShardId home = 0;  // the demo workspace and its channels live on shard 0
-  auto ws = seeder.Run(home, CreateWorkspace{users[0], "Demo"});
-  if (!ws.ok()) return Die(ws.error());
-  const auto& created = std::get<WorkspaceCreated>(**ws);
-  // The demo workspace is open: anyone who registers on the demo server may join it.
-  auto opened_up = seeder.Run(home, UpdateWorkspaceSettings{users[0], created.workspace_id, true,
-                                                            true, false});
-  if (!opened_up.ok()) return Die(opened_up.error());
-  for (size_t i = 1; i < users.size(); ++i) {
-    auto joined = seeder.Run(home, JoinWorkspace{users[i], created.workspace_id});
-    if (!joined.ok()) return Die(joined.error());
-  }
-  auto eng = seeder.Run(home, CreateChannel{users[0], created.workspace_id, "engineering", false});
-  if (!eng.ok()) return Die(eng.error());
-  const char* lines[] = {"Welcome to parley!", "Hi all, glad to be here.",
-                         "Try `parley tail` on this channel and post from another terminal."};
-  for (size_t i = 0; i < 3; ++i) {
-    auto posted = seeder.Run(home, PostMessage{users[i], created.general_id, "", lines[i]});
-    if (!posted.ok()) return Die(posted.error());
-  }
-  std::printf("seeded workspace %llu \"Demo\" (#general = %llu) with users",
-              static_cast<unsigned long long>(created.workspace_id),
-              static_cast<unsigned long long>(created.general_id));
-  for (const DemoUser& u : kDemoUsers) std::printf(" %s", u.email);
-  std::printf("; password: %s\n", FLAGS_demo_password.c_str());
-  return 0;
-}
-
-// parley-bench's replay scenario: the account, password and workspace names are the ones its
-// parley adapter (bench/parley_bench/parley_adapter.cc) uses for publisher 0 of tag T.
-int SeedBench(const std::string& dir, int64_t messages) {
-  Result<persist::DataDirInfo> info = persist::CheckDataDir(dir, 0);
-  if (!info.ok()) return Die(info.error());
-  Seeder seeder;
-  if (Status opened = seeder.Open(dir, info->shard_count); !opened.ok()) return Die(opened.error());
-  const std::string email = "p0." + FLAGS_bench_tag + "@bench.test";
-  const std::string password = "bench-password-1";
-  ShardId owner = ShardOfEmail(email, seeder.count());
-  auto reg = seeder.Run(owner, RegisterUser{email, "p0", password, {},
-                                            auth::HashPassword(password, auth::ScryptParams{})});
-  if (!reg.ok()) return Die(reg.error());
-  UserId user = std::get<UserRegistered>(**reg).user_id;
-  const ShardId home = 0;
-  auto ws = seeder.Run(home, CreateWorkspace{user, "bench-" + FLAGS_bench_tag});
-  if (!ws.ok()) return Die(ws.error());
-  ChannelId general = std::get<WorkspaceCreated>(**ws).general_id;
-  std::string text(static_cast<size_t>(std::max(FLAGS_bytes, 18)), 'x');
-  auto t0 = std::chrono::steady_clock::now();
-  constexpr int64_t kBatch = 8192;
-  for (int64_t i = 0; i < messages; ++i) {
-    auto posted = seeder.Stage(home, PostMessage{user, general, "", text});
-    if (!posted.ok()) return Die(posted.error());
-    if ((i + 1) % kBatch == 0 || i + 1 == messages) {
-      if (Status s = seeder.CommitStaged(home); !s.ok()) return Die(s.error());
-    }
-  }
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("seeded workspace bench-%s with %lld posts in %.1fs\n", FLAGS_bench_tag.c_str(),
-              static_cast<long long>(messages), s);
-  return 0;
-}
-
 int Init(const std::string& dir) {
   uint32_t n = FLAGS_shards > 0 ? static_cast<uint32_t>(FLAGS_shards)
                                 : std::max(1u, std::thread::hardware_concurrency());
   Status st = persist::InitDataDir(dir, n);
   if (!st.ok()) return Die(st.error());
   std::printf("initialised %s with %u shard%s\n", dir.c_str(), n, n == 1 ? "" : "s");
-  return FLAGS_seed ? Seed(dir) : 0;
+  return FLAGS_seed ? admin::SeedDemo(dir, FLAGS_demo_password) : 0;
 }
 
 std::string JsonString(std::string_view text) {
@@ -244,8 +118,10 @@ std::string JsonString(std::string_view text) {
 int Audit(const std::string& dir) {
   Result<persist::DataDirInfo> info = persist::CheckDataDir(dir, 0);
   if (!info.ok()) return Die(info.error());
-  Seeder seeder;
-  if (Status opened = seeder.Open(dir, info->shard_count); !opened.ok()) return Die(opened.error());
+  admin::Seeder seeder;
+  if (Status opened = seeder.Open(dir, info->shard_count, /*writable=*/false); !opened.ok()) {
+    return Die(opened.error());
+  }
   std::vector<AuditEntry> entries;
   for (ShardId k = 0; k < seeder.count(); ++k) {
     for (const AuditEntry& e : seeder.state(k).audit()) {
@@ -331,6 +207,84 @@ int Snapshot(const std::string& dir) {
   return 0;
 }
 
+int Seed(const std::string& dir) {
+  if (FLAGS_messages == 0 && FLAGS_users == 1 && FLAGS_channels == 1) {
+    return admin::SeedDemo(dir, FLAGS_demo_password);
+  }
+  admin::GeneratedOptions o;
+  o.tag = FLAGS_bench_tag;
+  o.users = FLAGS_users;
+  o.channels = FLAGS_channels;
+  o.messages = FLAGS_messages;
+  o.replies_pct = FLAGS_replies_pct;
+  o.reactions_pct = FLAGS_reactions_pct;
+  o.bytes = FLAGS_bytes;
+  o.rng_seed = FLAGS_rng_seed;
+  return admin::SeedGenerated(dir, o);
+}
+
+int Backup(const std::string& dir) {
+  if (FLAGS_to.empty()) return Die(MakeError(ErrorCode::kInvalidArgument, "backup needs --to B"));
+  auto t0 = std::chrono::steady_clock::now();
+  Result<persist::BackupManifest> m =
+      persist::Backup(dir, FLAGS_to, [](const persist::ShardBackup& s) {
+        std::printf("shard %u: up to LSN %llu, %llu bytes\n", s.shard,
+                    static_cast<unsigned long long>(s.last_lsn),
+                    static_cast<unsigned long long>(s.file_bytes));
+      });
+  if (!m.ok()) return Die(m.error());
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("backed up %s (%u shards, format version %u) to %s in %.1f s\n", dir.c_str(),
+              m->shard_count, m->format_version, FLAGS_to.c_str(), s);
+  return 0;
+}
+
+int Restore(const std::string& dir) {
+  if (FLAGS_from.empty()) {
+    return Die(MakeError(ErrorCode::kInvalidArgument, "restore needs --from B"));
+  }
+  Result<persist::BackupManifest> m = persist::Restore(FLAGS_from, dir);
+  if (!m.ok()) return Die(m.error());
+  for (const persist::ShardBackup& s : m->shards) {
+    std::printf("shard %u: up to LSN %llu, as the manifest says\n", s.shard,
+                static_cast<unsigned long long>(s.last_lsn));
+  }
+  std::printf("restored %s into %s (%u shards, format version %u)\n", FLAGS_from.c_str(),
+              dir.c_str(), m->shard_count, m->format_version);
+  if (m->format_version != persist::kFormatVersion) {
+    std::printf("it is of an older format: upgrade it with parley-admin migrate --data_dir %s\n",
+                dir.c_str());
+  }
+  return 0;
+}
+
+int Migrate(const std::string& dir) {
+  persist::MigrationOptions options;
+  options.dry_run = FLAGS_dry_run;
+  if (!FLAGS_to.empty()) {
+    const char* end = FLAGS_to.data() + FLAGS_to.size();
+    auto [ptr, ec] = std::from_chars(FLAGS_to.data(), end, options.to);
+    if (ec != std::errc() || ptr != end || options.to == 0) {
+      return Die(MakeError(ErrorCode::kInvalidArgument,
+                           "migrate --to takes a format version (1, 2, ...), not " + FLAGS_to));
+    }
+  }
+  auto say = [&](const persist::MigrationAction& a) {
+    std::printf("%sshard %u: format version %u -> %u: %s\n", FLAGS_dry_run ? "would upgrade " : "",
+                a.shard, a.from, a.from + 1, a.summary.c_str());
+  };
+  auto actions = persist::Migrate(dir, options, persist::MigrationSteps(), say);
+  if (!actions.ok()) return Die(actions.error());
+  if (FLAGS_dry_run) std::for_each(actions->begin(), actions->end(), say);
+  if (actions->empty()) {
+    std::printf("%s is already at the requested format version; nothing to do\n", dir.c_str());
+  } else if (!FLAGS_dry_run) {
+    std::printf("migrated %s: %zu step%s\n", dir.c_str(), actions->size(),
+                actions->size() == 1 ? "" : "s");
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -344,10 +298,12 @@ int main(int argc, char** argv) {
   if (cmd == "init") return Init(FLAGS_data_dir);
   if (cmd == "audit") return Audit(FLAGS_data_dir);
   if (cmd == "reindex") return Reindex(FLAGS_data_dir);
+  if (cmd == "verify") return tools::VerifyDataDir(FLAGS_data_dir, stdout) ? 0 : 1;
   if (cmd == "snapshot") return Snapshot(FLAGS_data_dir);
-  if (cmd == "seed") {
-    return FLAGS_messages > 0 ? SeedBench(FLAGS_data_dir, FLAGS_messages) : Seed(FLAGS_data_dir);
-  }
+  if (cmd == "seed") return Seed(FLAGS_data_dir);
+  if (cmd == "backup") return Backup(FLAGS_data_dir);
+  if (cmd == "restore") return Restore(FLAGS_data_dir);
+  if (cmd == "migrate") return Migrate(FLAGS_data_dir);
   std::fputs(kUsage, stderr);
   return 2;
 }

@@ -424,6 +424,7 @@ uint64_t ChannelOf(const wire::FrameT& event) {
   if (auto* e = b.AsMemberLeft()) return e->channel_id;
   if (auto* e = b.AsMessageEdited()) return e->channel_id;
   if (auto* e = b.AsMessageDeleted()) return e->channel_id;
+  if (auto* e = b.AsMessagesExpired()) return e->channel_id;
   if (auto* e = b.AsChannelUpdated()) return e->channel ? e->channel->id : 0;
   if (auto* e = b.AsChannelCreated()) return e->channel ? e->channel->id : 0;
   if (auto* e = b.AsReactionAdded()) return e->channel_id;
@@ -456,6 +457,8 @@ void PrintEvent(const wire::FrameT& event) {
     std::printf("[%llu] #%llu edited by user:%llu  %s\n", ch, U(e->seq), U(e->by), e->text.c_str());
   } else if (auto* e = b.AsMessageDeleted()) {
     std::printf("[%llu] #%llu deleted by user:%llu\n", ch, U(e->seq), U(e->by));
+  } else if (auto* e = b.AsMessagesExpired()) {
+    std::printf("[%llu] #%llu..#%llu expired (retention)\n", ch, U(e->from_seq), U(e->up_to_seq));
   } else if (auto* e = b.AsChannelUpdated(); e && e->channel) {
     std::printf("[%llu] channel updated: ", ch);
     PrintChannel(*e->channel);

@@ -167,6 +167,7 @@ std::string Client::DeviceOr(const std::string& device) const {
 }
 
 Result<FrameT> Client::Call(BodyUnion body) {
+  if (going_away_) return GoingAwayError();
   const Clock::time_point deadline = DeadlineAfter(options_.timeout_ms);
   const uint64_t request_id = next_request_id_++;
   const Bytes bytes = EncodeFrame(request_id, body);
@@ -174,7 +175,7 @@ Result<FrameT> Client::Call(BodyUnion body) {
   if (!sent.ok()) return sent.error();
   for (;;) {
     Result<FrameT> frame = ReadFrame(RemainingMs(deadline));
-    if (!frame.ok()) return frame.error();
+    if (!frame.ok()) return going_away_ ? GoingAwayError() : frame.error();
     if (frame->request_id == 0) {
       events_.push_back(std::move(*frame));
       continue;
@@ -603,7 +604,15 @@ Result<FrameT> Client::ReadFrame(int timeout_ms) {
   if (!frame.ok()) return frame.error();
   FrameT out;
   (*frame)->UnPackTo(&out);
+  if (const GoingAwayT* away = out.body.AsGoingAway()) going_away_ = *away;
   return out;
+}
+
+parley::Error Client::GoingAwayError() const {
+  parley::Error e = MakeError(ErrorCode::kUnavailable,
+                              "the server is going away: " + going_away_->reason, "going_away");
+  e.retry_after_ms = going_away_->retry_after_ms;
+  return e;
 }
 
 Result<Bytes> Client::ReadPayload(int timeout_ms) {

@@ -95,6 +95,9 @@ class Client {
   Result<std::vector<WorkspaceInfoT>> ListWorkspaces();
   Result<WorkspaceInfoT> UpdateWorkspaceSettings(uint64_t workspace_id,
                                                  const WorkspaceSettingsT& settings);
+  // Messages older than `days` expire (0: kept forever; at most 3650). Reads the other settings
+  // and writes them back unchanged: not atomic with another admin's concurrent change of them.
+  Result<WorkspaceInfoT> SetRetention(uint64_t workspace_id, uint32_t days);
   Result<std::vector<MemberInfoT>> ListMembers(uint64_t workspace_id);
   // role Member or Guest; a guest joins only channel_ids. expires_in_ms 0 = 7 days. The
   // answer's token is shown once: the invitee passes it to AcceptInvite().
@@ -240,6 +243,10 @@ class Client {
   Result<FrameT> ReadFrame(int timeout_ms = -1);
   // True once the server has closed the connection (observed by a read).
   bool closed() const { return closed_; }
+  // Set once a GoingAway frame arrived (the server is shutting down and closes the connection
+  // after it). It is also queued for NextEvent(); every later Call() fails kUnavailable with
+  // details "going_away" and its retry_after_ms: reconnect after that long.
+  const std::optional<GoingAwayT>& going_away() const { return going_away_; }
   int fd() const { return fd_; }
   // The payload size of the last frame read (benchmarks of answer sizes).
   size_t last_payload_bytes() const { return last_payload_bytes_; }
@@ -249,6 +256,7 @@ class Client {
   Status Hello();
   Result<Bytes> ReadPayload(int timeout_ms);
   std::string DeviceOr(const std::string& device) const;
+  parley::Error GoingAwayError() const;
 
   int fd_ = -1;
   ClientOptions options_;
@@ -258,6 +266,7 @@ class Client {
   std::deque<FrameT> events_;
   WelcomeT welcome_;
   size_t last_payload_bytes_ = 0;
+  std::optional<GoingAwayT> going_away_;
 };
 
 }  // namespace parley::wire
