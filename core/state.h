@@ -314,6 +314,7 @@ class ShardState {
   const UserState* FindUserByOidc(std::string_view issuer, std::string_view subject) const;
   const std::deque<AuditEntry>& audit() const { return audit_; }
   const std::unordered_map<UserId, UserState>& users() const { return users_; }  // held here
+  const std::unordered_map<ChannelId, ChannelState>& channels() const { return channels_; }
   // Notifications, feed, keywords and DND of the users held here (core/notify.h).
   const std::unordered_map<UserId, UserNotifyState>& notify_states() const { return notify_; }
 
@@ -358,6 +359,8 @@ class ShardState {
   bool operator==(const ShardState&) const = default;
 
  private:
+  friend struct ShardStateSnapshot;  // lists the members a snapshot holds (snapshot_fields.h)
+
   void NoteMinted(uint64_t id);
   // What an event changes that a boot shows, taken before it is applied (state_boot.cc).
   struct Touched {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <system_error>
+#include <utility>
 
 #include "persist/lmdb_store.h"
 
@@ -323,6 +325,28 @@ Result<std::string> ReadKeyFile(const std::string& path) {
   ::close(fd);
   if (!ok) return error;
   return key;
+}
+
+DataDirLock::DataDirLock(DataDirLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+DataDirLock::~DataDirLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<DataDirLock> LockDataDir(const std::string& data_dir) {
+  const std::string path = data_dir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError(ErrorCode::kUnavailable, "cannot open " + path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return MakeError(ErrorCode::kUnavailable,
+                       data_dir + " is in use by another process (a running parleyd?)");
+    }
+    return MakeError(ErrorCode::kUnavailable, "cannot lock " + path, std::strerror(err));
+  }
+  return DataDirLock(fd);
 }
 
 }  // namespace parley::persist

@@ -37,6 +37,23 @@ Status InitDataDir(const std::string& data_dir, uint32_t shard_count);
 // kInternal if this process already has one of them open.
 Result<DataDirInfo> CheckDataDir(const std::string& data_dir, uint32_t expected_shards);
 
+// An exclusive flock on DATA/lock, held by a running parleyd and by offline tools that write
+// beside the log (parley-admin snapshot), so that such a tool refuses while parleyd runs. The
+// kernel drops it when the holder exits, however it exits. Released on destruction.
+class DataDirLock {
+ public:
+  DataDirLock(DataDirLock&& other) noexcept;
+  DataDirLock& operator=(DataDirLock&&) = delete;
+  ~DataDirLock();
+
+ private:
+  friend Result<DataDirLock> LockDataDir(const std::string& data_dir);
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+// kUnavailable ("in use by another process (a running parleyd?)") if another holder has it.
+Result<DataDirLock> LockDataDir(const std::string& data_dir);
+
 // Flushes `dir`'s entries (files created or renamed in it) to disk.
 Status SyncDir(const std::string& dir);
 

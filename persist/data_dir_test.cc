@@ -258,5 +258,22 @@ TEST_F(DataDirTest, CheckLeavesNoEnvironmentOpen) {
   }
 }
 
+// One holder at a time (a second open of the file in the same process counts as another
+// holder, as flock locks belong to open files); released on destruction.
+TEST_F(DataDirTest, LockIsExclusiveUntilReleased) {
+  Init(1);
+  {
+    Result<DataDirLock> first = LockDataDir(data_dir_);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    Result<DataDirLock> second = LockDataDir(data_dir_);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(second.error().message.find("in use by another process"), std::string::npos);
+    DataDirLock moved = std::move(first).value();
+    EXPECT_FALSE(LockDataDir(data_dir_).ok());
+  }
+  EXPECT_TRUE(LockDataDir(data_dir_).ok());
+}
+
 }  // namespace
 }  // namespace parley::persist

@@ -2,8 +2,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
-
 #include <iterator>
 #include <utility>
 
@@ -58,6 +58,30 @@ void GroupCommitter::Flush() {
   handed_.notify_one();
 }
 
+void GroupCommitter::RunAfterCommit(std::function<void(LogStore&)> job) {
+  Flush();
+  {
+    std::lock_guard lock(jobs_mu_);
+    jobs_.emplace_back(last_appended(), std::move(job));
+  }
+  handed_.fetch_add(1, std::memory_order_release);
+  handed_.notify_one();
+}
+
+bool GroupCommitter::RunJobs() {
+  std::vector<std::pair<Lsn, std::function<void(LogStore&)>>> due;
+  {
+    std::lock_guard lock(jobs_mu_);
+    // In order of LSN: a job waits for records the shard has not yet handed over.
+    auto ready = std::find_if(jobs_.begin(), jobs_.end(),
+                              [&](const auto& job) { return job.first > store_->last_lsn(); });
+    due.assign(std::make_move_iterator(jobs_.begin()), std::make_move_iterator(ready));
+    jobs_.erase(jobs_.begin(), ready);
+  }
+  for (auto& [lsn, job] : due) job(*store_);
+  return !due.empty();
+}
+
 void GroupCommitter::Run() {
   pthread_setname_np(pthread_self(), "persist");
   bool failed = false;
@@ -87,6 +111,7 @@ void GroupCommitter::Run() {
       failed = !SyncCommitted(&unsynced);
       continue;
     }
+    if (!failed && RunJobs()) continue;
     if (stopping) return;
     handed_.wait(seen, std::memory_order_acquire);
   }

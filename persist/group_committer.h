@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "persist/histogram.h"
@@ -55,6 +57,12 @@ class GroupCommitter {
   // Never blocks: if the hand-off queue is full the records stay buffered for the next Flush().
   void Flush();
 
+  // Shard thread only. Runs `job` on the persist thread, with the store, once every record
+  // appended so far is committed; between commits, so it may write to the store (a snapshot)
+  // without racing them, and commits wait while it runs. Jobs still waiting at Stop() run
+  // before it returns; after a failed commit they are dropped.
+  void RunAfterCommit(std::function<void(LogStore&)> job);
+
   Lsn last_appended() const { return next_lsn_ - 1; }
   Lsn durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
   const CommitStats& stats() const { return *stats_; }
@@ -67,6 +75,8 @@ class GroupCommitter {
   bool Commit(const std::vector<LogRecord>& batch, Lsn* unsynced);
   bool SyncCommitted(Lsn* unsynced);
   void PublishDurable(Lsn lsn);
+  // Persist thread. Runs the jobs whose records are all committed; false if there were none.
+  bool RunJobs();
 
   std::unique_ptr<LogStore> store_;
   std::function<void()> on_durable_;
@@ -79,6 +89,8 @@ class GroupCommitter {
   std::atomic<Lsn> durable_lsn_{0};
   CommitStats own_stats_;
   CommitStats* stats_;
+  std::mutex jobs_mu_;  // held only to add or take jobs
+  std::vector<std::pair<Lsn, std::function<void(LogStore&)>>> jobs_;
   std::thread thread_;
 };
 

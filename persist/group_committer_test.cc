@@ -151,6 +151,43 @@ TEST_F(GroupCommitterTest, StopDrainsEverythingHandedOver) {
   ExpectLog(*store_, 100);
 }
 
+// A job (a snapshot's write) runs on the persist thread once the records appended before it are
+// in the store, and between commits.
+TEST_F(GroupCommitterTest, JobRunsOnceEarlierRecordsAreCommitted) {
+  auto committer = MakeCommitter();
+  committer->Start();
+  AppendAndFlush(*committer, 50, 7);
+  std::atomic<Lsn> seen{0};
+  std::thread::id ran_on;
+  committer->RunAfterCommit([&](LogStore& store) {
+    ran_on = std::this_thread::get_id();
+    seen = store.last_lsn();
+    signal_.Notify();
+  });
+  ASSERT_TRUE(signal_.WaitUntil([&] { return seen.load() != 0; }));
+  EXPECT_EQ(seen.load(), 50u);
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+  AppendAndFlush(*committer, 10, 3);
+  committer->Stop();
+  ExpectLog(*store_, 60);
+}
+
+// Jobs queued before Stop() run before it returns, after every record appended before them,
+// including ones never flushed.
+TEST_F(GroupCommitterTest, StopRunsQueuedJobsAfterTheirRecords) {
+  auto committer = MakeCommitter();
+  committer->Start();
+  for (int i = 0; i < 5; ++i) committer->Append(Payload(committer->last_appended() + 1));
+  std::vector<Lsn> seen;
+  committer->RunAfterCommit([&](LogStore& store) { seen.push_back(store.last_lsn()); });
+  committer->Append(Payload(committer->last_appended() + 1));
+  committer->RunAfterCommit([&](LogStore& store) { seen.push_back(store.last_lsn()); });
+  committer->Stop();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_GE(seen[0], 5u);
+  EXPECT_EQ(seen[1], 6u);
+}
+
 TEST_F(GroupCommitterTest, StopCommitsRecordsNeverFlushed) {
   auto committer = MakeCommitter();
   committer->Start();

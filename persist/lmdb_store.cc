@@ -19,10 +19,11 @@
 namespace parley::persist {
 namespace {
 
-constexpr unsigned kMaxDbs = 4;  // log, meta; later snap and one index
+constexpr unsigned kMaxDbs = 4;  // log, meta, snap; one spare
 constexpr mdb_mode_t kFileMode = 0600;
 constexpr char kLogDb[] = "log";
 constexpr char kMetaDb[] = "meta";
+constexpr char kSnapDb[] = "snap";
 constexpr size_t kKeyBytes = 8;
 
 const char* const kInitHint = "create the data directory with: parley-admin init";
@@ -176,6 +177,8 @@ struct LmdbLogStore::Env {
   EnvPtr env;
   MDB_dbi log = 0;
   MDB_dbi meta = 0;
+  MDB_dbi snap = 0;
+  bool has_snap = false;  // the `snap` database exists and `snap` is its handle
   bool read_only = false;
 };
 
@@ -227,6 +230,9 @@ Result<std::unique_ptr<LmdbLogStore>> LmdbLogStore::Open(const std::string& dir,
     }
     if (rc != 0) return LmdbError("cannot open " + dir, "mdb_dbi_open", rc);
   }
+  rc = mdb_dbi_open(txn.get(), kSnapDb, 0, &env->snap);
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbError("cannot open " + dir, "mdb_dbi_open", rc);
+  env->has_snap = rc == 0;
   Result<Lsn> last = ReadLastLsn(txn, env->log);
   if (!last.ok()) return last.error();
   // Committing (not aborting) the read transaction keeps the dbi handles open.
@@ -360,6 +366,101 @@ Status LmdbLogStore::WriteMeta(const std::map<std::string, std::string>& values)
   }
   if ((rc = txn.Commit()) != 0) return LmdbError(what, "mdb_txn_commit", rc);
   return Sync();
+}
+
+Status LmdbLogStore::ReadRecord(Lsn lsn, const std::function<Status(std::string_view)>& fn) {
+  Txn txn;
+  int rc = txn.Begin(env_->env.get(), MDB_RDONLY);
+  if (rc != 0) return LmdbError("cannot read the log", "mdb_txn_begin", rc);
+  unsigned char key_bytes[kKeyBytes];
+  EncodeKey(lsn, key_bytes);
+  MDB_val key{kKeyBytes, key_bytes}, data{};
+  rc = mdb_get(txn.get(), env_->log, &key, &data);
+  if (rc == MDB_NOTFOUND) {
+    return MakeError(ErrorCode::kNotFound, "no log record at lsn " + std::to_string(lsn));
+  }
+  if (rc != 0) return LmdbError("cannot read the log", "mdb_get", rc);
+  return fn(std::string_view(static_cast<const char*>(data.mv_data), data.mv_size));
+}
+
+Status LmdbLogStore::PutSnapshot(Lsn lsn, std::string_view bytes, size_t keep) {
+  if (env_->read_only) {
+    return MakeError(ErrorCode::kInternal, "cannot write a snapshot", "the store is read-only");
+  }
+  Txn txn;
+  int rc = txn.Begin(env_->env.get(), 0);
+  if (rc != 0) return LmdbError("cannot write a snapshot", "mdb_txn_begin", rc);
+  MDB_dbi snap = env_->snap;
+  if (!env_->has_snap && (rc = mdb_dbi_open(txn.get(), kSnapDb, MDB_CREATE, &snap)) != 0) {
+    return LmdbError("cannot write a snapshot", "mdb_dbi_open", rc);
+  }
+  unsigned char key_bytes[kKeyBytes];
+  EncodeKey(lsn, key_bytes);
+  MDB_val key{kKeyBytes, key_bytes};
+  MDB_val data = ValOf(bytes);
+  if ((rc = mdb_put(txn.get(), snap, &key, &data, 0)) != 0) {
+    return LmdbError("cannot write a snapshot", "mdb_put", rc);
+  }
+  std::vector<Lsn> older;  // past the newest `keep`, newest first
+  {
+    Cursor cursor;
+    if ((rc = cursor.Open(txn, snap)) != 0) {
+      return LmdbError("cannot write a snapshot", "mdb_cursor_open", rc);
+    }
+    size_t seen = 0;
+    MDB_val k{}, v{};
+    for (rc = cursor.Get(&k, &v, MDB_LAST); rc == 0; rc = cursor.Get(&k, &v, MDB_PREV)) {
+      if (++seen <= std::max<size_t>(keep, 1)) continue;
+      Result<Lsn> old = DecodeKey(k);
+      if (!old.ok()) return old.error();
+      older.push_back(*old);
+    }
+    if (rc != MDB_NOTFOUND) return LmdbError("cannot write a snapshot", "mdb_cursor_get", rc);
+  }
+  for (Lsn old : older) {
+    EncodeKey(old, key_bytes);
+    if ((rc = mdb_del(txn.get(), snap, &key, nullptr)) != 0) {
+      return LmdbError("cannot write a snapshot", "mdb_del", rc);
+    }
+  }
+  if ((rc = txn.Commit()) != 0) return LmdbError("cannot write a snapshot", "mdb_txn_commit", rc);
+  env_->snap = snap;
+  env_->has_snap = true;
+  return Sync();
+}
+
+Result<std::vector<Lsn>> LmdbLogStore::SnapshotLsns() {
+  std::vector<Lsn> lsns;
+  if (!env_->has_snap) return lsns;
+  Txn txn;
+  int rc = txn.Begin(env_->env.get(), MDB_RDONLY);
+  if (rc != 0) return LmdbError("cannot list snapshots", "mdb_txn_begin", rc);
+  Cursor cursor;
+  if ((rc = cursor.Open(txn, env_->snap)) != 0) {
+    return LmdbError("cannot list snapshots", "mdb_cursor_open", rc);
+  }
+  MDB_val key{}, data{};
+  for (rc = cursor.Get(&key, &data, MDB_LAST); rc == 0; rc = cursor.Get(&key, &data, MDB_PREV)) {
+    Result<Lsn> lsn = DecodeKey(key);
+    if (!lsn.ok()) return lsn.error();
+    lsns.push_back(*lsn);
+  }
+  if (rc != MDB_NOTFOUND) return LmdbError("cannot list snapshots", "mdb_cursor_get", rc);
+  return lsns;
+}
+
+Status LmdbLogStore::ReadSnapshot(Lsn lsn, const std::function<Status(std::string_view)>& fn) {
+  if (!env_->has_snap) return LogStore::ReadSnapshot(lsn, fn);
+  Txn txn;
+  int rc = txn.Begin(env_->env.get(), MDB_RDONLY);
+  if (rc != 0) return LmdbError("cannot read a snapshot", "mdb_txn_begin", rc);
+  unsigned char key_bytes[kKeyBytes];
+  EncodeKey(lsn, key_bytes);
+  MDB_val key{kKeyBytes, key_bytes}, data{};
+  rc = mdb_get(txn.get(), env_->snap, &key, &data);
+  if (rc == MDB_NOTFOUND) return LogStore::ReadSnapshot(lsn, fn);
+  if (rc != 0) return LmdbError("cannot read a snapshot", "mdb_get", rc);
+  return fn(std::string_view(static_cast<const char*>(data.mv_data), data.mv_size));
 }
 
 Status LmdbLogStore::CopyTo(const std::string& to_dir) const {

@@ -66,6 +66,16 @@ class LmdbLogStore : public LogStore {
   Status Scan(Lsn from, size_t max_records,
               const std::function<Status(Lsn, std::string_view)>& fn) const;
 
+  Status ReadRecord(Lsn lsn, const std::function<Status(std::string_view)>& fn) override;
+  // Snapshots live in the `snap` database (8-byte big-endian LSN -> snapshot bytes), created by
+  // the first PutSnapshot: environments from before snapshots have none. PutSnapshot writes in
+  // a transaction of its own, synced before return; the caller must be the store's only writer
+  // (the GroupCommitter's thread while serving). The view ReadSnapshot hands to fn points into
+  // the memory map.
+  Status PutSnapshot(Lsn lsn, std::string_view bytes, size_t keep) override;
+  Result<std::vector<Lsn>> SnapshotLsns() override;
+  Status ReadSnapshot(Lsn lsn, const std::function<Status(std::string_view)>& fn) override;
+
   // Writes a consistent, compacted copy of the environment (one read transaction's view) to
   // `to_dir`/data.mdb and flushes it to disk before returning. `to_dir` must exist and hold no
   // data.mdb (kAlreadyExists). Safe while another process appends: it is a reader like any

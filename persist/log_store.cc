@@ -34,4 +34,43 @@ Status MemoryLogStore::Replay(Lsn from, const std::function<Status(Lsn, std::str
   return OkStatus();
 }
 
+Status LogStore::ReadRecord(Lsn, const std::function<Status(std::string_view)>&) {
+  return MakeError(ErrorCode::kInternal, "this log store cannot read single records");
+}
+
+Status LogStore::PutSnapshot(Lsn, std::string_view, size_t) {
+  return MakeError(ErrorCode::kInternal, "this log store keeps no snapshots");
+}
+
+Result<std::vector<Lsn>> LogStore::SnapshotLsns() { return std::vector<Lsn>{}; }
+
+Status LogStore::ReadSnapshot(Lsn lsn, const std::function<Status(std::string_view)>&) {
+  return MakeError(ErrorCode::kNotFound, "no snapshot at lsn " + std::to_string(lsn));
+}
+
+Status MemoryLogStore::ReadRecord(Lsn lsn, const std::function<Status(std::string_view)>& fn) {
+  if (lsn == 0 || lsn > records_.size()) {
+    return MakeError(ErrorCode::kNotFound, "no log record at lsn " + std::to_string(lsn));
+  }
+  return fn(records_[lsn - 1].bytes);
+}
+
+Status MemoryLogStore::PutSnapshot(Lsn lsn, std::string_view bytes, size_t keep) {
+  snapshots_[lsn] = std::string(bytes);
+  while (snapshots_.size() > std::max<size_t>(keep, 1)) snapshots_.erase(snapshots_.begin());
+  return OkStatus();
+}
+
+Result<std::vector<Lsn>> MemoryLogStore::SnapshotLsns() {
+  std::vector<Lsn> lsns;
+  for (auto it = snapshots_.rbegin(); it != snapshots_.rend(); ++it) lsns.push_back(it->first);
+  return lsns;
+}
+
+Status MemoryLogStore::ReadSnapshot(Lsn lsn, const std::function<Status(std::string_view)>& fn) {
+  auto it = snapshots_.find(lsn);
+  if (it == snapshots_.end()) return LogStore::ReadSnapshot(lsn, fn);
+  return fn(it->second);
+}
+
 }  // namespace parley::persist

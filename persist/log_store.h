@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +43,19 @@ class LogStore {
   // Calls fn for every record with lsn >= from, in LSN order; stops at and returns fn's first
   // error. A gap in LSNs is reported as kInternal ("lsn gap").
   virtual Status Replay(Lsn from, const std::function<Status(Lsn, std::string_view)>& fn) = 0;
+
+  // Calls fn with the record at `lsn`; kNotFound if the log does not hold it.
+  virtual Status ReadRecord(Lsn lsn, const std::function<Status(std::string_view)>& fn);
+
+  // Snapshots kept beside the log (persist/snapshot.h), by the LSN they were taken at. The
+  // defaults are a store without snapshots: none listed, and PutSnapshot refused.
+  // Stores `bytes` as the snapshot at `lsn`, then deletes all but the newest `keep`.
+  virtual Status PutSnapshot(Lsn lsn, std::string_view bytes, size_t keep);
+  // The LSNs of the stored snapshots, newest first.
+  virtual Result<std::vector<Lsn>> SnapshotLsns();
+  // Calls fn with the snapshot at `lsn` (the view is valid only during the call); kNotFound if
+  // there is none.
+  virtual Status ReadSnapshot(Lsn lsn, const std::function<Status(std::string_view)>& fn);
 };
 
 // OK if `records` continue a log whose highest LSN is `last_lsn`, with no gaps; otherwise
@@ -53,9 +67,14 @@ class MemoryLogStore : public LogStore {
   Status AppendBatch(const std::vector<LogRecord>& records) override;
   Lsn last_lsn() const override { return records_.empty() ? 0 : records_.back().lsn; }
   Status Replay(Lsn from, const std::function<Status(Lsn, std::string_view)>& fn) override;
+  Status ReadRecord(Lsn lsn, const std::function<Status(std::string_view)>& fn) override;
+  Status PutSnapshot(Lsn lsn, std::string_view bytes, size_t keep) override;
+  Result<std::vector<Lsn>> SnapshotLsns() override;
+  Status ReadSnapshot(Lsn lsn, const std::function<Status(std::string_view)>& fn) override;
 
  private:
   std::vector<LogRecord> records_;
+  std::map<Lsn, std::string> snapshots_;
 };
 
 }  // namespace parley::persist

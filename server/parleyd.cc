@@ -56,6 +56,9 @@ DEFINE_int32(crypto_threads, 2, "worker threads for password hashing and ID toke
 DEFINE_bool(search_index, true,
             "index messages, channels and people for search (DATA/search); false: no search");
 DEFINE_int32(search_threads, 2, "worker threads that run searches");
+DEFINE_int64(snapshot_every_events, 1'000'000,
+             "write a snapshot of each shard's state every this many of its events, and at a "
+             "graceful stop, so a start replays only the log after it (0: never)");
 DEFINE_string(oidc_jwks, "", "JWKS file of the OpenID Connect provider; empty: OIDC off");
 DEFINE_string(oidc_issuer, "", "expected iss of ID tokens");
 DEFINE_string(oidc_audience, "", "expected aud of ID tokens (this server's client id)");
@@ -153,6 +156,7 @@ bool ValidateSizes() {
   if (FLAGS_search_threads < 1 || FLAGS_search_threads > 64) {
     return Fail("--search_threads must be 1..64");
   }
+  if (FLAGS_snapshot_every_events < 0) return Fail("--snapshot_every_events must be >= 0");
   if (FLAGS_max_sessions_per_user < 1) return Fail("--max_sessions_per_user must be >= 1");
   if (FLAGS_scrypt_log2n < 10 || FLAGS_scrypt_log2n > 20) {
     return Fail("--scrypt_log2n must be 10..20");
@@ -218,6 +222,7 @@ bool ValidateFlags(parley::shard::ServerOptions* o) {
   o->crypto_threads = static_cast<size_t>(FLAGS_crypto_threads);
   o->search_index = FLAGS_search_index;
   o->search_threads = static_cast<size_t>(FLAGS_search_threads);
+  o->snapshot_every_events = static_cast<uint64_t>(FLAGS_snapshot_every_events);
   parley::shard::IdentityConfig& id = o->identity;
   id.access_ttl_ms = int64_t{FLAGS_access_token_ttl_s} * 1000;
   id.refresh_ttl_ms = int64_t{FLAGS_refresh_token_ttl_s} * 1000;
@@ -243,6 +248,7 @@ void AnnounceReady(const parley::shard::Server& server, int admin_port) {
            {"admin_port", std::to_string(admin_port)},
            {"shards", std::to_string(server.shard_count())},
            {"replayed_events", std::to_string(server.replayed_events())},
+           {"snapshot_lsns", server.snapshot_lsns()},
            {"replay_ms", std::to_string(server.replay_ms())},
            {"durability", FLAGS_durability},
            {"search_indexes_building",

@@ -5,6 +5,8 @@
 // volatile, to every shard so channel owners match them without a round trip.
 #include <algorithm>
 #include <map>
+#include <tuple>
+#include <vector>
 
 #include "core/notify.h"
 #include "shard/encode.h"
@@ -432,6 +434,36 @@ void Shard::NoteReplayedPost(const Event& event) {
   }
   recent_posts_.push_back(post);
   while (recent_posts_.front().at < post.at - kRenotifyWindowMs) recent_posts_.pop_front();
+}
+
+// The posts of the minute before the snapshot's newest one, by time: what replaying the log up
+// to the snapshot would have left in recent_posts_ (in another order across channels, which
+// only changes the order their notifications are decided again).
+void Shard::NoteSnapshotPosts() {
+  constexpr TimeMs kRenotifyWindowMs = 60'000;
+  TimeMs newest = 0;
+  for (const auto& [id, channel] : state_.channels()) {
+    if (!channel.messages.empty()) newest = std::max(newest, channel.messages.back().at);
+  }
+  std::vector<RecentPost> posts;
+  size_t channels = 0;
+  for (const auto& [id, channel] : state_.channels()) {
+    size_t first = channel.messages.size();
+    while (first > 0 && channel.messages[first - 1].at >= newest - kRenotifyWindowMs) --first;
+    if (first == channel.messages.size()) continue;
+    ++channels;
+    for (size_t i = first; i < channel.messages.size(); ++i) {
+      const StoredMessage& m = channel.messages[i];
+      posts.push_back({id, m.seq, m.at});
+    }
+  }
+  // One channel's posts are already in order (a busy shard's window is often one channel).
+  if (channels > 1) {
+    std::sort(posts.begin(), posts.end(), [](const RecentPost& a, const RecentPost& b) {
+      return std::tie(a.at, a.channel_id, a.seq) < std::tie(b.at, b.channel_id, b.seq);
+    });
+  }
+  recent_posts_.assign(posts.begin(), posts.end());
 }
 
 void Shard::OnKeywordsReplayed() {

@@ -46,12 +46,16 @@ Error SocketError(const std::string& what, const ServerOptions& o) {
 Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
   Result<persist::DataDirInfo> info = persist::CheckDataDir(options.data_dir, options.shards);
   if (!info.ok()) return info.error();
+  // Held while serving: offline tools that write beside the log refuse while it is.
+  Result<persist::DataDirLock> lock = persist::LockDataDir(options.data_dir);
+  if (!lock.ok()) return lock.error();
   Result<std::string> key = options.signing_key_file.empty()
                                 ? persist::ReadSecretKey(options.data_dir)
                                 : persist::ReadKeyFile(options.signing_key_file);
   if (!key.ok()) return key.error();
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
+  server->lock_.emplace(std::move(lock).value());
   uint32_t n = info->shard_count;
   server->mailboxes_ = std::make_unique<MailboxMatrix>(n, MailboxCapacity(n));
   if (!server->mailboxes_->ok()) {
@@ -73,6 +77,7 @@ Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
   config.max_outbound_bytes = options.max_outbound_bytes;
   config.identity = std::move(identity);
   config.workers = server->workers_.get();
+  config.snapshot_every_events = options.snapshot_every_events;
   persist::LmdbOptions lmdb;
   lmdb.durability = options.durability;
   std::vector<std::unique_ptr<persist::LmdbLogStore>> stores;
@@ -229,6 +234,15 @@ uint64_t Server::replayed_events() const {
   uint64_t n = 0;
   for (auto& shard : shards_) n += shard->counters().replayed_events.value();
   return n;
+}
+
+std::string Server::snapshot_lsns() const {
+  std::string lsns;
+  for (auto& shard : shards_) {
+    if (!lsns.empty()) lsns += ',';
+    lsns += std::to_string(shard->snapshot_lsn());
+  }
+  return lsns;
 }
 
 }  // namespace parley::shard

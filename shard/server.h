@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <latch>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/error.h"
+#include "persist/data_dir.h"
 #include "persist/lmdb_store.h"
 #include "search/service.h"
 #include "shard/mailbox.h"
@@ -33,6 +35,8 @@ struct ServerOptions {
   size_t crypto_threads = 2;     // the worker pool for password hashing and signatures
   bool search_index = true;      // index the logs for search (search/); off: Search is refused
   size_t search_threads = 2;     // the worker pool that runs searches
+  // A snapshot per shard every this many events, and at a graceful stop; 0: none written.
+  uint64_t snapshot_every_events = 1'000'000;
 };
 
 class Server {
@@ -58,7 +62,10 @@ class Server {
   // Any thread: counters are atomics (see ShardCounters), the rest is fixed once Open returns.
   const Shard& shard(ShardId k) const { return *shards_[k]; }
   size_t mailbox_depth(ShardId k) const { return mailboxes_->DepthApprox(k); }
+  // Events applied from the logs at start: after each shard's snapshot, if one was loaded.
   uint64_t replayed_events() const;
+  // Per shard, the LSN of the snapshot Start() loaded (0: none), comma-separated.
+  std::string snapshot_lsns() const;
   // Wall time Start() spent replaying every shard's log (they replay in parallel).
   int64_t replay_ms() const { return replay_ms_; }
   // Null when search is off.
@@ -69,6 +76,7 @@ class Server {
   Status BindSockets(const ServerOptions& options, uint32_t count);
 
   ServerOptions options_;
+  std::optional<persist::DataDirLock> lock_;
   uint16_t port_ = 0;
   std::unique_ptr<MailboxMatrix> mailboxes_;
   std::unique_ptr<WorkerPool> workers_;  // declared before shards_: destroyed after them

@@ -14,8 +14,11 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <string>
 
 #include "persist/codec.h"
+#include "persist/snapshot.h"
 #include "shard/encode.h"
 #include "shard/log.h"
 
@@ -66,9 +69,21 @@ Shard::~Shard() {
 Status Shard::Replay() {
   thread_ = std::this_thread::get_id();
   const auto started = std::chrono::steady_clock::now();
+  Result<persist::SnapshotLoad> load = persist::LoadNewestSnapshot(*store_, state_, [this] {
+    state_ = ShardState(id_, config_.shard_count, &message_memory_);
+  });
+  if (!load.ok()) return load.error();
+  if (load->skipped > 0) {
+    LogJson("warn", "snapshots skipped",
+            {{"shard", std::to_string(id_)},
+             {"skipped", std::to_string(load->skipped)},
+             {"reason", load->skip_reason}});
+  }
+  snapshot_lsn_ = last_snapshot_lsn_ = load->lsn;
+  if (snapshot_lsn_ > 0) NoteSnapshotPosts();
   uint64_t n = 0;
   Event event;  // each record is decoded into it, then moved into the state
-  Status st = store_->Replay(1, [&](Lsn lsn, std::string_view bytes) -> Status {
+  Status st = store_->Replay(snapshot_lsn_ + 1, [&](Lsn lsn, std::string_view bytes) -> Status {
     if (Status decoded = persist::DecodeEventInto(bytes, event); !decoded.ok()) {
       Error e = decoded.error();
       e.details = "shard " + std::to_string(id_) + " lsn " + std::to_string(lsn) + ": " + e.details;
@@ -85,6 +100,41 @@ Status Shard::Replay() {
   counters_.replay_ns.Set(NanosBetween(started, std::chrono::steady_clock::now()));
   commit_stats_.committed_lsn.store(store_->last_lsn(), std::memory_order_relaxed);
   return OkStatus();
+}
+
+void Shard::TakeSnapshot() {
+  assert(state_.version() == committer_->last_appended());
+  const auto start = std::chrono::steady_clock::now();
+  const Lsn lsn = state_.version();
+  auto bytes = std::make_shared<std::string>(persist::EncodeSnapshot(state_, lsn, 0));
+  const auto encode_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+  last_snapshot_lsn_ = lsn;
+  const ShardId shard = id_;
+  const size_t keep = config_.snapshots_kept;
+  committer_->RunAfterCommit([shard, lsn, keep, encode_ms, bytes](persist::LogStore& store) {
+    const auto start = std::chrono::steady_clock::now();
+    const size_t size = bytes->size();
+    Status stored = persist::StoreSnapshot(store, std::move(*bytes), keep);
+    const auto store_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
+    if (stored.ok()) {
+      LogJson("info", "snapshot written",
+              {{"shard", std::to_string(shard)},
+               {"lsn", std::to_string(lsn)},
+               {"bytes", std::to_string(size)},
+               {"encode_ms", std::to_string(encode_ms)},
+               {"store_ms", std::to_string(store_ms)}});
+    } else {
+      // Not fatal: the log is intact, and the next start replays more of it.
+      LogJson("error", "snapshot failed",
+              {{"shard", std::to_string(shard)},
+               {"lsn", std::to_string(lsn)},
+               {"error", stored.error().message + ": " + stored.error().details}});
+    }
+  });
 }
 
 void Shard::RequestStop() {
@@ -118,6 +168,9 @@ Status Shard::Serve(int listen_fd) {
   ArmWake();
   ArmTick();
   RunLoop();
+  // A graceful stop: every applied event is appended, so the next start loads this and replays
+  // nothing.
+  if (config_.snapshot_every_events > 0 && state_.version() > last_snapshot_lsn_) TakeSnapshot();
   committer_->Stop();
   return OkStatus();
 }
@@ -145,6 +198,10 @@ void Shard::RunLoop() {
     FireDurable();
     if (!presence_.delivered.empty()) FlushReceipts();
     committer_->Flush();
+    if (config_.snapshot_every_events > 0 &&
+        state_.version() - last_snapshot_lsn_ >= config_.snapshot_every_events) {
+      TakeSnapshot();
+    }
     bool outbox_full = !FlushOutbox();
     FlushSends();
     if (stopping_) PublishIdle();

@@ -77,6 +77,10 @@ struct ShardConfig {
   // run on search_workers, apart from password hashing on `workers`.
   const search::SearchService* search = nullptr;
   WorkerPool* search_workers = nullptr;
+  // Snapshots (persist/snapshot.h): one every this many events, and one at a graceful stop;
+  // 0: none written (those in the log's environment are still loaded at start).
+  uint64_t snapshot_every_events = 0;
+  size_t snapshots_kept = 2;
 };
 
 // What a shard reports on /metrics (shard/metrics.cc names them). Written only on the shard's
@@ -121,8 +125,11 @@ class Shard {
         std::unique_ptr<persist::LogStore> store);
   ~Shard();
 
-  // Applies the whole log to the in-memory state. Shard thread, before Serve().
+  // Rebuilds the in-memory state: loads the newest usable snapshot, if any, then applies the
+  // log after it. Shard thread, before Serve().
   Status Replay();
+  // Where Replay started: the loaded snapshot's LSN (0: none, the whole log was replayed).
+  Lsn snapshot_lsn() const { return snapshot_lsn_; }
 
   // Sets up the ring, accepts on `listen_fd` (listening; the shard closes it) and runs the loop
   // until RequestExit(), after RequestStop() has let everything started finish.
@@ -194,6 +201,8 @@ class Shard {
   void FireDurable();
   void BeginStop();
   void SayGoingAway();
+  // Encodes the state here and stores it on the persist thread (persist/snapshot.h).
+  void TakeSnapshot();
 
   // --- requests on the session's shard (router.cc) ---
   void HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payload);
@@ -353,6 +362,8 @@ class Shard {
   // window where a crash fell between a durable post and its logged notifications.
   void OnKeywordsReplayed();
   void NoteReplayedPost(const Event& event);
+  // After loading a snapshot: the posts NoteReplayedPost would have kept, taken from the state.
+  void NoteSnapshotPosts();
   // The user's local minute of the day now for their DND schedule; -1 without one.
   int32_t LocalMinuteFor(UserId user);
 
@@ -432,6 +443,8 @@ class Shard {
   ShardCounters counters_;
   int64_t error_log_second_ = 0;       // NoteError's rate limit: the current second...
   uint32_t error_logs_this_second_ = 0;  // ...and the lines logged in it
+  Lsn snapshot_lsn_ = 0;       // the snapshot Replay loaded
+  Lsn last_snapshot_lsn_ = 0;  // the newest snapshot loaded or taken
 
   int listen_fd_ = -1;
   bool accept_armed_ = false;

@@ -1,9 +1,10 @@
 // parley-admin: provisioning and operations on a data directory. `init` creates one; `seed`
 // writes a demo or a generated benchmark workspace into one, offline (tools/admin_seed.h);
 // `audit` prints the security events; `verify` checks every log (tools/log_scan.h); `reindex`
-// rebuilds the search indexes (search/) from the logs, offline; `backup` copies a data directory while parleyd serves it and `restore` makes a
-// new one from such a copy (persist/backup.h); `migrate` upgrades an older format in place
-// (persist/migrate.h).
+// rebuilds the search indexes (search/) from the logs, offline; `snapshot` replays each shard's
+// log and stores a snapshot of its state (persist/snapshot.h), offline; `backup` copies a data
+// directory while parleyd serves it and `restore` makes a new one from such a copy
+// (persist/backup.h); `migrate` upgrades an older format in place (persist/migrate.h).
 #include <gflags/gflags.h>
 
 #include <algorithm>
@@ -17,9 +18,11 @@
 
 #include "core/json.h"
 #include "persist/backup.h"
+#include "persist/codec.h"
 #include "persist/data_dir.h"
 #include "persist/lmdb_store.h"
 #include "persist/migrate.h"
+#include "persist/snapshot.h"
 #include "search/indexer.h"
 #include "tools/admin_seed.h"
 #include "tools/log_scan.h"
@@ -66,6 +69,9 @@ constexpr const char* kUsage = R"(usage: parley-admin COMMAND --data_dir DIR [fl
   reindex --data_dir DIR                      rebuild every shard's search index from its log
                                               (parleyd stopped; it rebuilds a missing or
                                               stale one by itself at start)
+  snapshot --data_dir DIR                     replay every shard's log and store a snapshot of
+                                              its state, so parleyd starts from it (parleyd
+                                              stopped; it also writes them while serving)
   backup --data_dir DIR --to B                copy every shard (consistent per shard, while
                                               parleyd serves or not), the secret key and a
                                               manifest (written last) into the new dir B
@@ -139,6 +145,48 @@ int Reindex(const std::string& dir) {
     std::printf("shard %u: %llu log records, %llu documents, %.1f s\n", k,
                 static_cast<unsigned long long>(indexer.indexed_lsn()),
                 static_cast<unsigned long long>(indexer.documents()), s);
+  }
+  return 0;
+}
+
+// Replays each shard's whole log (existing snapshots are not trusted here) and stores a
+// snapshot of the state at its last LSN, keeping the newest two, as parleyd does.
+int Snapshot(const std::string& dir) {
+  Result<persist::DataDirInfo> info = persist::CheckDataDir(dir, 0);
+  if (!info.ok()) return Die(info.error());
+  // Two writers of one environment must not overlap: parleyd's committer and this.
+  Result<persist::DataDirLock> lock = persist::LockDataDir(dir);
+  if (!lock.ok()) return Die(lock.error());
+  for (ShardId k = 0; k < info->shard_count; ++k) {
+    auto start = std::chrono::steady_clock::now();
+    auto store = persist::LmdbLogStore::Open(persist::ShardDir(dir, k), {});
+    if (!store.ok()) return Die(store.error());
+    auto state = std::make_unique<ShardState>(k, info->shard_count);
+    Event event;
+    Status replayed = (*store)->Replay(1, [&](Lsn lsn, std::string_view bytes) -> Status {
+      if (Status decoded = persist::DecodeEventInto(bytes, event); !decoded.ok()) {
+        Error e = decoded.error();
+        e.details = "shard " + std::to_string(k) + " lsn " + std::to_string(lsn) + ": " + e.details;
+        return e;
+      }
+      state->Apply(std::move(event));
+      return OkStatus();
+    });
+    if (!replayed.ok()) return Die(replayed.error());
+    const Lsn lsn = state->version();
+    if (lsn == 0) {
+      std::printf("shard %u: empty log, no snapshot\n", k);
+      continue;
+    }
+    std::string bytes = persist::EncodeSnapshot(*state, lsn, 0);
+    const size_t size = bytes.size();
+    state.reset();
+    if (Status stored = persist::StoreSnapshot(**store, std::move(bytes), 2); !stored.ok()) {
+      return Die(stored.error());
+    }
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("shard %u: snapshot at lsn %llu, %zu bytes, %.1f s\n", k,
+                static_cast<unsigned long long>(lsn), size, s);
   }
   return 0;
 }
@@ -235,6 +283,7 @@ int main(int argc, char** argv) {
   if (cmd == "audit") return Audit(FLAGS_data_dir);
   if (cmd == "reindex") return Reindex(FLAGS_data_dir);
   if (cmd == "verify") return tools::VerifyDataDir(FLAGS_data_dir, stdout) ? 0 : 1;
+  if (cmd == "snapshot") return Snapshot(FLAGS_data_dir);
   if (cmd == "seed") return Seed(FLAGS_data_dir);
   if (cmd == "backup") return Backup(FLAGS_data_dir);
   if (cmd == "restore") return Restore(FLAGS_data_dir);
