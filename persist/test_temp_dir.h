@@ -1,9 +1,12 @@
-// Tests only: a fresh directory under /tmp, removed with everything in it on destruction.
+// Tests only: a fresh directory under /tmp, removed with everything in it on destruction, and a
+// file's whole contents.
 #pragma once
 
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -30,5 +33,11 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The file's bytes ("" if it cannot be read).
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 }  // namespace parley::persist

@@ -19,6 +19,7 @@
 #include "auth/jwt.h"
 #include "auth/testing.h"
 #include "auth/totp.h"
+#include "persist/test_temp_dir.h"
 #include "tests/test_server.h"
 
 namespace parley::testing {
@@ -67,10 +68,7 @@ template <typename R>
   }
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using persist::ReadFile;
 
 size_t Segments(const std::string& jwt) { return std::count(jwt.begin(), jwt.end(), '.') + 1; }
 

@@ -22,6 +22,7 @@
 
 #include "gtest/gtest.h"
 #include "persist/data_dir.h"
+#include "persist/test_temp_dir.h"
 #include "tests/test_server.h"
 
 namespace parley::testing {
@@ -136,10 +137,7 @@ std::map<std::string, double> Scrape(const TestServer& server) {
   return ParseExposition(a.body);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using persist::ReadFile;
 
 struct Workspace {
   uint64_t id = 0;
