@@ -22,7 +22,8 @@ constexpr UserId kAuthor = 1;
 const std::string kText(100, 'x');
 
 StoredMessage SampleMessage(Seq seq) {
-  return StoredMessage{seq * 2 + 1, seq, kAuthor, "client-id-123", kText, 1'800'000'000'000};
+  return StoredMessage{seq * 2 + 1, seq, kAuthor, MessageText("client-id-123"), MessageText(kText),
+                       1'800'000'000'000};
 }
 
 MessagePosted SamplePosted(Seq seq) {

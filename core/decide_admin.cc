@@ -251,7 +251,7 @@ Decision DecideOn(const ShardState& state, const EditMessage& c, Context& ctx) {
                      "seq");
   }
   if (Status s = ValidateText(c.text); !s) return s.error();
-  if ((*m)->text == c.text) return NoOp();
+  if (std::string_view((*m)->text) == c.text) return NoOp();
   return Emit(MessageEdited{c.channel_id, c.seq, c.text, c.actor, ctx.now});
 }
 

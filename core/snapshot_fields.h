@@ -207,9 +207,12 @@ struct ShardStateSnapshot {
       s.workspaces_by_user_, s.channels_by_user_, s.audit_, s.status_expiries_,
       s.retained_workspaces_, s.notify_, s.version_, s.departed_);
   }
-  // Where a reader gets the chunks of the channels it fills.
+  // Where a reader gets the chunks and texts of the channels it fills.
   static std::pmr::memory_resource* MessageMemory(const ShardState& s) {
     return s.message_memory_.resource;
+  }
+  static std::pmr::memory_resource* TextMemory(const ShardState& s) {
+    return s.message_memory_.text;
   }
 };
 

@@ -102,12 +102,17 @@ struct UserState {
   bool operator==(const UserState&) const = default;
 };
 
+// A message's text and client id. Their memory comes from the state's text memory (see
+// ShardState), so that a shard's millions of texts share a few big blocks instead of taking one
+// heap allocation each.
+using MessageText = std::pmr::string;
+
 struct StoredMessage {
   MessageId id = 0;
   Seq seq = 0;
   UserId author_id = 0;
-  std::string client_msg_id;
-  std::string text;  // empty once deleted
+  MessageText client_msg_id;
+  MessageText text;  // empty once deleted
   TimeMs at = 0;
   TimeMs edited_at = 0;
   bool deleted = false;
@@ -297,11 +302,13 @@ inline constexpr size_t kMaxAuditEntries = 100'000;
 
 class ShardState {
  public:
-  // `message_memory` supplies the chunks channels keep their messages in (see ChunkedVector) and
-  // must outlive the state; by default they come from new/delete.
+  // `message_memory` supplies the chunks channels keep their messages in (see ChunkedVector),
+  // `text_memory` their texts and client ids; both must outlive the state. By default both come
+  // from new/delete.
   ShardState(ShardId shard, uint32_t shard_count,
-             std::pmr::memory_resource* message_memory = std::pmr::get_default_resource())
-      : shard_(shard), shard_count_(shard_count), message_memory_{message_memory} {}
+             std::pmr::memory_resource* message_memory = std::pmr::get_default_resource(),
+             std::pmr::memory_resource* text_memory = std::pmr::get_default_resource())
+      : shard_(shard), shard_count_(shard_count), message_memory_{message_memory, text_memory} {}
 
   ShardId shard() const { return shard_; }
   uint32_t shard_count() const { return shard_count_; }
@@ -454,9 +461,12 @@ class ShardState {
 
   // Where the memory comes from is not part of the state's value: any two compare equal.
   struct MessageMemory {
-    std::pmr::memory_resource* resource;
+    std::pmr::memory_resource* resource;  // chunks
+    std::pmr::memory_resource* text;      // texts and client ids
     bool operator==(const MessageMemory&) const { return true; }
   };
+  // A text for a stored message, in the state's text memory.
+  MessageText Text(std::string_view s) const { return MessageText(s, message_memory_.text); }
 
   ShardId shard_;
   uint32_t shard_count_;

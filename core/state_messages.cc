@@ -83,7 +83,7 @@ void ShardState::ApplyEvent(ThreadReplyPosted&& e) {
   assert(e.seq == channel->last_seq() + 1);
   assert(e.thread_seq >= 1 && e.thread_seq < e.seq);
   const StoredMessage& m = channel->messages.emplace_back(
-      e.message_id, e.seq, e.author_id, std::move(e.client_msg_id), std::move(e.text), e.at,
+      e.message_id, e.seq, e.author_id, Text(e.client_msg_id), Text(e.text), e.at,
       TimeMs{0}, false, e.also_to_channel, e.thread_seq);
   NoteMessage(*channel, m);
   NoteMinted(e.message_id);
@@ -183,7 +183,7 @@ void ShardState::ApplyEvent(const MessageEdited& e) {
   if (m == nullptr) return;
   UnindexMentions(*channel, e.seq, m->text);
   std::vector<EditRecord>& history = channel->edits[e.seq];
-  history.push_back(EditRecord{std::move(m->text), e.at});
+  history.push_back(EditRecord{std::string(m->text), e.at});
   if (history.size() > kMaxEditHistory) history.erase(history.begin());
   m->text = e.text;
   m->edited_at = e.at;

@@ -540,11 +540,38 @@ class CountingMemory : public std::pmr::memory_resource {
 
 TEST_F(ReplayTest, MessagesLiveInTheGivenMemoryWhichIsNotPartOfTheValue) {
   RunScenario();
-  CountingMemory memory;
-  ShardState state(kShard, kShards, &memory);
+  CountingMemory memory, texts;
+  ShardState state(kShard, kShards, &memory, &texts);
   for (const Event& e : log_) state.Apply(e);
   EXPECT_GT(memory.allocations, 0u);
+  size_t messages = 0;
+  for (const auto& [id, channel] : state.channels()) {
+    for (size_t i = 0; i < channel.messages.size(); ++i, ++messages) {
+      EXPECT_EQ(channel.messages[i].text.get_allocator().resource(), &texts);
+      EXPECT_EQ(channel.messages[i].client_msg_id.get_allocator().resource(), &texts);
+    }
+  }
+  EXPECT_GT(messages, 0u);
   EXPECT_TRUE(state == live_);
+}
+
+TEST_F(ReplayTest, EditsAndDeletesKeepTextsInTheGivenMemory) {
+  CountingMemory texts;
+  ShardState state(kShard, kShards, std::pmr::get_default_resource(), &texts);
+  RunScenario();
+  for (const Event& e : log_) state.Apply(e);
+  const size_t before = texts.allocations;
+  const auto& [channel_id, channel] = *std::find_if(
+      state.channels().begin(), state.channels().end(),
+      [](const auto& entry) { return !entry.second.messages.empty(); });
+  const std::string long_text(300, 'e');  // past the in-place capacity: it must be allocated
+  state.Apply(MessageEdited{channel_id, 1, long_text, channel.messages[0].author_id, 1});
+  EXPECT_EQ(std::string_view(channel.messages[0].text), long_text);
+  EXPECT_EQ(channel.messages[0].text.get_allocator().resource(), &texts);
+  EXPECT_GT(texts.allocations, before);
+  state.Apply(MessageDeleted{channel_id, 1, channel.messages[0].author_id, 2});
+  EXPECT_TRUE(channel.messages[0].text.empty());
+  EXPECT_EQ(channel.messages[0].text.get_allocator().resource(), &texts);
 }
 
 TEST_F(ReplayTest, ScenarioCoversEveryEventKind) {

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <lmdb.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -18,6 +19,21 @@
 
 namespace parley::persist {
 namespace {
+
+// A big value read once from end to end (a snapshot of hundreds of megabytes) is mapped in with
+// one call instead of one page fault per few pages (each ~10 us on a VM). Only an optimisation:
+// kernels before 5.14 refuse MADV_POPULATE_READ, and the reads then fault as before.
+void PopulateForRead(const void* data, size_t size) {
+#ifdef MADV_POPULATE_READ
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(data) + size;
+  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+  (void)data;
+  (void)size;
+#endif
+}
 
 constexpr unsigned kMaxDbs = 4;  // log, meta, snap; one spare
 constexpr mdb_mode_t kFileMode = 0600;
@@ -460,6 +476,7 @@ Status LmdbLogStore::ReadSnapshot(Lsn lsn, const std::function<Status(std::strin
   rc = mdb_get(txn.get(), env_->snap, &key, &data);
   if (rc == MDB_NOTFOUND) return LogStore::ReadSnapshot(lsn, fn);
   if (rc != 0) return LmdbError("cannot read a snapshot", "mdb_get", rc);
+  PopulateForRead(data.mv_data, data.mv_size);
   return fn(std::string_view(static_cast<const char*>(data.mv_data), data.mv_size));
 }
 

@@ -89,10 +89,12 @@ class Writer {
   void Put(T value) {
     Put(static_cast<std::underlying_type_t<T>>(value));
   }
-  void Put(const std::string& s) {
+  void Put(std::string_view s) {
     Put(uint64_t{s.size()});
     out_.append(s);
   }
+  void Put(const std::string& s) { Put(std::string_view(s)); }
+  void Put(const MessageText& s) { Put(std::string_view(s)); }
   template <class A, class B>
   void Put(const std::pair<A, B>& p) {
     Put(p.first);
@@ -156,8 +158,10 @@ class Writer {
 // and every count zero, so decoding ends quickly, and error() names the first problem.
 class Reader {
  public:
-  Reader(std::string_view bytes, std::pmr::memory_resource* messages)
-      : p_(bytes.data()), end_(bytes.data() + bytes.size()), messages_(messages) {}
+  // Channels' message chunks come from `messages`, their texts from `texts`.
+  Reader(std::string_view bytes, std::pmr::memory_resource* messages,
+         std::pmr::memory_resource* texts)
+      : p_(bytes.data()), end_(bytes.data() + bytes.size()), messages_(messages), texts_(texts) {}
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
@@ -213,6 +217,11 @@ class Reader {
     value = static_cast<T>(raw);
   }
   void Get(std::string& s) {
+    size_t n = Count();
+    s.assign(p_, n);
+    p_ += n;
+  }
+  void Get(MessageText& s) {
     size_t n = Count();
     s.assign(p_, n);
     p_ += n;
@@ -289,7 +298,11 @@ class Reader {
   void Get(ChunkedVector<StoredMessage>& messages) {
     size_t n = Count();
     messages = ChunkedVector<StoredMessage>(messages_);
-    for (size_t i = 0; i < n && ok(); ++i) Get(messages.emplace_back());
+    for (size_t i = 0; i < n && ok(); ++i) {
+      // Constructed with its texts' memory, which assigning to them keeps.
+      Get(messages.emplace_back(
+          StoredMessage{.client_msg_id = MessageText(texts_), .text = MessageText(texts_)}));
+    }
   }
   void Get(FeedEvent& entry) {
     std::string bytes;
@@ -340,6 +353,7 @@ class Reader {
   const char* p_;
   const char* end_;
   std::pmr::memory_resource* messages_;
+  std::pmr::memory_resource* texts_;
   std::string error_;
 };
 
@@ -413,7 +427,8 @@ Status DecodeSnapshot(std::string_view bytes, ShardState& state) {
                    std::to_string(header->shard_count) + ", not of shard " +
                    std::to_string(state.shard()) + " of " + std::to_string(state.shard_count()));
   }
-  Reader reader(bytes.substr(kSnapshotHeaderBytes), ShardStateSnapshot::MessageMemory(state));
+  Reader reader(bytes.substr(kSnapshotHeaderBytes), ShardStateSnapshot::MessageMemory(state),
+                ShardStateSnapshot::TextMemory(state));
   ShardStateSnapshot::Fields(reader, state);
   if (!reader.ok()) return Corrupt(reader.error());
   if (reader.left() != 0) return Corrupt(std::to_string(reader.left()) + " trailing bytes");

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory_resource>
 #include <random>
 #include <string>
 #include <vector>
@@ -66,6 +67,21 @@ TEST_F(SnapshotTest, DecodeThenEncodeGivesTheSameBytesAndAnEqualState) {
   EXPECT_EQ(decoded.max_minted(), live_.max_minted());
   EXPECT_EQ(decoded.version(), log_.size());
   EXPECT_FALSE(decoded.notify_states().empty());
+}
+
+TEST_F(SnapshotTest, DecodedMessagesLiveInTheStatesMemory) {
+  std::pmr::monotonic_buffer_resource chunks, texts;
+  ShardState decoded(kShard, kShards, &chunks, &texts);
+  ASSERT_TRUE(DecodeSnapshot(Encode(live_), decoded).ok());
+  size_t messages = 0;
+  for (const auto& [id, channel] : decoded.channels()) {
+    for (size_t i = 0; i < channel.messages.size(); ++i, ++messages) {
+      EXPECT_EQ(channel.messages[i].text.get_allocator().resource(), &texts);
+      EXPECT_EQ(channel.messages[i].client_msg_id.get_allocator().resource(), &texts);
+    }
+  }
+  EXPECT_GT(messages, 0u);
+  EXPECT_TRUE(decoded == live_);
 }
 
 // Unordered containers are written sorted: a state with the same value but other insertion

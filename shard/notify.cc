@@ -421,9 +421,16 @@ void Shard::BroadcastAllKeywords() {
 }
 
 // The window a crash can hit is milliseconds (a mailbox hop and a group commit), so the posts
-// logged within kRenotifyWindowMs of this shard's newest post are enough to decide again.
+// logged within kRenotifyWindowMs of this shard's newest post, and at most the newest
+// kRenotifyMaxPosts of those, are enough to decide again. The count bounds the work at start-up
+// for a shard that took a burst of posts in its last minute (a bulk import, a load test): at
+// that rate the crash window is still a few thousand posts.
+namespace {
+constexpr TimeMs kRenotifyWindowMs = 60'000;
+constexpr size_t kRenotifyMaxPosts = size_t{1} << 16;
+}  // namespace
+
 void Shard::NoteReplayedPost(const Event& event) {
-  constexpr TimeMs kRenotifyWindowMs = 60'000;
   RecentPost post;
   if (const auto* e = std::get_if<MessagePosted>(&event)) {
     post = {e->channel_id, e->seq, e->at};
@@ -432,15 +439,16 @@ void Shard::NoteReplayedPost(const Event& event) {
   } else {
     return;
   }
+  if (recent_posts_.size() == kRenotifyMaxPosts) recent_posts_.pop_front();
   recent_posts_.push_back(post);
   while (recent_posts_.front().at < post.at - kRenotifyWindowMs) recent_posts_.pop_front();
 }
 
-// The posts of the minute before the snapshot's newest one, by time: what replaying the log up
-// to the snapshot would have left in recent_posts_ (in another order across channels, which
-// only changes the order their notifications are decided again).
+// The posts of the minute before the snapshot's newest one, by time, at most the newest
+// kRenotifyMaxPosts: what replaying the log up to the snapshot would have left in recent_posts_
+// (in another order across channels, which only changes the order their notifications are
+// decided again).
 void Shard::NoteSnapshotPosts() {
-  constexpr TimeMs kRenotifyWindowMs = 60'000;
   TimeMs newest = 0;
   for (const auto& [id, channel] : state_.channels()) {
     if (!channel.messages.empty()) newest = std::max(newest, channel.messages.back().at);
@@ -448,11 +456,13 @@ void Shard::NoteSnapshotPosts() {
   std::vector<RecentPost> posts;
   size_t channels = 0;
   for (const auto& [id, channel] : state_.channels()) {
-    size_t first = channel.messages.size();
-    while (first > 0 && channel.messages[first - 1].at >= newest - kRenotifyWindowMs) --first;
-    if (first == channel.messages.size()) continue;
+    const size_t end = channel.messages.size();
+    const size_t floor = end > kRenotifyMaxPosts ? end - kRenotifyMaxPosts : 0;
+    size_t first = end;
+    while (first > floor && channel.messages[first - 1].at >= newest - kRenotifyWindowMs) --first;
+    if (first == end) continue;
     ++channels;
-    for (size_t i = first; i < channel.messages.size(); ++i) {
+    for (size_t i = first; i < end; ++i) {
       const StoredMessage& m = channel.messages[i];
       posts.push_back({id, m.seq, m.at});
     }
@@ -463,7 +473,8 @@ void Shard::NoteSnapshotPosts() {
       return std::tie(a.at, a.channel_id, a.seq) < std::tie(b.at, b.channel_id, b.seq);
     });
   }
-  recent_posts_.assign(posts.begin(), posts.end());
+  const size_t skip = posts.size() > kRenotifyMaxPosts ? posts.size() - kRenotifyMaxPosts : 0;
+  recent_posts_.assign(posts.begin() + static_cast<std::ptrdiff_t>(skip), posts.end());
 }
 
 void Shard::OnKeywordsReplayed() {

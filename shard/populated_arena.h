@@ -1,8 +1,9 @@
-// PopulatedArena: the memory a shard keeps its channels' message chunks in (ChunkedVector, see
-// core/state.h). Replay writes ~100 MB of chunks per million posts, and faulting that in one
-// 4 KiB page at a time is dear on a VM (~10 us a fault on the 2-core VM this was measured on,
-// against under 1 us a page for MAP_POPULATE): so chunks are carved out of 4 MiB slabs that the
-// kernel fills in one call each.
+// PopulatedArena: the memory a shard keeps its channels' message chunks and texts in
+// (ChunkedVector and MessageText, see core/state.h). Loading a snapshot or replaying writes
+// ~250 MB per million posts, and faulting that in one 4 KiB page at a time is dear on a VM
+// (~7 to 10 us a page on the 2-core VM this was measured on, even for pages the kernel has
+// populated, since the hypervisor traps the first touch of each): so blocks are carved out of
+// 4 MiB slabs of transparent huge pages, filled in one call each.
 //
 // Blocks under kMinArenaBytes (a channel's first chunk while it grows like a vector) come from
 // new/delete. Arena blocks are never reused: chunks are freed only with the shard's state, and

@@ -41,6 +41,23 @@ TEST(PopulatedArenaTest, CarvesLargeBlocksFromSlabs) {
   EXPECT_EQ(arena.mapped_bytes(), 2 * PopulatedArena::kSlabBytes);
 }
 
+// A pool resource asks for its chunks aligned to their block size: they come from slabs too.
+TEST(PopulatedArenaTest, CarvesPageAlignedBlocksFromSlabs) {
+  PopulatedArena arena;
+  void* first = arena.allocate(PopulatedArena::kMinArenaBytes + 100, 64);
+  EXPECT_EQ(arena.mapped_bytes(), PopulatedArena::kSlabBytes);
+  void* aligned = arena.allocate(PopulatedArena::kMinArenaBytes, 4096);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(aligned) % 4096, 0u);
+  EXPECT_GT(aligned, first);
+  EXPECT_EQ(arena.mapped_bytes(), PopulatedArena::kSlabBytes);  // the same slab, past padding
+  // When the padding does not fit, a new slab: the block is still aligned.
+  const size_t rest = PopulatedArena::kSlabBytes - 2 * PopulatedArena::kMinArenaBytes - 4096 - 64;
+  EXPECT_NE(arena.allocate(rest, 64), nullptr);
+  void* next = arena.allocate(PopulatedArena::kMinArenaBytes, 4096);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(next) % 4096, 0u);
+  EXPECT_EQ(arena.mapped_bytes(), 2 * PopulatedArena::kSlabBytes);
+}
+
 TEST(PopulatedArenaTest, EqualOnlyToItself) {
   PopulatedArena a, b;
   EXPECT_TRUE(a.is_equal(a));

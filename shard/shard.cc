@@ -53,7 +53,7 @@ Shard::Shard(ShardId id, const ShardConfig& config, MailboxMatrix* mailboxes,
     : id_(id),
       config_(config),
       mailboxes_(mailboxes),
-      state_(id, config.shard_count, &message_memory_),
+      state_(id, config.shard_count, &message_memory_, &text_memory_),
       ids_(id, config.shard_count, 0),
       store_(std::move(store)),
       outbox_(config.shard_count) {}
@@ -70,7 +70,7 @@ Status Shard::Replay() {
   thread_ = std::this_thread::get_id();
   const auto started = std::chrono::steady_clock::now();
   Result<persist::SnapshotLoad> load = persist::LoadNewestSnapshot(*store_, state_, [this] {
-    state_ = ShardState(id_, config_.shard_count, &message_memory_);
+    state_ = ShardState(id_, config_.shard_count, &message_memory_, &text_memory_);
   });
   if (!load.ok()) return load.error();
   if (load->skipped > 0) {
