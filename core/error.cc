@@ -39,6 +39,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "rate_limited";
     case ErrorCode::kAccountLocked:
       return "account_locked";
+    case ErrorCode::kOverloaded:
+      return "overloaded";
+    case ErrorCode::kLimitExceeded:
+      return "limit_exceeded";
   }
   // A value outside the enum (e.g. decoded from a newer peer) still gets a printable name.
   return "unknown";

@@ -28,6 +28,8 @@ enum class ErrorCode : uint16_t {
   kUnavailable = 14,  // shutting down or not ready
   kRateLimited = 15,  // too many requests; Error.retry_after_ms says when to try again
   kAccountLocked = 16,  // too many failed sign-ins; retry_after_ms says until when
+  kOverloaded = 17,     // a connection limit or sign-in admission; retry after retry_after_ms
+  kLimitExceeded = 18,  // a per-connection limit (subscriptions) that waiting does not lift
 };
 
 // Stable lower_snake name of a code, for logs and people ("not_found").
@@ -37,7 +39,7 @@ struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;  // for people
   std::string details;  // machine-usable detail (a field name, a limit), may be empty
-  uint32_t retry_after_ms = 0;  // kRateLimited, kAccountLocked
+  uint32_t retry_after_ms = 0;  // kRateLimited, kAccountLocked, kOverloaded
 };
 
 inline Error MakeError(ErrorCode code, std::string message, std::string details = {}) {

@@ -143,6 +143,21 @@ void RequestMetrics(Exposition& x, const shard::Server& s) {
            [&](uint32_t k) { return c(k).deliveries.value(); });
   PerShard(x, s, "parley_rate_limited_total", "counter", "Requests refused by a rate limit.",
            [&](uint32_t k) { return c(k).rate_limited.value(); });
+  PerShard(x, s, "parley_connections_refused_total", "counter",
+           "Connections refused by --max_connections or --max_connections_per_address.",
+           [&](uint32_t k) { return c(k).connections_refused.value(); });
+  PerShard(x, s, "parley_connections_timed_out_total", "counter",
+           "Connections closed by the handshake, frame or idle timeout.",
+           [&](uint32_t k) { return c(k).connections_timed_out.value(); });
+  PerShard(x, s, "parley_ephemeral_coalesced_total", "counter",
+           "Typing and presence events replaced by newer ones for connections that are behind.",
+           [&](uint32_t k) { return c(k).ephemeral_coalesced.value(); });
+  PerShard(x, s, "parley_subscriptions_refused_total", "counter",
+           "Subscriptions refused by --max_subscriptions.",
+           [&](uint32_t k) { return c(k).subscriptions_refused.value(); });
+  PerShard(x, s, "parley_sign_ins_overloaded_total", "counter",
+           "Sign-ins and resumes answered overloaded (admission during reconnect storms).",
+           [&](uint32_t k) { return c(k).sign_ins_overloaded.value(); });
   PerShard(x, s, "parley_sign_in_failures_total", "counter",
            "Failed sign-ins (wrong password or second factor).",
            [&](uint32_t k) { return c(k).sign_in_failures.value(); });

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <gflags/gflags.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,20 @@ DEFINE_int64(max_frame_bytes, 1 << 20, "largest accepted frame payload");
 DEFINE_int64(max_outbound_bytes, 8 << 20,
              "per-connection send queue bound; past it the "
              "client is told it lagged and disconnected");
+DEFINE_int64(max_connections, 100'000, "open client connections, whole server (0: no limit)");
+DEFINE_int64(max_connections_per_address, 10'000,
+             "open client connections from one IP address (0: no limit)");
+DEFINE_int32(handshake_timeout_s, 10, "a connection must send Hello within this");
+DEFINE_int32(frame_timeout_s, 30, "a frame begun must be received whole within this");
+DEFINE_int32(idle_timeout_s, 900, "a connection that sends no frame for this long is closed "
+             "(clients Ping to stay); 0: never");
+DEFINE_int32(max_inflight_requests, 128, "requests per connection not yet answered");
+DEFINE_int32(max_subscriptions, 10'000, "channels and presence topics pushed to one connection");
+DEFINE_int64(max_outbound_total_bytes, int64_t{1} << 30,
+             "all connections' outbound queues together; past it the fullest lag first");
+DEFINE_int32(max_queued_sign_ins, 64,
+             "password, MFA and OpenID sign-ins waiting for the hashing workers, per shard");
+DEFINE_int32(resumes_per_second, 20'000, "token sign-ins admitted per second (0: no limit)");
 DEFINE_bool(pin_threads, true, "pin each shard thread to one core");
 DEFINE_int32(admin_port, 7401,
              "admin HTTP port (/metrics, /healthz, /readyz); 0: pick a free one (reported in the "
@@ -157,6 +172,23 @@ bool ValidateSizes() {
     return Fail("--search_threads must be 1..64");
   }
   if (FLAGS_snapshot_every_events < 0) return Fail("--snapshot_every_events must be >= 0");
+  if (FLAGS_max_connections < 0 || FLAGS_max_connections > 10'000'000) {
+    return Fail("--max_connections must be 0..10000000");
+  }
+  if (FLAGS_max_connections_per_address < 0 || FLAGS_max_connections_per_address > 10'000'000) {
+    return Fail("--max_connections_per_address must be 0..10000000");
+  }
+  if (FLAGS_max_inflight_requests < 1 || FLAGS_max_inflight_requests > 65'536) {
+    return Fail("--max_inflight_requests must be 1..65536");
+  }
+  if (FLAGS_max_subscriptions < 1 || FLAGS_max_subscriptions > 10'000'000) {
+    return Fail("--max_subscriptions must be 1..10000000");
+  }
+  if (FLAGS_max_outbound_total_bytes < FLAGS_max_frame_bytes + 4) {
+    return Fail("--max_outbound_total_bytes must be at least --max_frame_bytes + 4");
+  }
+  if (FLAGS_max_queued_sign_ins < 1) return Fail("--max_queued_sign_ins must be >= 1");
+  if (FLAGS_resumes_per_second < 0) return Fail("--resumes_per_second must be >= 0");
   if (FLAGS_max_sessions_per_user < 1) return Fail("--max_sessions_per_user must be >= 1");
   if (FLAGS_scrypt_log2n < 10 || FLAGS_scrypt_log2n > 20) {
     return Fail("--scrypt_log2n must be 10..20");
@@ -176,6 +208,15 @@ bool ValidateDurations() {
   }
   if (FLAGS_retention_unit_s < 1 || FLAGS_retention_unit_s > 86400) {
     return Fail("--retention_unit_s must be 1..86400");
+  }
+  if (FLAGS_handshake_timeout_s < 1 || FLAGS_handshake_timeout_s > 3600) {
+    return Fail("--handshake_timeout_s must be 1..3600");
+  }
+  if (FLAGS_frame_timeout_s < 1 || FLAGS_frame_timeout_s > 3600) {
+    return Fail("--frame_timeout_s must be 1..3600");
+  }
+  if (FLAGS_idle_timeout_s < 0 || FLAGS_idle_timeout_s > 7 * 24 * 3600) {
+    return Fail("--idle_timeout_s must be 0..604800");
   }
   for (double v :
        {FLAGS_rate_per_connection, FLAGS_rate_per_user, FLAGS_rate_signin_per_address,
@@ -223,6 +264,17 @@ bool ValidateFlags(parley::shard::ServerOptions* o) {
   o->search_index = FLAGS_search_index;
   o->search_threads = static_cast<size_t>(FLAGS_search_threads);
   o->snapshot_every_events = static_cast<uint64_t>(FLAGS_snapshot_every_events);
+  parley::shard::ConnectionLimits& limits = o->limits;
+  limits.max_connections = static_cast<uint32_t>(FLAGS_max_connections);
+  limits.max_connections_per_address = static_cast<uint32_t>(FLAGS_max_connections_per_address);
+  limits.handshake_timeout_ms = static_cast<uint32_t>(FLAGS_handshake_timeout_s) * 1000;
+  limits.frame_timeout_ms = static_cast<uint32_t>(FLAGS_frame_timeout_s) * 1000;
+  limits.idle_timeout_ms = static_cast<uint32_t>(FLAGS_idle_timeout_s) * 1000;
+  limits.max_inflight_requests = static_cast<uint32_t>(FLAGS_max_inflight_requests);
+  limits.max_subscriptions = static_cast<uint32_t>(FLAGS_max_subscriptions);
+  limits.max_outbound_total_bytes = static_cast<uint64_t>(FLAGS_max_outbound_total_bytes);
+  limits.max_queued_sign_ins = static_cast<uint32_t>(FLAGS_max_queued_sign_ins);
+  limits.resumes_per_second = static_cast<uint32_t>(FLAGS_resumes_per_second);
   parley::shard::IdentityConfig& id = o->identity;
   id.access_ttl_ms = int64_t{FLAGS_access_token_ttl_s} * 1000;
   id.refresh_ttl_ms = int64_t{FLAGS_refresh_token_ttl_s} * 1000;
@@ -281,6 +333,24 @@ int WaitForStop(const sigset_t& signals) {
 
 }  // namespace
 
+// Each connection is a descriptor: the soft limit (often 1,024) is raised to the hard one, and
+// a --max_connections the hard limit cannot hold is said at start rather than found as failed
+// accepts under load.
+void RaiseDescriptorLimit() {
+  rlimit fds{};
+  if (getrlimit(RLIMIT_NOFILE, &fds) != 0) return;
+  if (fds.rlim_cur < fds.rlim_max) {
+    fds.rlim_cur = fds.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &fds);
+  }
+  const rlim_t wanted = static_cast<rlim_t>(FLAGS_max_connections) + 256;  // + logs, sockets
+  if (FLAGS_max_connections != 0 && fds.rlim_cur < wanted) {
+    parley::shard::LogJson("warn", "descriptor limit below --max_connections",
+                           {{"rlimit_nofile", std::to_string(fds.rlim_cur)},
+                            {"max_connections", std::to_string(FLAGS_max_connections)}});
+  }
+}
+
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("parleyd --data_dir DIR [--port 7400] [--admin_port 7401] ...");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
@@ -303,6 +373,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  RaiseDescriptorLimit();
 
   auto server = parley::shard::Server::Open(options);
   if (!server.ok()) {

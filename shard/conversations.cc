@@ -187,7 +187,9 @@ void Shard::OwnedTyping(const RequestMeta& meta, const wire::Typing* req) {
   bool typing = !req->stop();
   TimeMs now = Now();
   bool show = typing ? typing_.Start(id, meta.actor(), now) : typing_.Stop(id, meta.actor(), now);
-  if (show) FanOut(id, Share(EncodeUserTyping(id, meta.actor(), typing)));
+  if (show) {
+    FanOut(id, Share(EncodeUserTyping(id, meta.actor(), typing)), 0, CoalesceKey{id, meta.actor()});
+  }
   Answer(meta, EncodeOk(meta.request_id));
 }
 

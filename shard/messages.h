@@ -11,6 +11,7 @@
 
 #include "core/commands.h"
 #include "core/ids.h"
+#include "shard/limits.h"
 #include "shard/presence_messages.h"
 #include "shard/boot.h"
 #include "shard/search.h"
@@ -141,6 +142,7 @@ struct Deliver {
   ChannelId channel_id = 0;
   wire::SharedBytes frame;
   Seq receipt_seq = 0;  // a message whose deliveries are reported back (receipts); 0 = none
+  CoalesceKey coalesce;  // typing and presence: only the newest is sent to a session behind
 };
 
 // Owner -> every shard: a user's channel membership changed; sessions of that user follow.

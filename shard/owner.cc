@@ -363,15 +363,15 @@ void Shard::AnswerChannelUpdate(const RequestMeta& meta, ChannelId id,
 }
 
 // Encoded once; one mailbox message per shard with subscribers, however many they have.
-void Shard::FanOut(ChannelId channel, wire::SharedBytes frame, Seq receipt_seq) {
+void Shard::FanOut(ChannelId channel, wire::SharedBytes frame, Seq receipt_seq, CoalesceKey key) {
   auto it = interest_.find(channel);
   if (it == interest_.end()) return;
   for (ShardId to = 0; to < it->second.size(); ++to) {
     if (it->second[to] == 0) continue;
     if (to == id_) {
-      OnDeliver(Deliver{channel, frame, receipt_seq});
+      OnDeliver(Deliver{channel, frame, receipt_seq, key});
     } else {
-      Send(to, Deliver{channel, frame, receipt_seq});
+      Send(to, Deliver{channel, frame, receipt_seq, key});
     }
   }
 }

@@ -121,10 +121,7 @@ void Shard::OnPresenceMessage(PresenceMessage& message) {
 // (the Interest travels ahead of the report, so the owner counts it before announcing).
 void Shard::NoteSignedIn(Session& s, uint32_t slot) {
   uint64_t own = PresenceTopic(s.user, config_.shard_count);
-  if (!s.subscriptions.count(own)) {
-    SubscribeLocal(s, slot, own);
-    AddInterest(own, id_, +1);
-  }
+  if (SubscribeLocal(s, slot, own)) AddInterest(own, id_, +1);
   PresenceRuntime::LocalUser& local = presence_.local[s.user];
   local.sessions++;
   TimeMs now = Now();
@@ -275,10 +272,8 @@ void Shard::OnPresenceQueryPart(PresenceQueryPart part) {
   }
   for (auto& info : part.infos) {
     uint64_t topic = PresenceTopic(info.user_id, n);
-    if (current && !s->subscriptions.count(topic)) {
-      SubscribeLocal(*s, q.session.slot, topic);
-    } else {
-      AddInterest(topic, id_, -1);  // superseded, gone or already following: give it back
+    if (!current || !SubscribeLocal(*s, q.session.slot, topic)) {
+      AddInterest(topic, id_, -1);  // superseded, gone, following or at the limit: give it back
     }
     q.infos[info.user_id] = std::move(info);
   }
@@ -399,7 +394,7 @@ void Shard::AnnouncePresence(UserId user) {
   changed.presence = std::make_unique<wire::PresenceInfoT>(PresenceInfoOf(user));
   AfterDurable([this, topic = PresenceTopic(user, config_.shard_count),
                 frame = Share(EncodeBody(0, std::move(changed)))]() mutable {
-    FanOut(topic, std::move(frame));
+    FanOut(topic, std::move(frame), 0, CoalesceKey{topic, 0});
   });
 }
 
@@ -438,6 +433,7 @@ void Shard::Housekeeping() {
   presence_.expiries_checked_at = now;
   typing_.Prune(now);
   SweepRetention();
+  EnforceTimeouts();
 }
 
 }  // namespace parley::shard

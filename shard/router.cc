@@ -271,6 +271,14 @@ bool GuessableSignIn(const wire::Frame* f) {
 
 void Shard::HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payload) {
   Result<const wire::Frame*> verified = wire::VerifyFrame(payload);
+  if (s.refused) {  // over a connection limit (AdmitConnection): this answer, then closed
+    Error refused = *s.refused;
+    s.refused.reset();
+    const uint64_t request_id = verified.ok() ? (*verified)->request_id() : 0;
+    NoteError(refused, RefOf(slot), request_id, wire::Body::NONE, s.session_id);
+    Enqueue(s, slot, wire::EncodeError(request_id, refused));
+    return CloseAfterFlush(s);
+  }
   if (!verified.ok()) {
     NoteError(verified.error(), RefOf(slot), 0, wire::Body::NONE, s.session_id);
     Enqueue(s, slot, wire::EncodeError(0, verified.error()));
@@ -295,6 +303,16 @@ void Shard::HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payl
   if (!s.hello_done) {
     return RespondError(meta,
                         MakeError(ErrorCode::kHelloRequired, "the first frame must be Hello"));
+  }
+  // Counted until a frame with its request id is queued back (Enqueue): the answer, even an
+  // error. Requests without an id cannot be matched and are bounded by the rate limits only.
+  if (meta.request_id != 0 && ++s.inflight > config_.limits.max_inflight_requests) {
+    counters_.rate_limited.Add();
+    Error e = MakeError(ErrorCode::kRateLimited, "too many requests in flight; wait for answers",
+                        "max_inflight_requests=" +
+                            std::to_string(config_.limits.max_inflight_requests));
+    e.retry_after_ms = 10;
+    return RespondError(meta, e);
   }
   HandleSessionRequest(s, slot, meta, f, payload);
 }
@@ -345,11 +363,37 @@ bool Shard::Admit(Session& s, uint32_t slot, const RequestMeta& meta, const wire
     std::erase_if(address_buckets_,
                   [&](auto& kv) { return kv.second.full_at(id.signin_per_address) < now; });
   }
-  if (wait == 0) return true;
+  if (wait == 0) return AdmitSignIn(meta, f);
   counters_.rate_limited.Add();
   Error e = MakeError(ErrorCode::kRateLimited, "too many requests; slow down",
                       wire::EnumNameBody(type));
   e.retry_after_ms = wait;
+  RespondError(meta, e);
+  return false;
+}
+
+// A reconnect storm must not queue without bound: password, MFA and OpenID sign-ins wait for the
+// hashing workers, so past max_queued_sign_ins of them in flight the next is told to come back;
+// token resumes are cheap but still taken at most resumes_per_second. The retry hint carries
+// jitter, so the refused do not all come back at the same moment.
+bool Shard::AdmitSignIn(const RequestMeta& meta, const wire::Frame* f) {
+  const wire::Body type = f->body_type();
+  if (!KindOf(type).sign_in) return true;
+  const ConnectionLimits& limits = config_.limits;
+  uint32_t wait = 0;
+  if (GuessableSignIn(f) && type != wire::Body::Refresh) {
+    if (worker_jobs_inflight_ >= limits.max_queued_sign_ins) wait = 250;
+  } else if (type == wire::Body::Login && limits.resumes_per_second != 0) {
+    wait = resumes_.Take(RateLimit{static_cast<double>(limits.resumes_per_second),
+                                   static_cast<double>(limits.resumes_per_second)},
+                         Now());
+  }
+  if (wait == 0) return true;
+  counters_.sign_ins_overloaded.Add();
+  jitter_ = jitter_ * 6364136223846793005ULL + 1442695040888963407ULL;
+  Error e = MakeError(ErrorCode::kOverloaded, "the server is admitting many sign-ins; retry later",
+                      wire::EnumNameBody(type));
+  e.retry_after_ms = wait + static_cast<uint32_t>((jitter_ >> 33) % (wait + 250));
   RespondError(meta, e);
   return false;
 }
@@ -555,10 +599,8 @@ void Shard::OnReply(Reply reply) {
   uint32_t slot = reply.to.slot;
   if (auto* sub = std::get_if<SubscribeEffect>(&reply.effect)) {
     for (ChannelId channel : sub->channel_ids) {
-      if (s && !s->subscriptions.count(channel)) {
-        SubscribeLocal(*s, slot, channel);
-      } else {
-        AddInterest(channel, id_, -1);  // gone or already subscribed: undo the owner's count
+      if (!s || !SubscribeLocal(*s, slot, channel)) {
+        AddInterest(channel, id_, -1);  // gone, subscribed or at the limit: undo the owner's count
       }
     }
   }
@@ -686,19 +728,13 @@ void Shard::OnUserQueryPart(UserQueryPart part) {
   // Take each owner's subscriptions as its part arrives: its later deliveries and membership
   // changes travel the same mailbox behind the part, so none is missed or misapplied.
   for (const ChannelCursor& c : part.channels) {
-    if (s && !s->subscriptions.count(c.channel_id)) {
-      SubscribeLocal(*s, q.session.slot, c.channel_id);
-    } else {
-      AddInterest(c.channel_id, id_, -1);  // gone, or already following: give the count back
+    if (!s || !SubscribeLocal(*s, q.session.slot, c.channel_id)) {
+      AddInterest(c.channel_id, id_, -1);  // gone, following or at the limit: give it back
     }
     q.merged.channels.push_back(c);
   }
   for (WorkspaceId topic : part.workspace_topics) {
-    if (s && !s->subscriptions.count(topic)) {
-      SubscribeLocal(*s, q.session.slot, topic);
-    } else {
-      AddInterest(topic, id_, -1);
-    }
+    if (!s || !SubscribeLocal(*s, q.session.slot, topic)) AddInterest(topic, id_, -1);
   }
   for (auto& w : part.workspaces) q.merged.workspaces.push_back(std::move(w));
   for (auto& a : part.audit) q.merged.audit.push_back(std::move(a));
@@ -765,9 +801,24 @@ wire::Bytes Shard::EncodeLoginOk(const Session& s, PendingQuery& done) {
   return EncodeBody(done.request_id, std::move(ok));
 }
 
-void Shard::SubscribeLocal(Session& s, uint32_t slot, ChannelId channel) {
+bool Shard::SubscribeLocal(Session& s, uint32_t slot, ChannelId channel) {
+  if (s.subscriptions.count(channel)) return false;
+  if (s.subscriptions.size() >= config_.limits.max_subscriptions) {
+    counters_.subscriptions_refused.Add();
+    if (!s.told_subscription_limit) {  // once per connection: the client can Sync the rest
+      s.told_subscription_limit = true;
+      Enqueue(s, slot,
+              wire::EncodeError(0, MakeError(ErrorCode::kLimitExceeded,
+                                             "subscription limit reached; events of further "
+                                             "channels are not pushed: Sync them",
+                                             "max_subscriptions=" + std::to_string(
+                                                 config_.limits.max_subscriptions))));
+    }
+    return false;
+  }
   s.subscriptions.insert(channel);
   local_subs_[channel].push_back(slot);
+  return true;
 }
 
 void Shard::UnsubscribeLocal(Session& s, uint32_t slot, ChannelId channel) {
@@ -805,7 +856,7 @@ void Shard::OnInterest(const Interest& interest) {
 void Shard::OnDeliver(const Deliver& deliver) {
   auto it = local_subs_.find(deliver.channel_id);
   if (it == local_subs_.end()) return;
-  DeliverLocal(it->second, deliver.frame);
+  DeliverLocal(it->second, deliver.frame, deliver.coalesce);
   if (deliver.receipt_seq != 0) {
     ReportDelivered(deliver.channel_id, it->second, deliver.receipt_seq);
   }
@@ -813,13 +864,14 @@ void Shard::OnDeliver(const Deliver& deliver) {
 
 // Sessions still signing in hold the frame until their LoginOk. Neither path closes a session
 // (a lagging one closes after its flush), so `slots` stays stable meanwhile.
-void Shard::DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedBytes& frame) {
+void Shard::DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedBytes& frame,
+                         CoalesceKey key) {
   for (uint32_t slot : slots) {
     Session& s = sessions_[slot];
     if (s.login_pending) {
       Hold(s, slot, frame);
     } else {
-      Enqueue(s, slot, frame);
+      Enqueue(s, slot, frame, key);
     }
   }
   counters_.deliveries.Add(slots.size());
@@ -845,8 +897,7 @@ void Shard::OnMembershipChanged(const MembershipChanged& change) {
     Session& s = sessions_[slot];
     bool subscribed = s.subscriptions.count(change.channel_id) != 0;
     if (change.joined && !subscribed) {
-      SubscribeLocal(s, slot, change.channel_id);
-      ++delta;
+      if (SubscribeLocal(s, slot, change.channel_id)) ++delta;
     } else if (!change.joined && subscribed) {
       UnsubscribeLocal(s, slot, change.channel_id);
       --delta;

@@ -75,6 +75,7 @@ Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
   config.shard_count = n;
   config.max_frame_bytes = options.max_frame_bytes;
   config.max_outbound_bytes = options.max_outbound_bytes;
+  config.limits = options.limits.PerShard(n);
   config.identity = std::move(identity);
   config.workers = server->workers_.get();
   config.snapshot_every_events = options.snapshot_every_events;

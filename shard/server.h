@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "persist/data_dir.h"
+#include "shard/limits.h"
 #include "persist/lmdb_store.h"
 #include "search/service.h"
 #include "shard/mailbox.h"
@@ -29,6 +30,7 @@ struct ServerOptions {
   persist::Durability durability = persist::Durability::kSync;
   uint32_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   size_t max_outbound_bytes = size_t{8} << 20;
+  ConnectionLimits limits;  // server-wide; each shard gets its share
   bool pin_threads = true;
   std::string signing_key_file;  // empty: DATA/secret.key
   IdentityConfig identity;       // signing_key is read from signing_key_file

@@ -6,12 +6,16 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "core/ids.h"
 #include "core/rate_limit.h"
+#include "shard/limits.h"
 #include "wire/frame.h"
 
 namespace parley::shard {
@@ -38,6 +42,21 @@ struct Session {
   bool send_read_receipts = true;  // the user's setting (kept current by the user's shard)
 
   std::vector<uint8_t> in;  // received bytes not yet framed
+
+  // Limits (shard/limits.h). Times are steady-clock milliseconds.
+  bool counted = false;          // holds one of its address's connections
+  int64_t accepted_at = 0;
+  int64_t last_frame_at = 0;     // the last whole frame received
+  int64_t partial_since = 0;     // the first byte of the frame still incomplete; 0: none
+  int64_t closing_since = 0;     // close_after_flush set: closed by force if still open 5 s on
+  uint32_t inflight = 0;         // requests with a request id, not answered yet
+  bool told_subscription_limit = false;
+  // Over a connection limit: the answer to its first frame (so the client reads it as the
+  // answer to its Hello, and no unread Hello turns the close into a reset); closed after
+  // kRefusedLingerMs without one.
+  std::optional<Error> refused;
+  // Typing and presence events held while the outbound queue is behind, the newest per key.
+  std::vector<std::pair<CoalesceKey, wire::SharedBytes>> coalesced;
 
   // Outbound frames, shared with other sessions when they are fan-out events. The first
   // `inflight_items` belong to the send in flight; out_offset bytes of the front are written.

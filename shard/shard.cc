@@ -243,7 +243,7 @@ void Shard::SayGoingAway() {
     Session& s = sessions_[slot];
     if (!s.in_use || s.closing || s.close_after_flush) continue;
     Enqueue(s, slot, frame);
-    s.close_after_flush = true;
+    CloseAfterFlush(s);
     counters_.going_away_sent.Add();
   }
 }
@@ -355,6 +355,7 @@ void Shard::OnAccept(const Completion& c) {
   s.recv_armed = true;
   ring_->MultishotRecv(s.fd, Tag(kOpRecv, slot, s.gen));
   counters_.connections_accepted.Add();
+  AdmitConnection(s);
 }
 
 void Shard::OnRecv(Session& s, uint32_t slot, const Completion& c) {
@@ -403,6 +404,7 @@ void Shard::ProcessInput(Session& s, uint32_t slot) {
       std::memcpy(aligned_.data(), payload.data(), payload.size());
       payload = {reinterpret_cast<const uint8_t*>(aligned_.data()), payload.size()};
     }
+    s.last_frame_at = SteadyMs();
     HandleFrame(s, slot, payload);
     off += wire::kLengthPrefixBytes + split.payload_bytes;
   }
@@ -411,45 +413,68 @@ void Shard::ProcessInput(Session& s, uint32_t slot) {
   } else {
     s.in.erase(s.in.begin(), s.in.begin() + static_cast<ptrdiff_t>(off));
   }
+  // A frame begun and not finished starts the frame timeout (a slowloris sends one byte at a
+  // time); one finished in this read starts none.
+  if (s.in.empty()) {
+    s.partial_since = 0;
+  } else if (s.partial_since == 0 || off > 0) {
+    s.partial_since = SteadyMs();
+  }
 }
 
 // Broken framing or a failed handshake: say why, then close once that frame is written.
 void Shard::FailSession(Session& s, uint32_t slot, const Error& error) {
   NoteError(error, RefOf(slot), 0, wire::Body::NONE, s.session_id);
   Enqueue(s, slot, wire::EncodeError(0, error));
-  s.close_after_flush = true;
+  CloseAfterFlush(s);
 }
 
 void Shard::Enqueue(Session& s, uint32_t slot, wire::Bytes frame) {
   Enqueue(s, slot, std::make_shared<const wire::Bytes>(std::move(frame)));
 }
 
-void Shard::Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame) {
+void Shard::Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame, CoalesceKey key) {
   assert(InShardThread());
   if (s.closing || s.close_after_flush) return;
+  if (s.inflight > 0) NoteAnswer(s, *frame);
+  if (key.topic != 0 && Coalesce(s, key, frame)) return;
+  // Over the shard's budget for all queues, the fullest queue goes first (its reader is the
+  // slowest), whoever this frame is for.
+  const uint64_t budget = config_.limits.max_outbound_total_bytes;
+  if (s.out_bytes > 0 && outbound_total_ + frame->size() > budget) {
+    const uint32_t fullest = FullestSession();
+    if (fullest != slot && fullest != UINT32_MAX) Lag(sessions_[fullest], fullest);
+  }
   // One frame always fits an empty queue, so a large reply (a full history page) never counts
   // as lagging; the bound is on what piles up behind it.
-  if (s.out_bytes > 0 && s.out_bytes + frame->size() > config_.max_outbound_bytes) {
-    // A slow reader: drop what is not already in flight, tell it, and close. It resumes by
-    // reconnecting and syncing each channel from the last seq it saw.
-    counters_.sessions_lagged.Add();
-    while (s.out.size() > s.inflight_items) {
-      s.out_bytes -= s.out.back()->size();
-      s.out.pop_back();
-    }
-    s.out_bytes = 0;
-    for (size_t i = 0; i < s.out.size(); ++i) s.out_bytes += s.out[i]->size();
-    s.out_bytes -= s.out_offset;
-    auto lag = wire::EncodeError(0, MakeError(ErrorCode::kLagged,
-                                              "outbound queue overflow; reconnect and Sync "
-                                              "each channel from the last seq received"));
-    s.out_bytes += lag.size();
-    s.out.push_back(std::make_shared<const wire::Bytes>(std::move(lag)));
-    s.close_after_flush = true;
-  } else {
-    s.out_bytes += frame->size();
-    s.out.push_back(std::move(frame));
+  if (s.out_bytes > 0 && (s.out_bytes + frame->size() > config_.max_outbound_bytes ||
+                          outbound_total_ + frame->size() > budget)) {
+    return Lag(s, slot);
   }
+  AddOutbound(s, static_cast<int64_t>(frame->size()));
+  s.out.push_back(std::move(frame));
+  MarkDirty(s, slot);
+}
+
+// A slow reader: drop what is not already in flight, tell it, and close. It resumes by
+// reconnecting and syncing each channel from the last seq it saw.
+void Shard::Lag(Session& s, uint32_t slot) {
+  counters_.sessions_lagged.Add();
+  while (s.out.size() > s.inflight_items) s.out.pop_back();
+  size_t kept = 0;
+  for (size_t i = 0; i < s.out.size(); ++i) kept += s.out[i]->size();
+  kept -= s.out_offset;
+  s.coalesced.clear();
+  auto lag = wire::EncodeError(0, MakeError(ErrorCode::kLagged,
+                                            "outbound queue overflow; reconnect and Sync "
+                                            "each channel from the last seq received"));
+  AddOutbound(s, static_cast<int64_t>(kept + lag.size()) - static_cast<int64_t>(s.out_bytes));
+  s.out.push_back(std::make_shared<const wire::Bytes>(std::move(lag)));
+  CloseAfterFlush(s);
+  MarkDirty(s, slot);
+}
+
+void Shard::MarkDirty(Session& s, uint32_t slot) {
   if (!s.dirty) {
     s.dirty = true;
     dirty_.push_back(slot);
@@ -493,7 +518,7 @@ void Shard::OnSendDone(Session& s, uint32_t slot, int32_t res) {
     return;
   }
   size_t left = static_cast<size_t>(res);
-  s.out_bytes -= std::min(s.out_bytes, left);
+  AddOutbound(s, -static_cast<int64_t>(std::min(s.out_bytes, left)));
   while (left > 0 && !s.out.empty()) {
     size_t front_left = s.out.front()->size() - s.out_offset;
     if (left < front_left) {
@@ -504,6 +529,7 @@ void Shard::OnSendDone(Session& s, uint32_t slot, int32_t res) {
     s.out.pop_front();
     s.out_offset = 0;
   }
+  if (!s.coalesced.empty() && !s.closing) ReleaseCoalesced(s, slot);
   if (!s.out.empty()) {
     if (!s.closing) StartSend(s, slot);
   } else if (s.close_after_flush) {
@@ -532,7 +558,9 @@ void Shard::CloseSession(Session& s, uint32_t slot) {
   // that send points at stay alive until it completes; MaybeFree drops them.
   shutdown(s.fd, SHUT_RDWR);
   s.out.resize(s.inflight_items);
-  s.out_bytes = 0;
+  AddOutbound(s, -static_cast<int64_t>(s.out_bytes));
+  s.coalesced.clear();
+  ReleaseConnection(s);
 }
 
 void Shard::MaybeFree(Session& s, uint32_t slot) {

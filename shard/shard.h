@@ -35,6 +35,7 @@
 #include "persist/histogram.h"
 #include "persist/log_store.h"
 #include "search/service.h"
+#include "shard/limits.h"
 #include "shard/mailbox.h"
 #include "shard/messages.h"
 #include "shard/populated_arena.h"
@@ -70,6 +71,7 @@ struct ShardConfig {
   uint32_t shard_count = 1;
   uint32_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
   size_t max_outbound_bytes = size_t{8} << 20;  // per session; past it the session lags
+  ConnectionLimits limits;                      // this shard's share (ConnectionLimits::PerShard)
   std::string server_name = "parleyd";
   RingOptions ring;
   std::shared_ptr<const IdentityConfig> identity;
@@ -89,7 +91,7 @@ struct ShardConfig {
 struct ShardCounters {
   using Counter = persist::Counter;
   static constexpr size_t kKinds = static_cast<size_t>(wire::Body::MAX) + 1;
-  static constexpr size_t kCodes = static_cast<size_t>(ErrorCode::kAccountLocked) + 1;
+  static constexpr size_t kCodes = static_cast<size_t>(ErrorCode::kLimitExceeded) + 1;
 
   ShardCounters() {
     for (size_t k = 0; k < kKinds; ++k) latency_ns.emplace_back(persist::kLatencyBoundsNs);
@@ -110,6 +112,11 @@ struct ShardCounters {
   Counter rate_limited;
   Counter sign_in_failures;
   Counter going_away_sent;
+  Counter connections_refused;     // over a connection limit (overloaded)
+  Counter connections_timed_out;   // handshake, frame or idle timeout
+  Counter ephemeral_coalesced;     // typing and presence events replaced by newer ones
+  Counter subscriptions_refused;   // over max_subscriptions
+  Counter sign_ins_overloaded;     // sign-ins and resumes answered overloaded
   Counter error_logs_suppressed;  // error log lines over the per-second cap
   // The loop's time working vs waiting in io_uring_enter (which also runs deferred kernel work
   // of completions); utilisation = busy / (busy + wait).
@@ -185,13 +192,26 @@ class Shard {
   void ArmWake();
   void ArmAccept();
   void ProcessInput(Session& s, uint32_t slot);
-  void Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame);
+  void Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame, CoalesceKey key = {});
   void Enqueue(Session& s, uint32_t slot, wire::Bytes frame);
   void StartSend(Session& s, uint32_t slot);
   void FlushSends();
   void CloseSession(Session& s, uint32_t slot);
   void MaybeFree(Session& s, uint32_t slot);
   void FailSession(Session& s, uint32_t slot, const Error& error);
+  // Limits (shard/limits.cc).
+  void CloseAfterFlush(Session& s);
+  bool AdmitConnection(Session& s);  // false: refused (answers its first frame, then closes)
+  void ReleaseConnection(Session& s);
+  void EnforceTimeouts();  // on the housekeeping tick
+  bool AdmitSignIn(const RequestMeta& meta, const wire::Frame* f);  // false: answered overloaded
+  void NoteAnswer(Session& s, const wire::Bytes& frame);  // an answer leaves `inflight`
+  bool Coalesce(Session& s, CoalesceKey key, const wire::SharedBytes& frame);
+  void ReleaseCoalesced(Session& s, uint32_t slot);
+  void AddOutbound(Session& s, int64_t delta);
+  uint32_t FullestSession() const;  // the open session with the most queued; UINT32_MAX: none
+  void Lag(Session& s, uint32_t slot);
+  void MarkDirty(Session& s, uint32_t slot);
   Session* Find(const SessionRef& ref);
   SessionRef RefOf(uint32_t slot) const;
   void Send(ShardId to, ShardMessage message);
@@ -240,11 +260,14 @@ class Shard {
   bool HandleSearch(const RequestMeta& meta, const wire::Frame* f);  // false: not one
   void OnDeliver(const Deliver& deliver);
   // Writes `frame` to each of these local sessions (held for those still signing in).
-  void DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedBytes& frame);
+  void DeliverLocal(const std::vector<uint32_t>& slots, const wire::SharedBytes& frame,
+                    CoalesceKey key = {});
   void Hold(Session& s, uint32_t slot, const wire::SharedBytes& frame);
   void OnMembershipChanged(const MembershipChanged& change);
   void OnInterest(const Interest& interest);
-  void SubscribeLocal(Session& s, uint32_t slot, ChannelId channel);
+  // False (and nothing subscribed) if already subscribed or at max_subscriptions: the caller
+  // gives back the interest it counted.
+  bool SubscribeLocal(Session& s, uint32_t slot, ChannelId channel);
   void UnsubscribeLocal(Session& s, uint32_t slot, ChannelId channel);
   void Respond(const RequestMeta& meta, wire::Bytes frame, ReplyEffect effect = {});
   void RespondError(const RequestMeta& meta, const Error& error);
@@ -427,7 +450,8 @@ class Shard {
   void AnnounceJoins(const RequestMeta& meta, UserId user, const std::vector<ChannelId>& channels);
   void BroadcastMembership(const MembershipChanged& change);
   // receipt_seq: the message's seq if its channel tracks receipts (ReceiptSeqOf), else 0.
-  void FanOut(ChannelId channel, wire::SharedBytes frame, Seq receipt_seq = 0);
+  void FanOut(ChannelId channel, wire::SharedBytes frame, Seq receipt_seq = 0,
+              CoalesceKey key = {});
   void AddInterest(ChannelId channel, ShardId shard, int32_t delta);
   TimeMs Now() const;
 
@@ -491,6 +515,12 @@ class Shard {
   uint32_t worker_jobs_inflight_ = 0;
   std::unordered_map<UserId, TokenBucket> user_buckets_;
   std::unordered_map<std::string, TokenBucket> address_buckets_;
+  // Limits (shard/limits.cc).
+  std::unordered_map<std::string, uint32_t> connections_by_address_;
+  uint32_t connections_counted_ = 0;
+  uint64_t outbound_total_ = 0;  // every session's out_bytes
+  TokenBucket resumes_;
+  uint64_t jitter_ = 0x9e3779b97f4a7c15;  // retry hints are spread by a cheap generator
   TimeMs buckets_swept_at_ = 0;
   // Failed sign-ins against emails that have no account, so that they lock like real ones and
   // a lockout reveals nothing. Volatile and bounded.

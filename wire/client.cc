@@ -70,10 +70,12 @@ Status ReadAvailable(int fd, Clock::time_point deadline, std::vector<uint8_t>& i
 
 // One connection attempt to one resolved address, bounded by `deadline`. The socket stays
 // non-blocking: every later read and write waits through poll() with a timeout.
-Result<int> ConnectAddress(const addrinfo& ai, Clock::time_point deadline) {
+Result<int> ConnectAddress(const addrinfo& ai, Clock::time_point deadline, int recv_buffer) {
   const int fd =
       ::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.ai_protocol);
   if (fd < 0) return FromErrno("socket failed", errno);
+  // Before connect, so that the window the handshake advertises already follows it.
+  if (recv_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &recv_buffer, sizeof(recv_buffer));
   if (::connect(fd, ai.ai_addr, ai.ai_addrlen) != 0 && errno != EINPROGRESS) {
     const int err = errno;
     ::close(fd);
@@ -104,7 +106,7 @@ Result<int> ConnectSocket(const ClientOptions& options) {
   const Clock::time_point deadline = DeadlineAfter(options.timeout_ms);
   Result<int> fd = Unavailable("no address for " + options.host);
   for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-    fd = ConnectAddress(*ai, deadline);
+    fd = ConnectAddress(*ai, deadline, options.recv_buffer_bytes);
     if (fd.ok()) break;
   }
   ::freeaddrinfo(list);

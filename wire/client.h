@@ -30,6 +30,7 @@ struct ClientOptions {
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   std::string client_name = "parley-client";
   bool send_hello = true;  // false: connect only (tests of the handshake itself)
+  int recv_buffer_bytes = 0;  // > 0: the socket's SO_RCVBUF (tests of slow readers)
 };
 
 class Client {

@@ -1,6 +1,7 @@
 #include "wire/frame.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -98,6 +99,22 @@ Bytes FinishFrame(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id, Body
   WriteLittleEndian32(size, out.data());
   std::copy_n(fbb.GetBufferPointer(), size, out.data() + kLengthPrefixBytes);
   return out;
+}
+
+uint64_t RequestIdOf(const Bytes& frame) {
+  // FlatBuffers layout: the root offset, then the table, which starts with the signed offset
+  // back to its vtable; the vtable holds each field's offset inside the table (0: absent).
+  const uint8_t* payload = frame.data() + kLengthPrefixBytes;
+  auto read = [](const uint8_t* p, auto value) {
+    std::memcpy(&value, p, sizeof(value));
+    return flatbuffers::EndianScalar(value);
+  };
+  const uint8_t* table = payload + read(payload, flatbuffers::uoffset_t{0});
+  const uint8_t* vtable = table - read(table, flatbuffers::soffset_t{0});
+  const auto vtable_bytes = read(vtable, flatbuffers::voffset_t{0});
+  if (Frame::VT_REQUEST_ID >= vtable_bytes) return 0;
+  const auto field = read(vtable + Frame::VT_REQUEST_ID, flatbuffers::voffset_t{0});
+  return field == 0 ? 0 : read(table + field, uint64_t{0});
 }
 
 Bytes EncodeFrame(uint64_t request_id, const BodyUnion& body) {

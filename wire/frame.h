@@ -55,6 +55,10 @@ Result<const Frame*> VerifyFrame(std::span<const uint8_t> payload);
 Bytes FinishFrame(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id, Body type,
                   flatbuffers::Offset<void> body);
 
+// The request id of a frame FinishFrame built (a trusted one: nothing is checked), read without
+// assuming the payload is aligned (it sits after the 4-byte prefix).
+uint64_t RequestIdOf(const Bytes& frame);
+
 // Packs an object-API body (FrameT-style union) into a prefixed frame.
 Bytes EncodeFrame(uint64_t request_id, const BodyUnion& body);
 
