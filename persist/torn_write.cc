@@ -25,6 +25,7 @@ Error LmdbFailure(const std::string& what, int rc) {
 struct Layout {
   size_t page_size = 0;
   uint64_t last_page = 0;          // the newest snapshot's last used page
+  uint64_t newest_meta = 0;        // the meta page (0 or 1) of the newest transaction
   std::vector<uint64_t> reusable;  // free pages the next commit may overwrite
 };
 
@@ -47,6 +48,7 @@ Result<Layout> ReadLayout(const std::string& dir) {
   mdb_env_stat(env, &stat);
   layout.page_size = stat.ms_psize;
   layout.last_page = info.me_last_pgno;
+  layout.newest_meta = info.me_last_txnid % 2;  // mdb_env_write_meta: mm_txnid & 1
   MDB_txn* txn = nullptr;
   if ((rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn)) != 0) return fail("txn", rc);
   MDB_cursor* cursor = nullptr;
@@ -88,7 +90,40 @@ Status Garble(int fd, uint64_t page, size_t page_size, bool whole, std::mt19937_
   return OkStatus();
 }
 
+std::string DataFile(const std::string& shard_dir) { return shard_dir + "/data.mdb"; }
+
+Result<TornWriteReport> TearMeta(const std::string& shard_dir, const Layout& layout,
+                                 std::mt19937_64& rng) {
+  TornWriteReport report;
+  report.meta_offset = layout.newest_meta * layout.page_size;
+  report.meta_sector.resize(kSector);
+  std::string garbage(kSector, '\0');
+  for (char& c : garbage) c = static_cast<char>(rng());
+  int fd = open(DataFile(shard_dir).c_str(), O_RDWR);
+  if (fd < 0) return MakeError(ErrorCode::kInternal, "cannot open " + shard_dir, strerror(errno));
+  bool ok = pread(fd, report.meta_sector.data(), kSector, static_cast<off_t>(report.meta_offset)) ==
+                static_cast<ssize_t>(kSector) &&
+            pwrite(fd, garbage.data(), kSector, static_cast<off_t>(report.meta_offset)) ==
+                static_cast<ssize_t>(kSector);
+  close(fd);
+  if (!ok) return MakeError(ErrorCode::kInternal, "torn meta write failed", strerror(errno));
+  report.what = "torn meta page " + std::to_string(layout.newest_meta);
+  report.pages = 1;
+  return report;
+}
+
 }  // namespace
+
+Status UndoTornMeta(const std::string& shard_dir, const TornWriteReport& report) {
+  int fd = open(DataFile(shard_dir).c_str(), O_WRONLY);
+  if (fd < 0) return MakeError(ErrorCode::kInternal, "cannot open " + shard_dir, strerror(errno));
+  bool ok = pwrite(fd, report.meta_sector.data(), report.meta_sector.size(),
+                   static_cast<off_t>(report.meta_offset)) ==
+            static_cast<ssize_t>(report.meta_sector.size());
+  close(fd);
+  if (!ok) return MakeError(ErrorCode::kInternal, "undo of a torn meta failed", strerror(errno));
+  return OkStatus();
+}
 
 Result<TornWriteReport> SimulateTornCommit(const std::string& shard_dir, TornCommit kind,
                                            std::mt19937_64& rng) {
@@ -96,6 +131,7 @@ Result<TornWriteReport> SimulateTornCommit(const std::string& shard_dir, TornCom
   if (!layout.ok()) return layout.error();
   std::vector<uint64_t> pages;
   TornWriteReport report;
+  if (kind == TornCommit::kMeta) return TearMeta(shard_dir, *layout, rng);
   if (kind == TornCommit::kTail) {
     size_t n = 1 + rng() % kMaxPages;
     for (size_t i = 1; i <= n; ++i) pages.push_back(layout->last_page + i);
@@ -112,7 +148,7 @@ Result<TornWriteReport> SimulateTornCommit(const std::string& shard_dir, TornCom
     report.what = std::to_string(n) + " torn free pages (of " +
                   std::to_string(layout->reusable.size()) + " reusable)";
   }
-  int fd = open((shard_dir + "/data.mdb").c_str(), O_WRONLY);
+  int fd = open(DataFile(shard_dir).c_str(), O_WRONLY);
   if (fd < 0) return MakeError(ErrorCode::kInternal, "cannot open " + shard_dir, strerror(errno));
   for (size_t i = 0; i < pages.size(); ++i) {
     // Writeback order is the kernel's and the device's: any page may be whole or torn.

@@ -11,11 +11,16 @@
 // cut during a commit therefore leaves garbage only in such pages, with both metas as they
 // were, and a correct reader must not notice it.
 //
-// Not simulated: a torn meta page (against LMDB's sector-atomic assumption; LMDB refuses the
-// file then, and so does parleyd), and the newest meta page never reaching the disk (parley's
-// kSync runs with MDB_NOMETASYNC and acknowledges a commit only after a later flush covered its
-// meta; from outside a SIGKILLed process we cannot tell whether that flush happened, so undoing
-// the newest commit could undo an acknowledged write that a real power cut would have kept).
+// LMDB assumes a sector write is atomic; a device whose write buffer loses power mid-sector
+// breaks that (Howard Chu on openldap-bugs: the meta page write can be corrupted in the device
+// at a power failure), leaving the newest meta page garbled: kMeta. LMDB 0.9 then
+// refuses the file although the other meta page still holds every acknowledged write, so
+// parleyd must refuse too and name the damage (the operator restores from a backup).
+//
+// Not simulated: the newest meta page never reaching the disk (parley's kSync runs with
+// MDB_NOMETASYNC and acknowledges a commit only after a later flush covered its meta; from
+// outside a SIGKILLed process we cannot tell whether that flush happened, so undoing the newest
+// commit could undo an acknowledged write that a real power cut would have kept).
 #pragma once
 
 #include <cstdint>
@@ -33,11 +38,16 @@ enum class TornCommit {
   // Garbage sectors in free pages the next commit could have reused: a commit that was
   // overwriting freed pages in place.
   kFreePages,
+  // Garbage over the start of the newest meta page (its record, in the first sector).
+  kMeta,
 };
 
 struct TornWriteReport {
   std::string what;  // for people: which pages, e.g. "3 pages past page 41 (torn tail)"
   uint64_t pages = 0;
+  // kMeta: the sector as it was, so that UndoTornMeta can stand in for a restore from backup.
+  uint64_t meta_offset = 0;
+  std::string meta_sector;
 };
 
 // Damages `shard_dir`/data.mdb as a power cut during the next commit could. The environment must
@@ -45,5 +55,8 @@ struct TornWriteReport {
 // for reuse yet. `rng` chooses the pages, sectors and bytes, so a seed reproduces a run.
 Result<TornWriteReport> SimulateTornCommit(const std::string& shard_dir, TornCommit kind,
                                            std::mt19937_64& rng);
+
+// Puts back the meta sector a kMeta report saved.
+Status UndoTornMeta(const std::string& shard_dir, const TornWriteReport& report);
 
 }  // namespace parley::persist

@@ -81,6 +81,20 @@ TEST_F(TornWriteTest, GarbageInReusableFreePagesIsIgnoredAndOverwritten) {
   }
 }
 
+// The one torn write LMDB cannot read past: the store refuses the file, naming the page; put
+// back (a restore), everything replays.
+TEST_F(TornWriteTest, TornMetaPageIsRefusedByNameAndUndone) {
+  Append(3);
+  auto torn = SimulateTornCommit(shard_dir_, TornCommit::kMeta, rng_);
+  ASSERT_TRUE(torn.ok()) << torn.error().message;
+  auto refused = LmdbLogStore::Open(shard_dir_, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find(torn->what.substr(5) + " of "), std::string::npos)
+      << torn->what << " / " << refused.error().message;
+  ASSERT_TRUE(UndoTornMeta(shard_dir_, *torn).ok());
+  ExpectEverythingReplays();
+}
+
 // A fresh environment's one commit freed nothing an older snapshot no longer needs.
 TEST_F(TornWriteTest, NoReusableFreePageIsNotFoundAndChangesNothing) {
   std::string before = ReadFile(shard_dir_ + "/data.mdb");

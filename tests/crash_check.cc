@@ -50,6 +50,7 @@ struct Totals {
   int kills_mid_burst = 0;
   int torn_tail = 0;
   int torn_free_pages = 0;
+  int torn_meta = 0;             // refused by name, then put back
   int torn_skipped = 0;          // kFreePages chosen with no free page yet
   uint64_t unacked_present = 0;  // over every check: pending writes found applied
   uint64_t unacked_absent = 0;
@@ -280,23 +281,48 @@ std::string LogTail(const TestServer& server) {
   return tail;
 }
 
-// Between the kill and the restart: sometimes the torn last write of a power cut.
-void MaybeTear(const TestServer& server, const Options& o, std::mt19937_64& rng, Totals* t,
-               std::string* torn) {
+// Between the kill and the restart: sometimes the torn last write of a power cut. A torn meta
+// page must make parleyd refuse the file, naming the damage; the checker then puts the sector
+// back, standing in for the operator's restore, and parleyd must serve everything acknowledged.
+void TearAndStart(TestServer& server, const Options& o, std::mt19937_64& rng, Totals* t,
+                  std::string* torn) {
   torn->clear();
-  if (static_cast<int>(rng() % 100) >= o.torn_percent) return;
+  if (static_cast<int>(rng() % 100) >= o.torn_percent) return server.Start();
   uint32_t shard = static_cast<uint32_t>(rng() % kShards);
-  auto kind = rng() % 2 == 0 ? persist::TornCommit::kTail : persist::TornCommit::kFreePages;
-  auto report = persist::SimulateTornCommit(persist::ShardDir(server.data_dir(), shard), kind, rng);
+  uint64_t roll = rng() % 10;
+  auto kind = roll == 0  ? persist::TornCommit::kMeta
+              : roll < 5 ? persist::TornCommit::kTail
+                         : persist::TornCommit::kFreePages;
+  std::string dir = persist::ShardDir(server.data_dir(), shard);
+  auto report = persist::SimulateTornCommit(dir, kind, rng);
   if (!report.ok()) {
     if (report.error().code != ErrorCode::kNotFound) {
       throw std::runtime_error("torn write failed: " + report.error().message);
     }
     ++t->torn_skipped;
-    return;
+    return server.Start();
   }
-  ++(kind == persist::TornCommit::kTail ? t->torn_tail : t->torn_free_pages);
   *torn = "shard " + std::to_string(shard) + ": " + report->what;
+  if (kind != persist::TornCommit::kMeta) {
+    ++(kind == persist::TornCommit::kTail ? t->torn_tail : t->torn_free_pages);
+    return server.Start();
+  }
+  bool refused = false;
+  try {
+    server.Start();
+  } catch (const std::exception&) {
+    refused = true;
+  }
+  if (!refused) throw std::runtime_error("parleyd served a file with a damaged meta page");
+  std::string log = LogTail(server);
+  if (log.find(report->what.substr(5) + " of " + dir) == std::string::npos) {
+    throw std::runtime_error("parleyd refused without naming the damaged meta page:" + log);
+  }
+  if (Status undone = persist::UndoTornMeta(dir, *report); !undone.ok()) {
+    throw std::runtime_error(undone.error().message);
+  }
+  ++t->torn_meta;
+  server.Start();
 }
 
 // Runs the writers, SIGKILLs the server after a random delay, maybe tears, restarts.
@@ -322,8 +348,7 @@ void KillRound(TestServer& server, World& world, const Options& o, std::mt19937_
   for (Writer& w : world.writers) {
     for (Op& op : w.pending) op.retry = true;
   }
-  MaybeTear(server, o, rng, t, torn);
-  server.Start();
+  TearAndStart(server, o, rng, t, torn);
   ++t->restarts;
 }
 
@@ -412,16 +437,17 @@ int Run(const Options& o) {
     messages += w.acked.size();
   }
   std::printf(
-      "kills %d (%d mid-burst), restarts %d, torn writes %d (tail %d, free pages %d; %d skipped: "
-      "no free page)\n"
+      "kills %d (%d mid-burst), restarts %d, torn writes %d (tail %d, free pages %d, meta page %d "
+      "refused by name and put back; %d skipped: no free page)\n"
       "writes acknowledged %llu (posts and replies %llu, edits %llu, reactions %llu; "
       "%llu retries answered as the original)\n"
       "present %llu, lost %llu, duplicates %llu; unacknowledged after a kill: found applied %llu, "
       "absent %llu; "
       "%llu messages in the channels\n"
       "wall %.1f s\n",
-      t.kills, t.kills_mid_burst, t.restarts, t.torn_tail + t.torn_free_pages, t.torn_tail,
-      t.torn_free_pages, t.torn_skipped, static_cast<unsigned long long>(counts.acknowledged),
+      t.kills, t.kills_mid_burst, t.restarts, t.torn_tail + t.torn_free_pages + t.torn_meta,
+      t.torn_tail, t.torn_free_pages, t.torn_meta, t.torn_skipped,
+      static_cast<unsigned long long>(counts.acknowledged),
       static_cast<unsigned long long>(messages), static_cast<unsigned long long>(edits),
       static_cast<unsigned long long>(reactions), static_cast<unsigned long long>(dedup),
       static_cast<unsigned long long>(counts.present), static_cast<unsigned long long>(counts.lost),
