@@ -52,7 +52,17 @@ class ChannelCheck {
       : channel_(channel), all_(all), writers_(writers), v_(violations), counts_(counts) {}
 
   void Run() {
-    for (const Writer& w : writers_) by_user_[w.user] = &w;
+    for (const Writer& w : writers_) {
+      by_user_[w.user] = &w;
+      for (const AckedMessage& a : w.acked) {
+        if (a.channel == channel_) sent_threads_[{w.user, a.client_msg_id}] = a.thread_seq;
+      }
+      for (const Op& op : w.pending) {
+        if (op.channel != channel_) continue;
+        if (op.kind == OpKind::kPost) sent_threads_[{w.user, op.client_msg_id}] = 0;
+        if (op.kind == OpKind::kReply) sent_threads_[{w.user, op.client_msg_id}] = op.target;
+      }
+    }
     CheckEachMessage();
     for (const Writer& w : writers_) CheckWriter(w);
     CheckThreads();
@@ -80,26 +90,13 @@ class ChannelCheck {
 
   // A message is one this writer sent, whole: its thread and its text are ones it sent.
   void CheckSent(const Writer& w, const wire::MessageT& m) {
-    uint64_t thread_seq = 0;
-    bool known = false;
-    for (const AckedMessage& a : w.acked) {
-      if (a.channel == channel_ && a.client_msg_id == m.client_msg_id) {
-        known = true;
-        thread_seq = a.thread_seq;
-      }
-    }
-    for (const Op& op : w.pending) {
-      if (op.channel == channel_ && (op.kind == OpKind::kPost || op.kind == OpKind::kReply) &&
-          op.client_msg_id == m.client_msg_id) {
-        known = true;
-        thread_seq = op.kind == OpKind::kReply ? op.target : 0;
-      }
-    }
-    if (!known) {
+    auto sent = sent_threads_.find({w.user, m.client_msg_id});
+    if (sent == sent_threads_.end()) {
       v_->push_back("phantom: " + At(channel_, m.seq) + " holds " + m.client_msg_id + " by " +
                     Name(w) + ", which it never sent");
       return;
     }
+    const uint64_t thread_seq = sent->second;
     if (m.thread_seq != thread_seq) {
       v_->push_back("half-applied: " + m.client_msg_id + " at " + At(channel_, m.seq) +
                     " is in thread " + std::to_string(m.thread_seq) + ", sent to " +
@@ -242,6 +239,8 @@ class ChannelCheck {
   std::vector<std::string>* v_;
   CheckCounts* counts_;
   std::map<uint64_t, const Writer*> by_user_;
+  // Every post and reply a writer sent here (acknowledged or pending) -> the thread it went to.
+  std::map<std::pair<uint64_t, std::string>, uint64_t> sent_threads_;
 };
 
 }  // namespace
