@@ -424,6 +424,12 @@ int Run(const Options& o) {
     try {  // the last unanswered writes, retried on a server left running
       Drain(server, world);
       violations = Check(server, world, &counts);
+      for (const Writer& w : world.writers) {
+        if (!w.pending.empty()) {
+          violations.push_back("writer " + std::to_string(w.index) + " could not retry " +
+                               Describe(w.pending.front()) + " on a running server");
+        }
+      }
     } catch (const std::exception& e) {
       violations.push_back(std::string("final retry failed: ") + e.what());
     }
