@@ -148,6 +148,39 @@ class Cursor {
   MDB_cursor* cursor_ = nullptr;
 };
 
+// LMDB 0.9 refuses a file when either of its two meta pages is unreadable, even though the
+// other still describes an intact snapshot: what a meta page write torn by a power cut leaves
+// (the torn one belongs to the newest commit, which parley acknowledged only if a later flush
+// had covered it, so the intact one holds every acknowledged write). LMDB's own message, "not
+// an LMDB file", hides that; this names the damaged page and the intact transaction. Empty
+// when both look sound or neither does (then LMDB's message stands).
+std::string DescribeDamagedMeta(const std::string& dir) {
+  // MDB_meta (mdb.c) after the 16-byte page header: magic, version, ..., txnid at 128.
+  constexpr size_t kHeader = 16, kTxnidAt = kHeader + 128;
+  constexpr uint32_t kMagic = 0xBEEFC0DE, kDataVersion = 1;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));  // LMDB's page size
+  int fd = ::open((dir + "/data.mdb").c_str(), O_RDONLY);
+  if (fd < 0) return "";
+  bool sound[2] = {false, false};
+  uint64_t txnid[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    unsigned char meta[kTxnidAt + 8];
+    if (::pread(fd, meta, sizeof meta, static_cast<off_t>(i * page)) != sizeof meta) continue;
+    uint32_t magic = 0, version = 0;
+    std::memcpy(&magic, meta + kHeader, 4);
+    std::memcpy(&version, meta + kHeader + 4, 4);
+    std::memcpy(&txnid[i], meta + kTxnidAt, 8);
+    sound[i] = magic == kMagic && version == kDataVersion;
+  }
+  ::close(fd);
+  if (sound[0] == sound[1]) return "";
+  const int good = sound[0] ? 0 : 1;
+  return "meta page " + std::to_string(1 - good) + " of " + dir +
+         "/data.mdb is damaged (a write torn by a power cut?) while meta page " +
+         std::to_string(good) + " is intact at transaction " + std::to_string(txnid[good]) +
+         "; LMDB opens no file with a damaged meta page";
+}
+
 struct EnvCloser {
   void operator()(MDB_env* env) const { mdb_env_close(env); }
 };
@@ -167,6 +200,9 @@ Result<EnvPtr> OpenEnv(const std::string& dir, unsigned flags, size_t map_size) 
   // MDB_NOTLS: read transactions are not tied to the thread that began them (replay, tools and
   // the persist thread may differ).
   if ((rc = mdb_env_open(env.get(), dir.c_str(), flags | MDB_NOTLS, kFileMode)) != 0) {
+    if (std::string damaged = DescribeDamagedMeta(dir); rc == MDB_INVALID && !damaged.empty()) {
+      return LmdbError(std::move(damaged), "mdb_env_open", rc);
+    }
     return LmdbError("cannot open " + dir, "mdb_env_open", rc);
   }
   return env;

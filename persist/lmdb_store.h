@@ -1,6 +1,7 @@
 // LmdbLogStore: LogStore over one LMDB environment (a shard's directory DATA/shard-K). Named
 // databases: `log` (8-byte big-endian LSN -> encoded event, appended with MDB_APPEND) and `meta`
-// (format_version, shard_count, shard_index). The only file in the tree that includes lmdb.h.
+// (format_version, shard_count, shard_index). The only file in the tree that includes lmdb.h,
+// besides the test-only torn_write.cc.
 #pragma once
 
 #include <map>

@@ -1,6 +1,7 @@
 #include "persist/lmdb_store.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -188,6 +189,27 @@ TEST_F(LmdbStoreTest, WriteMetaPersists) {
 }
 
 // LMDB's locks break if one process opens an environment twice; the store refuses instead.
+// A meta page torn by a power cut: LMDB refuses the file, and the error says which page is
+// damaged and that the other still holds a transaction, instead of "not an LMDB file".
+TEST_F(LmdbStoreTest, DamagedMetaPageIsNamed) {
+  {
+    auto store = OpenShard();
+    ASSERT_TRUE(store->AppendBatch(Batch(1, 3)).ok());
+  }
+  {
+    std::fstream file(shard_dir_ + "/data.mdb", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(sysconf(_SC_PAGESIZE)) + 16);  // meta 1's magic
+    file.write("torn", 4);
+  }
+  auto store = LmdbLogStore::Open(shard_dir_, {});
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.error().message.find("meta page 1 of " + shard_dir_ + "/data.mdb is damaged"),
+            std::string::npos)
+      << store.error().message;
+  EXPECT_NE(store.error().message.find("meta page 0 is intact at transaction"), std::string::npos)
+      << store.error().message;
+}
+
 TEST_F(LmdbStoreTest, SecondOpenInOneProcessIsRefused) {
   auto first = OpenShard();
   auto second = LmdbLogStore::Open(shard_dir_ + "/.", LmdbOptions{});  // same dir, other path
