@@ -2,8 +2,9 @@
 # TLS on vs off (bench/RESULTS.md, "TLS on vs off"), parley only, on the CPU split of
 # run-peers.sh: the fanout and durable scenarios against parleyd on a plaintext port and on a TLS
 # port (a throwaway EC P-256 certificate made here, TLS 1.3), alternating ROUNDS times.
-# Usage: bench/run-tls.sh   (env: ROUNDS=2, SECONDS_PER_POINT=3, SUBSCRIBERS=1,100,1000,
-#   WINDOWS=1,64, SERVER_CPUS / GEN_CPUS as run-peers.sh, SKIP_BUILD=1 to use build/ as it is)
+# Usage: bench/run-tls.sh   (env: ROUNDS=2, SECONDS_PER_POINT=3, WARMUP=1 (seconds),
+#   SUBSCRIBERS=1,100,1000, WINDOWS=1,64, SERVER_CPUS / GEN_CPUS as run-peers.sh, SKIP_BUILD=1 to
+#   use build/ as it is)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_BUILD:-0}" = 1 ] || tools/build.sh
@@ -14,6 +15,7 @@ BENCH=$BUILD/bench/parley-bench
 SHARDS=$(taskset -c "$SERVER_CPUS" nproc)
 ROUNDS=${ROUNDS:-2}
 SECS=${SECONDS_PER_POINT:-3}
+WARMUP=${WARMUP:-1}
 SUBSCRIBERS=${SUBSCRIBERS:-1,100,1000}
 WINDOWS=${WINDOWS:-1,64}
 PORT=7623
@@ -56,7 +58,7 @@ for round in $(seq "$ROUNDS"); do
       echo "=== $scenario, round $round, TLS $tls" >&2
       start "${server_flags[@]}"
       taskset -c "$GEN_CPUS" "$BENCH" --target parley --port "$PORT" --server_pid "$PID" \
-        --scenario "$scenario" --seconds "$SECS" --warmup 1 --subscribers "$SUBSCRIBERS" \
+        --scenario "$scenario" --seconds "$SECS" --warmup "$WARMUP" --subscribers "$SUBSCRIBERS" \
         --windows "$WINDOWS" --label "tls=$tls" "${bench_flags[@]}" | grep -v '^{'
       stop
     done
