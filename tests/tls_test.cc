@@ -1,6 +1,7 @@
 // The client port over TLS (--tls_cert_file, --tls_key_file): the chat path end to end, frames
-// and records cut every way, key updates and close_notify, and every kind of refused client
-// ending only its own connection. Certificates are made per test server (MakeTestCerts).
+// and records cut every way, key updates and close_notify, a stalled reader, and every kind of
+// refused client ending only its own connection. Certificates are made per test server
+// (MakeTestCerts).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
@@ -265,6 +266,50 @@ TEST(TlsServerTest, Tls12AcceptedWhenAllowed) {
   server.Start();
   EXPECT_EQ(Tls12Handshake(server.port(), server.certs().ca_file), "TLSv1.2");
   EXPECT_EQ(server.Connect()->tls_protocol(), "TLSv1.3");
+}
+
+// The slow-reader rule over TLS: frames already encrypted are not counted in the queue, yet the
+// stalled reader still gets `lagged` (then close_notify) and nobody else waits for it.
+TEST(TlsServerTest, StalledReaderLagsWhileOthersKeepUp) {
+  TestServerOptions options;
+  options.tls = true;
+  options.durability = "async";
+  options.extra_flags = {"--max_frame_bytes=4096", "--max_outbound_bytes=65536"};
+  TestServer server(options);
+  server.Start();
+  auto owner = server.SignedIn(Email("owner"));
+  auto ws = owner->CreateWorkspace("Backpressure");
+  ASSERT_TRUE(ws.ok());
+  OpenWorkspace(*owner, ws->id);
+  auto stalled = server.SignedIn(Email("stalled"));
+  auto healthy = server.SignedIn(Email("healthy"));
+  ASSERT_TRUE(stalled->JoinWorkspace(ws->id).ok());
+  ASSERT_TRUE(healthy->JoinWorkspace(ws->id).ok());
+  const int kPosts = 2000;
+  const std::string text(3000, 'p');
+  uint64_t healthy_last = 0;
+  std::thread reader([&] {
+    while (healthy_last < static_cast<uint64_t>(kPosts)) {
+      auto e = healthy->NextEvent(20000);
+      if (!e.ok()) return;
+      if (auto* p = e->body.AsMessagePosted()) {
+        if (p->message->seq != healthy_last + 1) return;
+        healthy_last = p->message->seq;
+      }
+    }
+  });
+  for (int i = 0; i < kPosts; ++i) ASSERT_TRUE(owner->Post(ws->general_channel_id, text).ok());
+  reader.join();
+  EXPECT_EQ(healthy_last, static_cast<uint64_t>(kPosts));
+  bool lagged = false;
+  for (;;) {
+    auto f = stalled->ReadFrame(10000);
+    if (!f.ok()) break;
+    if (auto* err = f->body.AsError())
+      lagged = err->code == static_cast<uint16_t>(ErrorCode::kLagged);
+  }
+  EXPECT_TRUE(lagged);
+  EXPECT_TRUE(stalled->closed());
 }
 
 TEST(TlsServerTest, BadTlsFlagsExit2NamingTheFlag) {
