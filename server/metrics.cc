@@ -98,6 +98,9 @@ void ConnectionMetrics(Exposition& x, const shard::Server& s) {
   PerShard(x, s, "parley_going_away_sent_total", "counter",
            "GoingAway frames sent to connections while draining.",
            [&](uint32_t k) { return c(k).going_away_sent.value(); });
+  PerShard(x, s, "parley_tls_failures_total", "counter",
+           "Connections ended by a failed TLS handshake or a TLS error (logged as warn).",
+           [&](uint32_t k) { return c(k).tls_failures.value(); });
 }
 
 void RequestMetrics(Exposition& x, const shard::Server& s) {

@@ -20,6 +20,7 @@
 #include "server/metrics.h"
 #include "shard/log.h"
 #include "shard/server.h"
+#include "wire/tls.h"
 
 DEFINE_string(data_dir, "", "data directory created by `parley-admin init` (required)");
 DEFINE_string(host, "127.0.0.1", "IPv4 address to listen on");
@@ -77,6 +78,12 @@ DEFINE_int64(snapshot_every_events, 1'000'000,
 DEFINE_string(oidc_jwks, "", "JWKS file of the OpenID Connect provider; empty: OIDC off");
 DEFINE_string(oidc_issuer, "", "expected iss of ID tokens");
 DEFINE_string(oidc_audience, "", "expected aud of ID tokens (this server's client id)");
+DEFINE_string(tls_cert_file, "",
+              "PEM certificate chain (leaf first) for the client port; with --tls_key_file, "
+              "clients must speak TLS (1.3 only unless --tls_allow_tls12); empty: plaintext");
+DEFINE_string(tls_key_file, "", "PEM private key of --tls_cert_file");
+DEFINE_bool(tls_allow_tls12, false,
+            "also accept TLS 1.2 clients (renegotiation stays refused); needs --tls_cert_file");
 DEFINE_double(rate_per_connection, 200, "requests per second per connection (0: no limit)");
 DEFINE_double(burst_per_connection, 400, "burst per connection");
 DEFINE_double(rate_per_user, 400, "requests per second per user, per shard (0: no limit)");
@@ -244,10 +251,27 @@ bool ValidateOidc(parley::shard::IdentityConfig& id) {
   return true;
 }
 
+bool ValidateTls(parley::shard::ServerOptions* o) {
+  if (FLAGS_tls_cert_file.empty() && FLAGS_tls_key_file.empty()) {
+    if (FLAGS_tls_allow_tls12) return Fail("--tls_allow_tls12 needs --tls_cert_file");
+    return true;
+  }
+  if (FLAGS_tls_cert_file.empty() || FLAGS_tls_key_file.empty()) {
+    return Fail("--tls_cert_file and --tls_key_file go together (TLS needs both)");
+  }
+  auto context = parley::wire::TlsContext::ForServer(FLAGS_tls_cert_file, FLAGS_tls_key_file,
+                                                     FLAGS_tls_allow_tls12);
+  if (!context.ok()) {
+    return Fail("--tls_" + context.error().details + ": " + context.error().message);
+  }
+  o->tls = std::move(*context);
+  return true;
+}
+
 // Every flag, before anything is opened: a bad one exits 2 with a message naming it.
 bool ValidateFlags(parley::shard::ServerOptions* o) {
   if (!ValidatePaths() || !ValidateNetwork() || !ValidateSizes() || !ValidateDurations() ||
-      !ValidateOidc(o->identity)) {
+      !ValidateOidc(o->identity) || !ValidateTls(o)) {
     return false;
   }
   o->data_dir = FLAGS_data_dir;
@@ -303,6 +327,7 @@ void AnnounceReady(const parley::shard::Server& server, int admin_port) {
            {"snapshot_lsns", server.snapshot_lsns()},
            {"replay_ms", std::to_string(server.replay_ms())},
            {"durability", FLAGS_durability},
+           {"tls", !FLAGS_tls_cert_file.empty() ? "on" : "off"},
            {"search_indexes_building",
             std::to_string(server.search() ? server.search()->rebuilt_count() : 0)}});
   if (FLAGS_ready_file.empty()) return;

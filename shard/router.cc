@@ -567,11 +567,7 @@ void Shard::Answered(const RequestTiming& timing) {
       static_cast<uint64_t>(std::max<int64_t>(0, now - timing.started_ns)));
 }
 
-void Shard::NoteError(const Error& error, const SessionRef& from, uint64_t request_id,
-                      wire::Body kind, uint64_t session_id) {
-  size_t code = static_cast<size_t>(error.code);
-  counters_.errors[code < ShardCounters::kCodes ? code : size_t{0}].Add();
-  if (!LoggedError(error.code) || (error.code == ErrorCode::kUnavailable && stopping_)) return;
+bool Shard::TakeErrorLogSlot() {
   int64_t second = Now() / 1000;
   if (second != error_log_second_) {
     error_log_second_ = second;
@@ -579,8 +575,17 @@ void Shard::NoteError(const Error& error, const SessionRef& from, uint64_t reque
   }
   if (++error_logs_this_second_ > kErrorLogsPerSecond) {
     counters_.error_logs_suppressed.Add();
-    return;
+    return false;
   }
+  return true;
+}
+
+void Shard::NoteError(const Error& error, const SessionRef& from, uint64_t request_id,
+                      wire::Body kind, uint64_t session_id) {
+  size_t code = static_cast<size_t>(error.code);
+  counters_.errors[code < ShardCounters::kCodes ? code : size_t{0}].Add();
+  if (!LoggedError(error.code) || (error.code == ErrorCode::kUnavailable && stopping_)) return;
+  if (!TakeErrorLogSlot()) return;
   // The request id is the client's own (echoed in the error frame): support can match a
   // client's report to this line. Never the request's body: it may hold secrets or messages.
   LogJson(error.code == ErrorCode::kInternal ? "error" : "warn", "request failed",

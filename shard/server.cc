@@ -79,6 +79,7 @@ Result<std::unique_ptr<Server>> Server::Open(const ServerOptions& options) {
   config.identity = std::move(identity);
   config.workers = server->workers_.get();
   config.snapshot_every_events = options.snapshot_every_events;
+  config.tls = options.tls;
   persist::LmdbOptions lmdb;
   lmdb.durability = options.durability;
   std::vector<std::unique_ptr<persist::LmdbLogStore>> stores;

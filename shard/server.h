@@ -39,6 +39,7 @@ struct ServerOptions {
   size_t search_threads = 2;     // the worker pool that runs searches
   // A snapshot per shard every this many events, and at a graceful stop; 0: none written.
   uint64_t snapshot_every_events = 1'000'000;
+  std::shared_ptr<const wire::TlsContext> tls;  // null: the client port speaks plaintext
 };
 
 class Server {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -17,8 +18,17 @@
 #include "core/rate_limit.h"
 #include "shard/limits.h"
 #include "wire/frame.h"
+#include "wire/tls.h"
 
 namespace parley::shard {
+
+// A connection's TLS state (shard/tls.cc). Frames are encrypted when their send starts, because
+// fan-out frames are shared between sessions and their ciphertext cannot be.
+struct SessionTls {
+  std::unique_ptr<wire::TlsStream> stream;
+  std::vector<uint8_t> sending;  // ciphertext of the send in flight
+  size_t sent = 0;               // bytes of `sending` written
+};
 
 struct Session {
   int fd = -1;
@@ -41,7 +51,9 @@ struct Session {
   TokenBucket requests;          // per-connection rate limit
   bool send_read_receipts = true;  // the user's setting (kept current by the user's shard)
 
-  std::vector<uint8_t> in;  // received bytes not yet framed
+  std::unique_ptr<SessionTls> tls;  // null: a plaintext connection
+
+  std::vector<uint8_t> in;  // received plaintext not yet framed
 
   // Limits (shard/limits.h). Times are steady-clock milliseconds.
   bool counted = false;          // holds one of its address's connections
@@ -60,6 +72,7 @@ struct Session {
 
   // Outbound frames, shared with other sessions when they are fan-out events. The first
   // `inflight_items` belong to the send in flight; out_offset bytes of the front are written.
+  // With TLS, frames leave the queue as they are encrypted (both stay 0).
   std::deque<wire::SharedBytes> out;
   size_t out_offset = 0;
   size_t out_bytes = 0;  // queued and not yet written

@@ -264,7 +264,7 @@ void Shard::PublishIdle() {
 
 bool Shard::SendsPending() const {
   for (const Session& s : sessions_) {
-    if (s.in_use && !s.closing && (s.send_inflight || !s.out.empty())) return true;
+    if (s.in_use && !s.closing && (s.send_inflight || NeedsSend(s))) return true;
   }
   return false;
 }
@@ -337,6 +337,11 @@ void Shard::OnAccept(const Completion& c) {
                 sizeof(peer_text));
     }
   }
+  std::unique_ptr<SessionTls> tls;
+  if (config_.tls && !(tls = NewSessionTls(peer_text))) {
+    close(c.res);
+    return;
+  }
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -351,6 +356,7 @@ void Shard::OnAccept(const Completion& c) {
   s.gen = gen;
   s.fd = c.res;
   s.address = peer_text;
+  s.tls = std::move(tls);
   s.in_use = true;
   s.recv_armed = true;
   ring_->MultishotRecv(s.fd, Tag(kOpRecv, slot, s.gen));
@@ -362,7 +368,11 @@ void Shard::OnRecv(Session& s, uint32_t slot, const Completion& c) {
   if (c.has_buffer()) {
     if (c.res > 0 && !s.closing && !s.close_after_flush) {
       auto data = ring_->BufferData(c.buffer_id(), c.res);
-      s.in.insert(s.in.end(), data.begin(), data.end());
+      if (s.tls) {
+        ReceiveTls(s, slot, data);
+      } else {
+        s.in.insert(s.in.end(), data.begin(), data.end());
+      }
     }
     ring_->ReturnBuffer(c.buffer_id());
   }
@@ -481,11 +491,17 @@ void Shard::MarkDirty(Session& s, uint32_t slot) {
   }
 }
 
+// TLS also sends handshake records, alerts and close_notify, which are not frames.
+bool Shard::NeedsSend(const Session& s) const {
+  return !s.out.empty() ||
+         (s.tls && (s.tls->stream->pending_output() > 0 || s.close_after_flush));
+}
+
 void Shard::FlushSends() {
   for (uint32_t slot : dirty_) {
     Session& s = sessions_[slot];
     s.dirty = false;
-    if (s.in_use && !s.closing && !s.send_inflight && !s.out.empty()) StartSend(s, slot);
+    if (s.in_use && !s.closing && !s.send_inflight && NeedsSend(s)) StartSend(s, slot);
   }
   dirty_.clear();
 }
@@ -493,6 +509,10 @@ void Shard::FlushSends() {
 // One send in flight per connection (overlapping sends can reorder), carrying everything queued:
 // the message rate is set by how many frames share a send.
 void Shard::StartSend(Session& s, uint32_t slot) {
+  if (s.tls) {
+    StartTlsSend(s, slot);
+    return;
+  }
   size_t n = std::min(s.out.size(), kMaxIovPerSend);
   s.iov.resize(n);
   for (size_t i = 0; i < n; ++i) {
@@ -501,10 +521,15 @@ void Shard::StartSend(Session& s, uint32_t slot) {
     s.iov[i].iov_base = const_cast<uint8_t*>(b.data() + skip);
     s.iov[i].iov_len = b.size() - skip;
   }
+  SubmitSend(s, slot, n);
+}
+
+// Sends s.iov; `items` frames of s.out are in it.
+void Shard::SubmitSend(Session& s, uint32_t slot, size_t items) {
   s.msg = msghdr{};
   s.msg.msg_iov = s.iov.data();
-  s.msg.msg_iovlen = n;
-  s.inflight_items = n;
+  s.msg.msg_iovlen = s.iov.size();
+  s.inflight_items = items;
   s.send_inflight = true;
   ring_->SendMsg(s.fd, &s.msg, Tag(kOpSend, slot, s.gen));
 }
@@ -514,6 +539,11 @@ void Shard::OnSendDone(Session& s, uint32_t slot, int32_t res) {
   s.inflight_items = 0;
   if (res < 0) {
     CloseSession(s, slot);
+    MaybeFree(s, slot);
+    return;
+  }
+  if (s.tls) {
+    OnTlsSent(s, slot, static_cast<size_t>(res));
     MaybeFree(s, slot);
     return;
   }
@@ -571,6 +601,7 @@ void Shard::MaybeFree(Session& s, uint32_t slot) {
   s.gen++;
   s.in = {};
   s.iov = {};
+  s.tls.reset();
   s.out.clear();
   free_slots_.push_back(slot);
   counters_.connections_closed.Add();

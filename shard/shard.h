@@ -84,6 +84,8 @@ struct ShardConfig {
   // 0: none written (those in the log's environment are still loaded at start).
   uint64_t snapshot_every_events = 0;
   size_t snapshots_kept = 2;
+  // Null: the client port speaks plaintext. Shared by all shards (OpenSSL contexts are).
+  std::shared_ptr<const wire::TlsContext> tls;
 };
 
 // What a shard reports on /metrics (shard/metrics.cc names them). Written only on the shard's
@@ -117,6 +119,7 @@ struct ShardCounters {
   Counter ephemeral_coalesced;     // typing and presence events replaced by newer ones
   Counter subscriptions_refused;   // over max_subscriptions
   Counter sign_ins_overloaded;     // sign-ins and resumes answered overloaded
+  Counter tls_failures;  // connections ended by a failed TLS handshake or a TLS error
   Counter error_logs_suppressed;  // error log lines over the per-second cap
   // The loop's time working vs waiting in io_uring_enter (which also runs deferred kernel work
   // of completions); utilisation = busy / (busy + wait).
@@ -195,6 +198,9 @@ class Shard {
   void Enqueue(Session& s, uint32_t slot, wire::SharedBytes frame, CoalesceKey key = {});
   void Enqueue(Session& s, uint32_t slot, wire::Bytes frame);
   void StartSend(Session& s, uint32_t slot);
+  void SubmitSend(Session& s, uint32_t slot, size_t items);
+  bool NeedsSend(const Session& s) const;
+  void MarkDirty(Session& s, uint32_t slot);
   void FlushSends();
   void CloseSession(Session& s, uint32_t slot);
   void MaybeFree(Session& s, uint32_t slot);
@@ -211,7 +217,6 @@ class Shard {
   void AddOutbound(Session& s, int64_t delta);
   uint32_t FullestSession() const;  // the open session with the most queued; UINT32_MAX: none
   void Lag(Session& s, uint32_t slot);
-  void MarkDirty(Session& s, uint32_t slot);
   Session* Find(const SessionRef& ref);
   SessionRef RefOf(uint32_t slot) const;
   void Send(ShardId to, ShardMessage message);
@@ -224,6 +229,16 @@ class Shard {
   void SayGoingAway();
   // Encodes the state here and stores it on the persist thread (persist/snapshot.h).
   void TakeSnapshot();
+
+  // --- TLS on the client connection (tls.cc) ---
+  std::unique_ptr<SessionTls> NewSessionTls(const char* address);
+  void ReceiveTls(Session& s, uint32_t slot, std::span<const uint8_t> ciphertext);
+  void StartTlsSend(Session& s, uint32_t slot);
+  void SubmitTlsSend(Session& s, uint32_t slot);
+  void OnTlsSent(Session& s, uint32_t slot, size_t bytes);
+  void EndTls(Session& s, uint32_t slot, const Error& error);
+  void NoteTlsFailure(const Session& s, const Error& error);
+  bool TakeErrorLogSlot();  // false past kErrorLogsPerSecond lines this second (router.cc)
 
   // --- requests on the session's shard (router.cc) ---
   void HandleFrame(Session& s, uint32_t slot, std::span<const uint8_t> payload);

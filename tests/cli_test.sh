@@ -2,8 +2,8 @@
 # The programs as an operator and a user run them: parley-admin init --seed, parleyd, the parley
 # CLI (register, login, workspaces, channels, join, post, history, tail, and the chat product's
 # commands: presence, receipts and notifications; search; retention), mdb_stat on the log, a
-# graceful stop, parley-admin reindex and snapshot, and parley-admin backup, restore and migrate
-# with the demo seed served from the restored copy. Usage: cli_test.sh BUILD_DIR
+# graceful stop, parley-admin reindex and snapshot, parley-admin backup, restore and migrate with
+# the demo seed served from the restored copy, and the CLI over TLS. Usage: cli_test.sh BUILD_DIR
 set -euo pipefail
 BUILD=$1
 ADMIN=$BUILD/tools/parley-admin
@@ -341,6 +341,38 @@ DEMO_DM=$($PA dm "$WS" "$BOB" | cut -f1)
 $PA history "$DEMO_DM" | grep -q 'Lunch at noon?' || fail "demo direct conversation"
 kill -TERM "$PID"
 wait "$PID" || fail "parleyd on the restored directory exited non-zero"
+PID=""
+
+# TLS: parleyd with a certificate made here, the CLI with --tls trusting its CA; a plaintext CLI
+# and one that does not trust the CA are refused, the server logging why.
+mkdir "$WORK/tls"
+( cd "$WORK/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+    -out ca.pem -days 2 -subj /CN=cli-test-ca
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key \
+    -out server.csr -subj /CN=localhost
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > server.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 2 \
+    -extfile server.ext -out server.pem ) > "$WORK/tls/openssl.out" 2>&1 \
+  || fail "openssl: $(cat "$WORK/tls/openssl.out")"
+rm -f "$WORK/ready"
+"$PARLEYD" --data_dir "$WORK/restored" --port 0 --admin_port 0 --ready_file "$WORK/ready" \
+  --pin_threads=false --tls_cert_file "$WORK/tls/server.pem" \
+  --tls_key_file "$WORK/tls/server.key" 2>> "$WORK/parleyd.log" &
+PID=$!
+for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
+[ -s "$WORK/ready" ] || fail "parleyd did not serve TLS"
+P="$PARLEY --port $(head -n1 "$WORK/ready")"
+$P --tls --tls_ca_file "$WORK/tls/ca.pem" --email alice@example.com workspaces | grep -q Demo \
+  || fail "workspaces over TLS"
+$P --tls --tls_ca_file "$WORK/tls/ca.pem" --tls_server_name localhost --email alice@example.com \
+  history "$GENERAL" | grep -q 'hello from the cli test' || fail "history over TLS by name"
+out=$($P --email alice@example.com workspaces 2>&1) && fail "plaintext CLI on the TLS port"
+out=$($P --tls --email alice@example.com workspaces 2>&1) && fail "TLS without trusting the CA"
+grep -q 'certificate verify failed' <<<"$out" || fail "untrusted CA message: $out"
+grep -q '"msg":"TLS handshake failed"' "$WORK/parleyd.log" || fail "no log line for refused TLS"
+kill -TERM "$PID"
+wait "$PID" || fail "parleyd over TLS exited non-zero"
 PID=""
 
 echo "cli_test: 1 passed, 0 failed"

@@ -49,6 +49,32 @@ void OpenWorkspace(wire::Client& owner, uint64_t workspace_id) {
   if (!r.ok()) throw std::runtime_error("cannot open workspace: " + r.error().message);
 }
 
+namespace {
+
+void RunOpenssl(const std::string& dir, const std::string& args) {
+  const std::string command = "cd '" + dir + "' && openssl " + args + " >/dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) {
+    throw std::runtime_error("test certificates: `openssl " + args + "` failed in " + dir);
+  }
+}
+
+}  // namespace
+
+TestCerts MakeTestCerts(const std::string& dir) {
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  RunOpenssl(dir,
+             "req -x509 " + ec + " -keyout ca.key -out ca.pem -days 2 -subj /CN=parley-test-ca");
+  RunOpenssl(dir, "req " + ec + " -keyout server.key -out server.csr -subj /CN=localhost");
+  {
+    std::ofstream ext(dir + "/server.ext");
+    ext << "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n";
+  }
+  RunOpenssl(dir,
+             "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 2 "
+             "-extfile server.ext -out server.pem");
+  return TestCerts{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key"};
+}
+
 TestServer::TestServer(TestServerOptions options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/parley-test-XXXXXX";
   data_dir_ = std::string(mkdtemp(tmpl)) + "/data";
@@ -79,6 +105,13 @@ void TestServer::Start() {
                                    "--rate_per_connection=0",
                                    "--rate_per_user=0",
                                    "--rate_signin_per_address=0"};
+  if (options_.tls) {
+    if (certs_.cert_file.empty()) {
+      certs_ = MakeTestCerts(std::filesystem::path(data_dir_).parent_path().string());
+    }
+    args.push_back("--tls_cert_file=" + certs_.cert_file);
+    args.push_back("--tls_key_file=" + certs_.key_file);
+  }
   for (const auto& f : options_.extra_flags) args.push_back(f);
   std::string log = log_path();
   int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -120,11 +153,17 @@ int TestServer::Terminate() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::unique_ptr<wire::Client> TestServer::Connect() const {
+wire::ClientOptions TestServer::client_options() const {
   wire::ClientOptions o;
   o.port = port_;
   o.timeout_ms = 10000;
-  auto c = wire::Client::Connect(o);
+  o.tls = options_.tls;
+  o.tls_ca_file = certs_.ca_file;
+  return o;
+}
+
+std::unique_ptr<wire::Client> TestServer::Connect() const {
+  auto c = wire::Client::Connect(client_options());
   if (!c.ok()) throw std::runtime_error("connect failed: " + c.error().message);
   return std::move(*c);
 }

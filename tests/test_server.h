@@ -24,7 +24,20 @@ struct TestServerOptions {
   // false: the test puts a data directory at data_dir() itself (a restore, a migration) before
   // Start(), which then only serves it.
   bool init_data_dir = true;
+  // true: the client port speaks TLS, with a CA and certificate made for this server (certs());
+  // Connect() and SignedIn() speak TLS too.
+  bool tls = false;
 };
+
+// A throwaway CA and a server certificate it signed for localhost and 127.0.0.1 (EC P-256, valid
+// two days), written as PEM files by the openssl command.
+struct TestCerts {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
+// Makes them in `dir` (which must exist); throws std::runtime_error when openssl fails.
+TestCerts MakeTestCerts(const std::string& dir);
 
 // Lets anyone signed in join the workspace without an invite (what most tests want).
 void OpenWorkspace(wire::Client& owner, uint64_t workspace_id);
@@ -55,6 +68,9 @@ class TestServer {
   const std::string& data_dir() const { return data_dir_; }
   pid_t pid() const { return pid_; }
 
+  // What Connect() uses: this server's port, and TLS trusting certs().ca_file when options.tls.
+  wire::ClientOptions client_options() const;
+  const TestCerts& certs() const { return certs_; }  // empty without options.tls
   // A connected client that has said Hello.
   std::unique_ptr<wire::Client> Connect() const;
   // Registers (if needed) and signs in a user with a fixed test password.
@@ -70,6 +86,7 @@ class TestServer {
   uint16_t port_ = 0;
   uint16_t admin_port_ = 0;
   bool initialised_ = false;
+  TestCerts certs_;
 };
 
 // Runs parleyd with `args` to completion; returns its exit code and captures stderr.

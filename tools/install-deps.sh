@@ -10,7 +10,8 @@ PACKAGES=(
   flatbuffers-compiler libflatbuffers-dev  # wire protocol: flatc + runtime
   liblmdb-dev lmdb-utils  # the durable log; mdb_stat / mdb_dump for operators
   libmsgpack-cxx-dev      # event encoding in the log
-  libssl-dev              # scrypt, HMAC/JWT signatures (HS256, RS256, ES256), TOTP, randomness
+  libssl-dev openssl      # TLS (client port), scrypt, JWT signatures, TOTP, randomness; the
+                          # openssl command makes the tests' throwaway certificates
   nlohmann-json3-dev      # JSON of JWTs and JWKS files (OpenID Connect)
   libgflags-dev           # command-line flags
   libicu-dev              # IANA time zones for do-not-disturb schedules (icu::TimeZone)

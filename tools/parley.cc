@@ -49,6 +49,10 @@ DEFINE_uint64(before, 0, "history: messages before this seq");
 DEFINE_uint64(after, 0, "history/tail: messages after this seq");
 DEFINE_int32(limit, 0, "history: page size (default 50, max 200); audit: entries to show");
 DEFINE_int32(timeout_ms, 5000, "per-request timeout");
+DEFINE_bool(tls, false, "speak TLS to a server started with --tls_cert_file");
+DEFINE_string(tls_ca_file, "", "with --tls: PEM CA certificates to trust (default: the system's)");
+DEFINE_string(tls_server_name, "",
+              "with --tls: the name the server certificate must carry (default: --host)");
 
 namespace parley_cli {
 namespace {
@@ -56,6 +60,7 @@ namespace {
 constexpr const char* kUsage = R"usage(usage: parley [flags] COMMAND
 Signing in, the first that is set: --token, --api_key, --email with --password (default
 $PARLEY_PASSWORD) and --code, $PARLEY_TOKEN, $PARLEY_API_KEY.
+A server on a TLS port (parleyd --tls_cert_file): --tls [--tls_ca_file CA.pem].
   register --email E --password P --name N
   login --email E --password P [--code C]  prints export PARLEY_TOKEN=... and
                                           export PARLEY_REFRESH_TOKEN=... lines
@@ -715,6 +720,9 @@ int main(int argc, char** argv) {
   options.port = static_cast<uint16_t>(FLAGS_port);
   options.timeout_ms = FLAGS_timeout_ms;
   options.client_name = "parley-cli";
+  options.tls = FLAGS_tls;
+  options.tls_ca_file = FLAGS_tls_ca_file;
+  options.tls_server_name = FLAGS_tls_server_name;
   auto client = wire::Client::Connect(options);
   if (!client.ok()) return Die(client.error());
   Ctx ctx{**client, {}};

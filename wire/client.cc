@@ -141,11 +141,75 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   Result<int> fd = ConnectSocket(options);
   if (!fd.ok()) return fd.error();
   std::unique_ptr<Client> client(new Client(*fd, options));
+  if (options.tls) {
+    Status secured = client->StartTls();
+    if (!secured.ok()) return secured.error();
+  }
   if (options.send_hello) {
     Status hello = client->Hello();
     if (!hello.ok()) return hello.error();
   }
   return client;
+}
+
+Status Client::StartTls() {
+  auto context = TlsContext::ForClient(options_.tls_ca_file, options_.tls_allow_tls12);
+  if (!context.ok()) return context.error();
+  const std::string& name =
+      options_.tls_server_name.empty() ? options_.host : options_.tls_server_name;
+  auto stream = TlsStream::Connect(**context, name);
+  if (!stream.ok()) return stream.error();
+  tls_ = std::move(*stream);
+  const Clock::time_point deadline = DeadlineAfter(options_.timeout_ms);
+  for (;;) {
+    if (Status flushed = FlushTls(deadline); !flushed.ok()) return flushed;
+    if (tls_->handshake_done()) return OkStatus();
+    if (closed_) return Unavailable("TLS handshake failed", "the server closed the connection");
+    if (Status read = ReadMore(deadline); !read.ok()) return read;
+  }
+}
+
+Status Client::FlushTls(Clock::time_point deadline) {
+  cipher_.clear();
+  tls_->TakeOutput(&cipher_);
+  return WriteAll(cipher_.data(), cipher_.size(), deadline);
+}
+
+Status Client::RequestTlsKeyUpdate() {
+  if (!tls_) return MakeError(ErrorCode::kBadRequest, "not a TLS connection");
+  if (Status updated = tls_->RequestKeyUpdate(); !updated.ok()) return updated;
+  return FlushTls(DeadlineAfter(options_.timeout_ms));
+}
+
+Status Client::CloseTls() {
+  if (!tls_) return MakeError(ErrorCode::kBadRequest, "not a TLS connection");
+  const Clock::time_point deadline = DeadlineAfter(options_.timeout_ms);
+  tls_->Close();
+  if (Status flushed = FlushTls(deadline); !flushed.ok()) return flushed;
+  while (!closed_) {
+    if (Status read = ReadMore(deadline); !read.ok()) return read;
+  }
+  if (!tls_close_received_) return Unavailable("connection closed without close_notify");
+  return OkStatus();
+}
+
+Status Client::ReadMore(Clock::time_point deadline) {
+  if (!tls_) return ReadAvailable(fd_, deadline, in_, closed_);
+  cipher_.clear();
+  bool ended = false;
+  if (Status read = ReadAvailable(fd_, deadline, cipher_, ended); !read.ok()) {
+    closed_ = ended;
+    return read;
+  }
+  auto input = tls_->Receive(cipher_, &in_);
+  if (!input.ok()) {
+    closed_ = true;
+    return input.error();
+  }
+  tls_close_received_ = *input == TlsStream::Input::kPeerClosed;
+  closed_ = ended || tls_close_received_;
+  // A key update the server asked for is answered at once, not with our next request.
+  return closed_ ? OkStatus() : FlushTls(deadline);
 }
 
 Status Client::Hello() {
@@ -579,6 +643,14 @@ Result<FrameT> Client::NextEvent(int timeout_ms) {
 Status Client::SendRaw(const void* data, size_t size) {
   const Clock::time_point deadline = DeadlineAfter(options_.timeout_ms);
   const auto* p = static_cast<const uint8_t*>(data);
+  if (!tls_) return WriteAll(p, size, deadline);
+  Status written = tls_->Write({p, size});
+  if (written.ok()) written = tls_->Flush();
+  if (!written.ok()) return written;
+  return FlushTls(deadline);
+}
+
+Status Client::WriteAll(const uint8_t* p, size_t size, Clock::time_point deadline) {
   while (size > 0) {
     const ssize_t n = ::send(fd_, p, size, MSG_NOSIGNAL);
     if (n > 0) {
@@ -639,7 +711,7 @@ Result<Bytes> Client::ReadPayload(int timeout_ms) {
         break;
     }
     if (closed_) return Unavailable("connection closed");
-    Status read = ReadAvailable(fd_, deadline, in_, closed_);
+    Status read = ReadMore(deadline);
     if (!read.ok()) return read.error();
   }
 }

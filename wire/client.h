@@ -4,6 +4,7 @@
 // included (rate_limited, account_locked); transport failures as kUnavailable.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "core/error.h"
 #include "wire/frame.h"
+#include "wire/tls.h"
 
 namespace parley::wire {
 
@@ -31,6 +33,13 @@ struct ClientOptions {
   std::string client_name = "parley-client";
   bool send_hello = true;  // false: connect only (tests of the handshake itself)
   int recv_buffer_bytes = 0;  // > 0: the socket's SO_RCVBUF (tests of slow readers)
+  // TLS: the connection speaks TLS 1.3 (also 1.2 with tls_allow_tls12), verifying the server's
+  // certificate chain against tls_ca_file (PEM; empty: the system's trust store) and its name
+  // against tls_server_name (a DNS name or an IP address; empty: host).
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_server_name;
+  bool tls_allow_tls12 = false;
 };
 
 class Client {
@@ -240,6 +249,7 @@ class Client {
   Result<FrameT> NextEvent(int timeout_ms = -1);
 
   // Low level, for protocol tests: write raw bytes, read the next whole frame of any kind.
+  // With TLS, one SendRaw is one TLS record (several, past 16 KiB of plaintext).
   Status SendRaw(const void* data, size_t size);
   Result<FrameT> ReadFrame(int timeout_ms = -1);
   // True once the server has closed the connection (observed by a read).
@@ -248,13 +258,27 @@ class Client {
   // after it). It is also queued for NextEvent(); every later Call() fails kUnavailable with
   // details "going_away" and its retry_after_ms: reconnect after that long.
   const std::optional<GoingAwayT>& going_away() const { return going_away_; }
-  int fd() const { return fd_; }
+  int fd() const { return fd_; }  // with TLS, bytes written here bypass it: never do that
+  // The negotiated TLS version ("TLSv1.3"); empty for a plaintext connection.
+  std::string tls_protocol() const { return tls_ ? tls_->protocol() : std::string(); }
+  // Asks the server for a TLS 1.3 key update (both directions' keys change). Protocol tests.
+  Status RequestTlsKeyUpdate();
+  // Ends the TLS session politely: sends close_notify, then reads until the server's
+  // close_notify (frames before it stay readable by ReadFrame); closed() is then true.
+  // kUnavailable if the connection ended without one; kBadRequest on a plaintext connection.
+  Status CloseTls();
   // The payload size of the last frame read (benchmarks of answer sizes).
   size_t last_payload_bytes() const { return last_payload_bytes_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   Client(int fd, ClientOptions options);
   Status Hello();
+  Status StartTls();
+  Status WriteAll(const uint8_t* data, size_t size, Clock::time_point deadline);
+  Status FlushTls(Clock::time_point deadline);
+  Status ReadMore(Clock::time_point deadline);  // into in_ (plaintext), or sets closed_
   Result<Bytes> ReadPayload(int timeout_ms);
   std::string DeviceOr(const std::string& device) const;
   parley::Error GoingAwayError() const;
@@ -268,6 +292,9 @@ class Client {
   WelcomeT welcome_;
   size_t last_payload_bytes_ = 0;
   std::optional<GoingAwayT> going_away_;
+  std::unique_ptr<TlsStream> tls_;  // null: plaintext
+  std::vector<uint8_t> cipher_;     // TLS records going out, or just received
+  bool tls_close_received_ = false;  // the server's close_notify arrived
 };
 
 }  // namespace parley::wire

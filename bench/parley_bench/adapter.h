@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "wire/tls.h"
 
 namespace parley::bench {
 
@@ -37,6 +38,8 @@ struct TargetOptions {
   std::string password;  // Redis requirepass, NATS password
   std::string tag;       // names this run's accounts, workspace and streams
   int timeout_ms = 30000;
+  bool tls = false;         // parley: every connection speaks TLS...
+  std::string tls_ca_file;  // ...trusting these CA certificates (empty: the system's)
 };
 
 // What an adapter reports while consuming a connection's input.
@@ -55,6 +58,7 @@ struct Handshake {
   bool publisher = false;
   uint32_t index = 0;    // the user (subscribers) or the publisher number
   std::string leftover;  // bytes read past the handshake: the hot path's first input
+  wire::TlsStream* tls = nullptr;  // set: the connection speaks TLS (its owner keeps it)
 };
 
 class Adapter {
@@ -95,5 +99,10 @@ Result<int> ConnectTcp(const std::string& host, uint16_t port, int timeout_ms,
 Status WriteAll(int fd, std::string_view bytes);
 // Reads at least one byte more into *buf, waiting at most timeout_ms.
 Status ReadMore(int fd, std::string* buf, int timeout_ms);
+// The same on a handshaking connection: through h.tls when it is set, plaintext in *buf.
+Status WriteAll(Handshake& h, std::string_view bytes);
+Status ReadMore(Handshake& h, std::string* buf, int timeout_ms);
+// Completes h.tls's handshake on h.fd (blocking, each read waiting at most timeout_ms).
+Status StartTls(Handshake& h, int timeout_ms);
 
 }  // namespace parley::bench

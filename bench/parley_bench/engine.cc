@@ -82,11 +82,13 @@ struct Engine::Shared {
   std::atomic<bool> finish{false};  // loops end
   std::atomic<uint32_t> armed{0};
   std::atomic<uint64_t> published{0}, answered{0}, delivered{0};
+  std::shared_ptr<const wire::TlsContext> tls;  // null: plaintext connections
 };
 
 struct Engine::Worker final : Sink {
   struct Conn {
     int fd = -1;
+    std::unique_ptr<wire::TlsStream> tls;  // null: plaintext
     bool publisher = false;
     bool open = true;
     uint32_t index = 0;  // user or publisher number
@@ -122,6 +124,7 @@ struct Engine::Worker final : Sink {
   uint32_t step = 0;
   const std::vector<Step>* steps = nullptr;
   std::string payload;
+  std::vector<uint8_t> plain;  // TLS: what one receive decrypted to
   uint64_t local_delivered = 0, local_answered = 0;
 
   Worker(Engine& e, Shared& s) : engine(e), shared(s) {}
@@ -143,6 +146,10 @@ struct Engine::Worker final : Sink {
         }
         conns[i].fd = *fd;
         hs.push_back(Handshake{*fd, conns[i].publisher, conns[i].index, {}});
+        if (shared.tls) {
+          setup = StartTls(conns[i], hs.back());
+          if (!setup.ok()) break;
+        }
         setup = engine.adapter_.BeginHandshake(hs.back());
       }
       for (size_t k = 0; k < hs.size() && setup.ok(); ++k) {
@@ -150,6 +157,15 @@ struct Engine::Worker final : Sink {
         conns[base + k].in = std::move(hs[k].leftover);
       }
     }
+  }
+
+  Status StartTls(Conn& c, Handshake& h) {
+    const TargetOptions& o = engine.adapter_.options();
+    auto stream = wire::TlsStream::Connect(*shared.tls, o.host);
+    if (!stream.ok()) return stream.error();
+    c.tls = std::move(*stream);
+    h.tls = c.tls.get();
+    return bench::StartTls(h, o.timeout_ms);
   }
 
   // --- the loop -----------------------------------------------------------------------------
@@ -313,9 +329,36 @@ struct Engine::Worker final : Sink {
 
   void Send(uint32_t i) {
     Conn& c = conns[i];
+    if (c.tls) {
+      SendTls(i);
+      return;
+    }
     if (!c.open || c.send_busy || c.out.empty()) return;
     std::swap(c.out, c.sending);
     c.out.clear();
+    c.send_off = 0;
+    SubmitSend(i);
+  }
+
+  // What is queued goes out as records of this connection's stream, with anything else the
+  // stream has to say (a key update's answer).
+  void SendTls(uint32_t i) {
+    Conn& c = conns[i];
+    if (!c.open || c.send_busy) return;
+    if (!c.out.empty()) {
+      Status written =
+          c.tls->Write({reinterpret_cast<const uint8_t*>(c.out.data()), c.out.size()});
+      if (written.ok()) written = c.tls->Flush();
+      c.out.clear();
+      if (!written.ok()) {
+        Fail(written.error().message + ": " + written.error().details);
+        Lost(c, "TLS write failed");
+        return;
+      }
+    }
+    c.sending.clear();
+    c.tls->TakeOutput(&c.sending);
+    if (c.sending.empty()) return;
     c.send_off = 0;
     SubmitSend(i);
   }
@@ -349,7 +392,9 @@ struct Engine::Worker final : Sink {
       return;
     }
     if (comp.has_buffer()) {
-      if (comp.res > 0) {
+      if (comp.res > 0 && c.tls) {
+        ReceiveTls(c, ring->BufferData(comp.buffer_id(), comp.res));
+      } else if (comp.res > 0) {
         auto data = ring->BufferData(comp.buffer_id(), comp.res);
         Process(c, std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
       }
@@ -362,6 +407,21 @@ struct Engine::Worker final : Sink {
         Lost(c, comp.res == 0 ? "the server closed a connection" : strerror(-comp.res));
       }
     }
+  }
+
+  void ReceiveTls(Conn& c, std::span<const uint8_t> ciphertext) {
+    if (!c.open) return;
+    plain.clear();
+    auto input = c.tls->Receive(ciphertext, &plain);
+    if (!input.ok()) {
+      Fail(input.error().message + ": " + input.error().details);
+      Lost(c, "TLS error");
+      shutdown(c.fd, SHUT_RDWR);
+      return;
+    }
+    Process(c, std::string_view(reinterpret_cast<const char*>(plain.data()), plain.size()));
+    if (*input == wire::TlsStream::Input::kPeerClosed) Lost(c, "the server closed a connection");
+    if (c.tls->pending_output() > 0) MarkDirty(c);
   }
 
   void Lost(Conn& c, const std::string& why) {
@@ -458,6 +518,11 @@ uint32_t Engine::connections() const {
 }
 
 Status Engine::Connect() {
+  if (adapter_.options().tls && !shared_->tls) {
+    auto context = wire::TlsContext::ForClient(adapter_.options().tls_ca_file);
+    if (!context.ok()) return context.error();
+    shared_->tls = std::move(*context);
+  }
   std::vector<std::thread> threads;
   uint32_t source = 0;
   for (auto& w : workers_) {

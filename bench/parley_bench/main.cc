@@ -23,6 +23,9 @@ DEFINE_string(host, "127.0.0.1", "server address (loopback)");
 DEFINE_int32(port, 7400, "server port");
 DEFINE_string(user, "", "NATS user");
 DEFINE_string(password, "", "Redis requirepass / NATS password");
+DEFINE_bool(tls, false,
+            "parley: every connection speaks TLS (fanout, rooms, durable, idle, replay)");
+DEFINE_string(tls_ca_file, "", "with --tls: PEM CA certificates to trust (default: the system's)");
 DEFINE_string(tag, "", "names this run's accounts and streams (default: a fresh one)");
 DEFINE_string(scenario, "fanout", "fanout | rooms | durable | idle | replay | boot | search");
 DEFINE_int32(threads, 0, "load threads (0: the CPUs this process may run on)");
@@ -247,6 +250,8 @@ std::unique_ptr<Adapter> NewAdapter(const std::string& tag) {
   o.user = FLAGS_user;
   o.password = FLAGS_password;
   o.tag = tag;
+  o.tls = FLAGS_tls;
+  o.tls_ca_file = FLAGS_tls_ca_file;
   auto a = MakeAdapter(o);
   if (!a.ok()) Die("target", a.error());
   return std::move(*a);
@@ -575,6 +580,10 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_NOFILE, &nofile);
   using namespace parley::bench;
   const std::string& s = FLAGS_scenario;
+  if (FLAGS_tls && (FLAGS_target != "parley" || s == "boot" || s == "search")) {
+    std::fprintf(stderr, "parley-bench: --tls is for --target=parley, not boot or search\n");
+    return 2;
+  }
   if (s == "fanout") {
     Fanout();
   } else if (s == "rooms") {

@@ -89,4 +89,54 @@ Status ReadMore(int fd, std::string* buf, int timeout_ms) {
   return OkStatus();
 }
 
+namespace {
+
+Status SendTlsOutput(Handshake& h) {
+  std::string out;
+  h.tls->TakeOutput(&out);
+  return WriteAll(h.fd, out);
+}
+
+}  // namespace
+
+Status WriteAll(Handshake& h, std::string_view bytes) {
+  if (h.tls == nullptr) return WriteAll(h.fd, bytes);
+  Status written = h.tls->Write({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  if (written.ok()) written = h.tls->Flush();
+  if (!written.ok()) return written;
+  return SendTlsOutput(h);
+}
+
+Status ReadMore(Handshake& h, std::string* buf, int timeout_ms) {
+  if (h.tls == nullptr) return ReadMore(h.fd, buf, timeout_ms);
+  std::vector<uint8_t> plain;
+  while (plain.empty()) {
+    std::string cipher;
+    if (Status read = ReadMore(h.fd, &cipher, timeout_ms); !read.ok()) return read;
+    auto input = h.tls->Receive({reinterpret_cast<const uint8_t*>(cipher.data()), cipher.size()},
+                                &plain);
+    if (!input.ok()) return input.error();
+    if (*input == wire::TlsStream::Input::kPeerClosed) {
+      return MakeError(ErrorCode::kUnavailable, "the server closed the connection");
+    }
+    if (Status sent = SendTlsOutput(h); !sent.ok()) return sent;
+  }
+  buf->append(plain.begin(), plain.end());
+  return OkStatus();
+}
+
+Status StartTls(Handshake& h, int timeout_ms) {
+  for (;;) {
+    if (Status sent = SendTlsOutput(h); !sent.ok()) return sent;
+    if (h.tls->handshake_done()) return OkStatus();
+    std::string cipher;
+    if (Status read = ReadMore(h.fd, &cipher, timeout_ms); !read.ok()) return read;
+    std::vector<uint8_t> plain;
+    auto input = h.tls->Receive({reinterpret_cast<const uint8_t*>(cipher.data()), cipher.size()},
+                                &plain);
+    if (!input.ok()) return input.error();
+    h.leftover.append(plain.begin(), plain.end());
+  }
+}
+
 }  // namespace parley::bench

@@ -111,7 +111,7 @@ class ParleyAdapter final : public Adapter {
     wire::Bytes b = wire::EncodeFrame(2, wire::MakeBody(std::move(login)));
     std::string out(a.begin(), a.end());
     out.append(b.begin(), b.end());
-    return WriteAll(h.fd, out);
+    return WriteAll(h, out);
   }
 
   Status FinishHandshake(Handshake& h) override {
@@ -144,7 +144,7 @@ class ParleyAdapter final : public Adapter {
     requests(wire::UnsubscribeT{}, subscribed, want);
     requests(wire::SubscribeT{}, want, subscribed);
     if (out.empty()) return OkStatus();
-    if (Status w = WriteAll(h.fd, out); !w.ok()) return w;
+    if (Status w = WriteAll(h, out); !w.ok()) return w;
     return Await(h, 3, id - 3, [](const wire::Frame*) {});
   }
 
@@ -194,6 +194,8 @@ class ParleyAdapter final : public Adapter {
     o.host = options_.host;
     o.port = options_.port;
     o.timeout_ms = 2000;
+    o.tls = options_.tls;
+    o.tls_ca_file = options_.tls_ca_file;
     auto c = wire::Client::Connect(o);  // parleyd listens only once its log is replayed
     if (!c.ok()) return c.error();
     auto login = (*c)->Login(Email("p0"), kPassword);
@@ -220,6 +222,8 @@ class ParleyAdapter final : public Adapter {
     o.port = options_.port;
     o.timeout_ms = options_.timeout_ms;
     o.client_name = "parley-bench";
+    o.tls = options_.tls;
+    o.tls_ca_file = options_.tls_ca_file;
     auto c = wire::Client::Connect(o);
     if (!c.ok()) return c.error();
     auto reg = (*c)->Register(Email(who), kPassword, who);
@@ -253,7 +257,7 @@ class ParleyAdapter final : public Adapter {
       const wire::Frame* f = Reader().Next(std::string_view(h.leftover).substr(pos), &used, &broken);
       if (broken) return MakeError(ErrorCode::kMalformedFrame, "bad frame from parleyd");
       if (f == nullptr) {
-        if (Status s = ReadMore(h.fd, &h.leftover, options_.timeout_ms); !s.ok()) return s;
+        if (Status s = ReadMore(h, &h.leftover, options_.timeout_ms); !s.ok()) return s;
         continue;
       }
       pos += used;

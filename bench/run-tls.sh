@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# TLS on vs off (bench/RESULTS.md, "TLS on vs off"), parley only, on the CPU split of
+# run-peers.sh: the fanout and durable scenarios against parleyd on a plaintext port and on a TLS
+# port (a throwaway EC P-256 certificate made here, TLS 1.3), alternating ROUNDS times.
+# Usage: bench/run-tls.sh   (env: ROUNDS=2, SECONDS_PER_POINT=3, WARMUP=1 (seconds),
+#   SUBSCRIBERS=1,100,1000, WINDOWS=1,64, SERVER_CPUS / GEN_CPUS as run-peers.sh, SKIP_BUILD=1 to
+#   use build/ as it is)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "${SKIP_BUILD:-0}" = 1 ] || tools/build.sh
+BUILD=$PWD/build
+BENCH=$BUILD/bench/parley-bench
+# shellcheck source=bench/cpu-split.sh
+. bench/cpu-split.sh
+SHARDS=$(taskset -c "$SERVER_CPUS" nproc)
+ROUNDS=${ROUNDS:-2}
+SECS=${SECONDS_PER_POINT:-3}
+WARMUP=${WARMUP:-1}
+SUBSCRIBERS=${SUBSCRIBERS:-1,100,1000}
+WINDOWS=${WINDOWS:-1,64}
+PORT=7623
+WORK=$(mktemp -d /tmp/parley-tls-XXXXXX)
+PID=""
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+echo "run-tls: $(nproc) cores, $(uname -r); parleyd ($SHARDS shard(s), --durability=sync) on" \
+     "CPUs $SERVER_CPUS, parley-bench on CPUs $GEN_CPUS" >&2
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -keyout "$WORK/server.key" -out "$WORK/server.pem" -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+
+start() {  # extra parleyd flags...
+  rm -rf "$WORK/data" "$WORK/ready"
+  "$BUILD/tools/parley-admin" init --data_dir "$WORK/data" --shards "$SHARDS" >/dev/null
+  taskset -c "$SERVER_CPUS" "$BUILD/server/parleyd" --data_dir "$WORK/data" --port "$PORT" \
+    --admin_port -1 --pin_threads=false --rate_per_connection=0 --rate_per_user=0 \
+    --rate_signin_per_address=0 --scrypt_log2n=10 --search_index=false \
+    --ready_file "$WORK/ready" "$@" 2>> "$WORK/server.log" &
+  PID=$!
+  for _ in $(seq 200); do [ -s "$WORK/ready" ] && return 0; sleep 0.05; done
+  echo "run-tls: parleyd did not start" >&2; cat "$WORK/server.log" >&2; exit 1
+}
+stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
+
+for round in $(seq "$ROUNDS"); do
+  for tls in off on; do
+    server_flags=()
+    bench_flags=()
+    if [ "$tls" = on ]; then
+      server_flags=(--tls_cert_file "$WORK/server.pem" --tls_key_file "$WORK/server.key")
+      bench_flags=(--tls --tls_ca_file "$WORK/server.pem")
+    fi
+    for scenario in fanout durable; do
+      echo "=== $scenario, round $round, TLS $tls" >&2
+      start "${server_flags[@]}"
+      taskset -c "$GEN_CPUS" "$BENCH" --target parley --port "$PORT" --server_pid "$PID" \
+        --scenario "$scenario" --seconds "$SECS" --warmup "$WARMUP" --subscribers "$SUBSCRIBERS" \
+        --windows "$WINDOWS" --label "tls=$tls" "${bench_flags[@]}" | grep -v '^{'
+      stop
+    done
+  done
+done
