@@ -3,7 +3,7 @@
 # time on a scratch copy of its seeds (so the build's corpus stays as generated) and fails on any
 # crash, leak, timeout or sanitizer report; the reproducer is left in the scratch directory.
 set -euo pipefail
-fuzzer=$1 seeds=$2 seconds=$3
+fuzzer=$(realpath "$1") seeds=$(realpath "$2") seconds=$3
 shift 3
 work=$(mktemp -d /tmp/parley-fuzz-XXXXXX)
 cp -r "$seeds" "$work/corpus"
