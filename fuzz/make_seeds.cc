@@ -6,7 +6,8 @@
 //   codec:   every event kind of core/replay_scenario.h, encoded as the log stores it
 //   jwt:     access tokens as parley signs them, ID tokens as a provider signs them (the way
 //            auth/jwt_test.cc and auth/oidc_test.cc build theirs), in jwt_fuzzer's three modes
-// Crashes the fuzzers found are kept here too, as named seeds (see `Regressions`).
+// A crash a fuzzer finds belongs here too, as a named seed beside the unit test of its fix, so
+// that every later run starts from it.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
