@@ -281,8 +281,12 @@ void ShardState::ApplyEvent(MessagePosted&& e) {
   // Seqs are dense so that history reads index messages[seq - 1] directly.
   assert(e.seq == channel.last_seq() + 1);
   const StoredMessage& m =
-      channel.messages.emplace_back(e.message_id, e.seq, e.author_id, Text(e.client_msg_id),
-                                    Text(e.text), e.at, TimeMs{0}, false);
+      channel.messages.emplace_back(StoredMessage{.id = e.message_id,
+                                                  .seq = e.seq,
+                                                  .author_id = e.author_id,
+                                                  .client_msg_id = Text(e.client_msg_id),
+                                                  .text = Text(e.text),
+                                                  .at = e.at});
   NoteMessage(channel, m);
   NoteMinted(e.message_id);
 }

@@ -83,8 +83,14 @@ void ShardState::ApplyEvent(ThreadReplyPosted&& e) {
   assert(e.seq == channel->last_seq() + 1);
   assert(e.thread_seq >= 1 && e.thread_seq < e.seq);
   const StoredMessage& m = channel->messages.emplace_back(
-      e.message_id, e.seq, e.author_id, Text(e.client_msg_id), Text(e.text), e.at,
-      TimeMs{0}, false, e.also_to_channel, e.thread_seq);
+      StoredMessage{.id = e.message_id,
+                    .seq = e.seq,
+                    .author_id = e.author_id,
+                    .client_msg_id = Text(e.client_msg_id),
+                    .text = Text(e.text),
+                    .at = e.at,
+                    .also_to_channel = e.also_to_channel,
+                    .thread_seq = e.thread_seq});
   NoteMessage(*channel, m);
   NoteMinted(e.message_id);
 

@@ -4,6 +4,7 @@
 
 #include "auth/encoding.h"
 #include "auth/opaque_token.h"
+#include "shard/command_of.h"
 #include "shard/encode.h"
 #include "shard/shard.h"
 
@@ -95,7 +96,7 @@ bool Shard::HandleAdmin(const RequestMeta& meta, const wire::Frame* f) {
     case wire::Body::RevokeInvite: {
       const wire::RevokeInvite* req = f->body_as_RevokeInvite();
       AnswerWorkspace(meta, req->workspace_id(),
-                      Execute(RevokeInvite{actor, req->workspace_id(), req->invite_id()}), true);
+                      Execute(CommandOf(actor, *req)), true);
       return true;
     }
     case wire::Body::AcceptInvite:
@@ -104,15 +105,14 @@ bool Shard::HandleAdmin(const RequestMeta& meta, const wire::Frame* f) {
     case wire::Body::SetMemberRole: {
       const wire::SetMemberRole* req = f->body_as_SetMemberRole();
       AnswerWorkspace(meta, req->workspace_id(),
-                      Execute(SetMemberRole{actor, req->workspace_id(), req->user_id(),
-                                            static_cast<uint8_t>(req->role())}),
+                      Execute(CommandOf(actor, *req)),
                       true);
       return true;
     }
     case wire::Body::TransferOwnership: {
       const wire::TransferOwnership* req = f->body_as_TransferOwnership();
       AnswerWorkspace(meta, req->workspace_id(),
-                      Execute(TransferOwnership{actor, req->workspace_id(), req->user_id()}),
+                      Execute(CommandOf(actor, *req)),
                       true);
       return true;
     }
@@ -183,8 +183,7 @@ void Shard::OwnedAcceptInvite(const RequestMeta& meta, const wire::AcceptInvite*
 
 // Deactivation ends every session of the user at once, through the user's shard.
 void Shard::OwnedSetMemberActive(const RequestMeta& meta, const wire::SetMemberActive* req) {
-  auto outcome =
-      Execute(SetMemberActive{meta.actor(), req->workspace_id(), req->user_id(), req->active()});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   Answer(meta, EncodeOk(meta.request_id));
   if (!*outcome || req->active()) return;

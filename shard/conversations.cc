@@ -4,16 +4,12 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "shard/command_of.h"
 #include "shard/encode.h"
 #include "shard/shard.h"
 
 namespace parley::shard {
 namespace {
-
-std::optional<std::string> OptStr(const flatbuffers::String* s) {
-  if (s == nullptr) return std::nullopt;
-  return s->str();
-}
 
 wire::SharedBytes Share(wire::Bytes bytes) {
   return std::make_shared<const wire::Bytes>(std::move(bytes));
@@ -81,8 +77,7 @@ bool Shard::HandleConversations(const RequestMeta& meta, const wire::Frame* f) {
 // Absent strings stay as they are; the answer and the ChannelUpdated event carry all three.
 void Shard::OwnedSetChannelDetails(const RequestMeta& meta, const wire::SetChannelDetails* req) {
   ChannelId id = req->channel_id();
-  auto outcome = Execute(UpdateChannelDetails{meta.actor(), id, OptStr(req->name()),
-                                              OptStr(req->topic()), OptStr(req->purpose())});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   AnswerChannelUpdate(meta, id, outcome);
 }
 
@@ -92,7 +87,7 @@ void Shard::OwnedRemoveChannelMember(const RequestMeta& meta,
                                      const wire::RemoveChannelMember* req) {
   ChannelId id = req->channel_id();
   UserId user = req->user_id();
-  auto outcome = Execute(RemoveChannelMember{meta.actor(), id, user});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   if (!*outcome) return Answer(meta, EncodeOk(meta.request_id));  // not a member
   AfterDurable([this, meta, id, user] {
@@ -120,7 +115,7 @@ void Shard::OwnedOpenConversation(const RequestMeta& meta, const wire::OpenConve
   std::vector<UserId> others;
   if (req->user_ids() != nullptr) others.assign(req->user_ids()->begin(), req->user_ids()->end());
   std::vector<UserId> members = ConversationMembers(meta.actor(), others);
-  auto outcome = Execute(OpenConversation{meta.actor(), ws, std::move(others)});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   const ChannelState* channel = FindConversation(state_, ws, members);
   if (channel == nullptr) {  // decided, so it exists: an accounting bug, never input
@@ -153,7 +148,7 @@ void Shard::OwnedListConversations(const RequestMeta& meta, const wire::ListConv
 // Answers the marker as it stands (moved or not); a move reaches every session of the user.
 void Shard::OwnedMarkRead(const RequestMeta& meta, const wire::MarkRead* req) {
   ChannelId id = req->channel_id();
-  auto outcome = Execute(MarkRead{meta.actor(), id, req->seq()});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   UnreadCounts counts = UnreadOf(*state_.FindChannel(id), meta.actor());
   wire::ReadMarkerT marker;

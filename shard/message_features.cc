@@ -3,13 +3,12 @@
 // sessions); reads answer what is applied, once it is durable (see Shard::Answer).
 #include <algorithm>
 
+#include "shard/command_of.h"
 #include "shard/encode.h"
 #include "shard/shard.h"
 
 namespace parley::shard {
 namespace {
-
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
 wire::SharedBytes Share(wire::Bytes bytes) {
   return std::make_shared<const wire::Bytes>(std::move(bytes));
@@ -124,36 +123,17 @@ std::optional<Result<wire::Bytes>> ReadFeature(const ShardState& state, UserId a
 
 // ---- Changes.
 
-std::optional<Command> CommandOf(UserId actor, const wire::Frame* f) {
+// Threads, reactions, pins and bookmarks: the requests this file answers with one command.
+std::optional<Command> FeatureCommandOf(UserId actor, const wire::Frame* f) {
   switch (f->body_type()) {
-    case wire::Body::FollowThread: {
-      const wire::FollowThread* req = f->body_as_FollowThread();
-      return SetThreadFollow{actor, req->channel_id(), req->thread_seq(), req->follow()};
-    }
-    case wire::Body::MarkThreadRead: {
-      const wire::MarkThreadRead* req = f->body_as_MarkThreadRead();
-      return MarkThreadRead{actor, req->channel_id(), req->thread_seq()};
-    }
-    case wire::Body::AddReaction: {
-      const wire::AddReaction* req = f->body_as_AddReaction();
-      return AddReaction{actor, req->channel_id(), req->seq(), Str(req->emoji())};
-    }
-    case wire::Body::RemoveReaction: {
-      const wire::RemoveReaction* req = f->body_as_RemoveReaction();
-      return RemoveReaction{actor, req->channel_id(), req->seq(), Str(req->emoji())};
-    }
-    case wire::Body::PinMessage: {
-      const wire::PinMessage* req = f->body_as_PinMessage();
-      return SetPinned{actor, req->channel_id(), req->seq(), req->pinned()};
-    }
-    case wire::Body::AddBookmark: {
-      const wire::AddBookmark* req = f->body_as_AddBookmark();
-      return AddBookmark{actor, req->channel_id(), Str(req->title()), Str(req->url())};
-    }
-    case wire::Body::RemoveBookmark: {
-      const wire::RemoveBookmark* req = f->body_as_RemoveBookmark();
-      return RemoveBookmark{actor, req->channel_id(), req->bookmark_id()};
-    }
+    case wire::Body::FollowThread:
+    case wire::Body::MarkThreadRead:
+    case wire::Body::AddReaction:
+    case wire::Body::RemoveReaction:
+    case wire::Body::PinMessage:
+    case wire::Body::AddBookmark:
+    case wire::Body::RemoveBookmark:
+      return CommandOf(actor, *f);
     default:
       return std::nullopt;
   }
@@ -213,7 +193,7 @@ bool Shard::HandleMessageFeatures(const RequestMeta& meta, const wire::Frame* f)
     }
     return true;
   }
-  std::optional<Command> command = CommandOf(meta.actor(), f);
+  std::optional<Command> command = FeatureCommandOf(meta.actor(), f);
   if (!command) return false;
   auto outcome = Execute(*command);
   if (!outcome.ok()) {
@@ -270,8 +250,7 @@ bool Shard::HandleMessageFeatures(const RequestMeta& meta, const wire::Frame* f)
 
 // Those the reply made followers (its author, the parent's author when the thread starts, the
 // members it mentions) are told on all their sessions.
-void Shard::OwnedReply(const RequestMeta& meta, const wire::PostMessage* req,
-                       std::string client_id) {
+void Shard::OwnedReply(const RequestMeta& meta, const wire::PostMessage* req) {
   ChannelId id = req->channel_id();
   Seq thread_seq = req->thread_seq();
   std::vector<UserId> followers_before;
@@ -280,8 +259,7 @@ void Shard::OwnedReply(const RequestMeta& meta, const wire::PostMessage* req,
       followers_before.assign(it->second.followers.begin(), it->second.followers.end());
     }
   }
-  auto outcome = Execute(PostReply{meta.actor(), id, thread_seq, std::move(client_id),
-                                   Str(req->text()), req->also_to_channel()});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   const ChannelState& channel = *state_.FindChannel(id);
   const StoredMessage& m = channel.messages.back();

@@ -5,6 +5,7 @@
 
 #include "persist/codec.h"
 #include "auth/password.h"
+#include "shard/command_of.h"
 #include "shard/encode.h"
 #include "shard/shard.h"
 
@@ -131,7 +132,7 @@ void Shard::OwnedRegister(const RequestMeta& meta, const wire::Register* req) {
 }
 
 void Shard::OwnedCreateWorkspace(const RequestMeta& meta, const wire::CreateWorkspace* req) {
-  auto outcome = Execute(CreateWorkspace{meta.actor(), Str(req->name())});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   const auto& created = std::get<WorkspaceCreated>(**outcome);
   std::vector<ChannelId> channels = {created.general_id, created.random_id};
@@ -146,7 +147,7 @@ void Shard::OwnedCreateWorkspace(const RequestMeta& meta, const wire::CreateWork
 }
 
 void Shard::OwnedJoinWorkspace(const RequestMeta& meta, const wire::JoinWorkspace* req) {
-  auto outcome = Execute(JoinWorkspace{meta.actor(), req->workspace_id()});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   const WorkspaceState* ws = state_.FindWorkspace(req->workspace_id());
   wire::Bytes reply = EncodeBody(meta.request_id, WorkspaceInfoOf(*ws, meta.actor()));
@@ -160,8 +161,7 @@ void Shard::OwnedJoinWorkspace(const RequestMeta& meta, const wire::JoinWorkspac
 }
 
 void Shard::OwnedCreateChannel(const RequestMeta& meta, const wire::CreateChannel* req) {
-  auto outcome = Execute(
-      CreateChannel{meta.actor(), req->workspace_id(), Str(req->name()), req->is_private()});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   ChannelId id = std::get<ChannelCreated>(**outcome).channel_id;
   wire::Bytes reply =
@@ -186,7 +186,7 @@ void Shard::OwnedListChannels(const RequestMeta& meta, const wire::ListChannels*
 
 void Shard::OwnedJoinChannel(const RequestMeta& meta, const wire::JoinChannel* req) {
   ChannelId id = req->channel_id();
-  auto outcome = Execute(JoinChannel{meta.actor(), id});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   wire::Bytes reply =
       EncodeBody(meta.request_id, ChannelInfoOf(*state_.FindChannel(id), meta.actor()));
@@ -199,7 +199,7 @@ void Shard::OwnedJoinChannel(const RequestMeta& meta, const wire::JoinChannel* r
 
 void Shard::OwnedLeaveChannel(const RequestMeta& meta, const wire::LeaveChannel* req) {
   ChannelId id = req->channel_id();
-  auto outcome = Execute(LeaveChannel{meta.actor(), id});
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   if (!*outcome) return Answer(meta, EncodeOk(meta.request_id));  // not a member
   AfterDurable([this, meta, id] {
@@ -242,8 +242,8 @@ void Shard::OwnedPost(const RequestMeta& meta, const wire::PostMessage* req) {
                                         UnknownMentions(*channel, original.text)));
     }
   }
-  if (req->thread_seq() > 0) return OwnedReply(meta, req, std::move(client_id));
-  auto outcome = Execute(PostMessage{meta.actor(), id, std::move(client_id), Str(req->text())});
+  if (req->thread_seq() > 0) return OwnedReply(meta, req);
+  auto outcome = Execute(CommandOf(meta.actor(), *req));
   if (!outcome.ok()) return AnswerError(meta, outcome.error());
   channel = state_.FindChannel(id);
   const StoredMessage& m = channel->messages.back();
@@ -298,7 +298,7 @@ void Shard::OwnedChannelRequest(const RequestMeta& meta, const wire::Frame* f) {
       const wire::AddChannelMember* req = f->body_as_AddChannelMember();
       ChannelId id = req->channel_id();
       UserId user = req->user_id();
-      auto outcome = Execute(AddChannelMember{meta.actor(), id, user});
+      auto outcome = Execute(CommandOf(meta.actor(), *req));
       if (!outcome.ok()) return AnswerError(meta, outcome.error());
       if (!*outcome) return Answer(meta, EncodeOk(meta.request_id));
       return AfterDurable([this, meta, id, user] {
@@ -310,14 +310,14 @@ void Shard::OwnedChannelRequest(const RequestMeta& meta, const wire::Frame* f) {
     case wire::Body::UpdateChannel: {
       const wire::UpdateChannel* req = f->body_as_UpdateChannel();
       ChannelId id = req->channel_id();
-      auto outcome = Execute(UpdateChannel{meta.actor(), id, req->archived(), req->announcement()});
+      auto outcome = Execute(CommandOf(meta.actor(), *req));
       return AnswerChannelUpdate(meta, id, outcome);
     }
     case wire::Body::EditMessage: {
       const wire::EditMessage* req = f->body_as_EditMessage();
       ChannelId id = req->channel_id();
       Seq seq = req->seq();
-      auto outcome = Execute(EditMessage{meta.actor(), id, seq, Str(req->text())});
+      auto outcome = Execute(CommandOf(meta.actor(), *req));
       if (!outcome.ok()) return AnswerError(meta, outcome.error());
       const ChannelState& channel = *state_.FindChannel(id);
       const StoredMessage& m = channel.messages[seq - 1];
@@ -336,9 +336,9 @@ void Shard::OwnedChannelRequest(const RequestMeta& meta, const wire::Frame* f) {
       const wire::DeleteMessage* req = f->body_as_DeleteMessage();
       ChannelId id = req->channel_id();
       Seq seq = req->seq();
-      auto outcome = Execute(DeleteMessage{meta.actor(), id, seq});
+      auto outcome = Execute(CommandOf(meta.actor(), *req));
       if (!outcome.ok()) return AnswerError(meta, outcome.error());
-      return AfterDurable([this, meta, id, seq,
+      return AfterDurable([this, meta, id,
                            event = Share(EncodeMessageDeleted(id, seq, meta.actor()))]() mutable {
         Respond(meta, EncodeOk(meta.request_id));
         FanOut(id, std::move(event));

@@ -9,13 +9,12 @@
 #include <numeric>
 #include <unordered_set>
 
+#include "shard/command_of.h"
 #include "shard/encode.h"
 #include "shard/shard.h"
 
 namespace parley::shard {
 namespace {
-
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
 wire::SharedBytes Share(wire::Bytes bytes) {
   return std::make_shared<const wire::Bytes>(std::move(bytes));
@@ -38,17 +37,17 @@ bool Shard::HandlePresence(const RequestMeta& meta, const wire::Frame* f) {
   Result<std::optional<Event>> outcome = std::optional<Event>();
   switch (f->body_type()) {
     case wire::Body::SetPresence:
-      outcome = Execute(SetPresenceChoice{actor, f->body_as_SetPresence()->away()});
+      outcome = Execute(CommandOf(actor, *f->body_as_SetPresence()));
       break;
     case wire::Body::SetStatus: {
       const wire::SetStatus* req = f->body_as_SetStatus();
-      outcome =
-          Execute(SetUserStatus{actor, Str(req->text()), Str(req->emoji()), req->expires_at_ms()});
+      outcome = Execute(CommandOf(actor, *req));
       break;
     }
     case wire::Body::SetReadReceipts: {
-      bool send = f->body_as_SetReadReceipts()->send();
-      outcome = Execute(SetReadReceipts{actor, send});
+      const wire::SetReadReceipts* req = f->body_as_SetReadReceipts();
+      bool send = req->send();
+      outcome = Execute(CommandOf(actor, *req));
       if (!outcome.ok()) break;
       // Every session of the user, on every shard, carries the setting into its requests.
       AfterDurable([this, meta, actor, send] {

@@ -359,7 +359,7 @@ class Shard {
   // (message_features.cc) ---
   bool HandleMessageFeatures(const RequestMeta& meta, const wire::Frame* f);  // false: not one
   // A PostMessage with thread_seq > 0 that is not a retry (OwnedPost checked client_id).
-  void OwnedReply(const RequestMeta& meta, const wire::PostMessage* req, std::string client_id);
+  void OwnedReply(const RequestMeta& meta, const wire::PostMessage* req);
 
   // --- channel details and members, direct and group conversations, read markers, typing, on
   // the channel's or workspace's owner (conversations.cc) ---

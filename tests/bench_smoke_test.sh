@@ -7,9 +7,13 @@ BUILD=$1
 BENCH=$BUILD/bench/parley-bench
 WORK=$(mktemp -d /tmp/parley-bench-smoke-XXXXXX)
 PID=""
+source "$(dirname "$0")/sanitizer_reports.sh"
 cleanup() {
+  local status=$?
   [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null || true
+  sanitizer_reports "$WORK" && status=1
   rm -rf "$WORK"
+  exit $status
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- parleyd log" >&2; cat "$WORK"/*.log >&2 || true; exit 1; }

@@ -11,10 +11,14 @@ PARLEYD=$BUILD/server/parleyd
 PARLEY=$BUILD/tools/parley
 WORK=$(mktemp -d /tmp/parley-cli-XXXXXX)
 PID=""
+source "$(dirname "$0")/sanitizer_reports.sh"
 cleanup() {
+  local status=$?
   [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null || true
   [ -n "${TAIL_PID:-}" ] && kill "$TAIL_PID" 2>/dev/null || true
+  sanitizer_reports "$WORK" && status=1
   rm -rf "$WORK"
+  exit $status
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- parleyd log"; cat "$WORK/parleyd.log" >&2 || true; exit 1; }

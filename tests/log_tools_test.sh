@@ -12,10 +12,14 @@ LOG=$BUILD/tools/parley-log
 WORK=$(mktemp -d /tmp/parley-logtools-XXXXXX)
 PID=""
 TAIL_PID=""
+source "$(dirname "$0")/sanitizer_reports.sh"
 cleanup() {
+  local status=$?
   [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null || true
   [ -n "$TAIL_PID" ] && kill "$TAIL_PID" 2>/dev/null || true
+  sanitizer_reports "$WORK" && status=1
   rm -rf "$WORK"
+  exit $status
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +19,10 @@ namespace parley::testing {
 namespace {
 
 constexpr const char* kPassword = "correct horse battery";
+
+// What each sanitizer's runtime prints first when it reports.
+constexpr const char* kSanitizerMarkers[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                             "WARNING: ThreadSanitizer", ": runtime error: "};
 
 pid_t Spawn(const std::vector<std::string>& args, int stderr_fd) {
   pid_t pid = fork();
@@ -35,6 +40,23 @@ pid_t Spawn(const std::vector<std::string>& args, int stderr_fd) {
 }  // namespace
 
 std::string TestServer::ParleydPath() { return PARLEYD_PATH; }
+
+std::string SanitizerReport(const std::string& stderr_text) {
+  size_t first = std::string::npos;
+  for (const char* marker : kSanitizerMarkers) first = std::min(first, stderr_text.find(marker));
+  if (first == std::string::npos) return "";
+  size_t line = stderr_text.rfind('\n', first);
+  return stderr_text.substr(line == std::string::npos ? 0 : line + 1, 8000);
+}
+
+void TestServer::CheckLogForSanitizerReports() {
+  std::ifstream in(log_path());
+  std::string log(std::istreambuf_iterator<char>(in), {});
+  if (log.size() <= log_checked_) return;
+  std::string report = SanitizerReport(log.substr(log_checked_));
+  log_checked_ = log.size();
+  if (!report.empty()) ADD_FAILURE() << "parleyd reported (" << log_path() << "):\n" << report;
+}
 
 std::string Email(const std::string& who) {
   return who + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
@@ -130,6 +152,7 @@ void TestServer::Start() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      CheckLogForSanitizerReports();
       throw std::runtime_error("parleyd exited during start; see " + log);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -142,6 +165,7 @@ void TestServer::Kill() {
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
+  CheckLogForSanitizerReports();
 }
 
 int TestServer::Terminate() {
@@ -150,6 +174,7 @@ int TestServer::Terminate() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+  CheckLogForSanitizerReports();
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -193,6 +218,8 @@ int RunParleyd(const std::vector<std::string>& args, std::string* err) {
   std::ifstream in(tmpl);
   err->assign(std::istreambuf_iterator<char>(in), {});
   unlink(tmpl);
+  std::string report = SanitizerReport(*err);
+  if (!report.empty()) ADD_FAILURE() << "parleyd reported:\n" << report;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

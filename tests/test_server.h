@@ -80,6 +80,11 @@ class TestServer {
   static std::string ParleydPath();
 
  private:
+  // In a sanitizer build (tools/sanitize.sh), fails the running test with any sanitizer report
+  // parleyd wrote to its log since the last check: a report in the server is a bug like any
+  // failed expectation, even when the test's own checks passed or the server was then killed.
+  void CheckLogForSanitizerReports();
+
   TestServerOptions options_;
   std::string data_dir_;
   pid_t pid_ = -1;
@@ -87,7 +92,11 @@ class TestServer {
   uint16_t admin_port_ = 0;
   bool initialised_ = false;
   TestCerts certs_;
+  size_t log_checked_ = 0;  // bytes of the log already searched for sanitizer reports
 };
+
+// The first sanitizer report (ASan, LSan, UBSan, TSan) in a program's stderr, or "" if none.
+std::string SanitizerReport(const std::string& stderr_text);
 
 // Runs parleyd with `args` to completion; returns its exit code and captures stderr.
 int RunParleyd(const std::vector<std::string>& args, std::string* err);

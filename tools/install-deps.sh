@@ -18,6 +18,7 @@ PACKAGES=(
   libxapian-dev           # full-text search: indexing, BM25 ranking, stemming, snippets
   libgtest-dev            # tests
   libbenchmark-dev        # micro-benchmarks
+  clang libclang-rt-14-dev  # tools/sanitize.sh: clang 14, its sanitizer runtimes and libFuzzer
 )
 PACKAGES+=("$@")
 

@@ -38,11 +38,11 @@ struct Split {
 // kEmpty for a declared length of 0 (never valid). Both mean broken framing: close the stream.
 Split NextFrame(std::span<const uint8_t> buf, uint32_t max_frame_bytes);
 
-// Largest scalar alignment in the schema. A payload at any offset verifies (the verifier checks
-// alignment relative to the payload's first byte), but reads of it are aligned loads only when that
-// byte's address is a multiple of this. Misaligned reads are harmless on x86-64 and ARMv8, yet
-// UBSan (PARLEY_SANITIZE=address) reports them: receivers that want sanitizer-clean runs copy a
-// misaligned payload into fresh heap storage first, as the Client does.
+// Largest scalar alignment in the schema. The verifier checks alignment relative to the payload's
+// first byte, but both it and the accessors dereference pointers that are aligned only when that
+// byte's address is a multiple of this: misaligned, that is undefined behaviour (UBSan reports it;
+// x86-64 and ARMv8 happen to tolerate it). Receivers copy a misaligned payload into aligned
+// storage before VerifyFrame, as the shard and the Client do.
 inline constexpr size_t kPayloadAlignment = 8;
 
 // Runs the FlatBuffers verifier (depth and table limits above) over a payload and checks the
