@@ -65,7 +65,7 @@ echo "run-peers: servers on CPUs $SERVER_CPUS, generator on CPUs $GEN_CPUS, scra
 # The peers have no rate limits and no password hashing on their path: parley runs without
 # limits, and with the cheapest scrypt cost, so that setting up 10,000 accounts measures nothing
 # but the scenario.
-PARLEY_BENCH_FLAGS="--rate_per_connection=0 --rate_per_user=0 --rate_signin_per_address=0 --scrypt_log2n=10"
+PARLEY_BENCH_FLAGS="--rate_per_connection=0 --rate_per_user=0 --rate_signin_per_address=0 --scrypt_log2n=10 --max_connections_per_address=0 --max_inflight_requests=65536 --max_queued_sign_ins=0 --resumes_per_second=0"
 parley_cmd() {  # data_dir mode
   local durability=sync
   echo "taskset -c $SERVER_CPUS $BUILD/server/parleyd --data_dir $1 --host 127.0.0.1" \

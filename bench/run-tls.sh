@@ -37,7 +37,7 @@ start() {  # extra parleyd flags...
   rm -rf "$WORK/data" "$WORK/ready"
   "$BUILD/tools/parley-admin" init --data_dir "$WORK/data" --shards "$SHARDS" >/dev/null
   taskset -c "$SERVER_CPUS" "$BUILD/server/parleyd" --data_dir "$WORK/data" --port "$PORT" \
-    --admin_port -1 --pin_threads=false --rate_per_connection=0 --rate_per_user=0 \
+    --admin_port -1 --pin_threads=false --rate_per_connection=0 --rate_per_user=0 --max_connections_per_address=0 --max_inflight_requests=65536 --max_queued_sign_ins=0 --resumes_per_second=0 \
     --rate_signin_per_address=0 --scrypt_log2n=10 --search_index=false \
     --ready_file "$WORK/ready" "$@" 2>> "$WORK/server.log" &
   PID=$!

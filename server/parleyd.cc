@@ -40,12 +40,13 @@ DEFINE_int32(handshake_timeout_s, 10, "a connection must send Hello within this"
 DEFINE_int32(frame_timeout_s, 30, "a frame begun must be received whole within this");
 DEFINE_int32(idle_timeout_s, 900, "a connection that sends no frame for this long is closed "
              "(clients Ping to stay); 0: never");
-DEFINE_int32(max_inflight_requests, 128, "requests per connection not yet answered");
+DEFINE_int32(max_inflight_requests, 1024, "requests per connection not yet answered");
 DEFINE_int32(max_subscriptions, 10'000, "channels and presence topics pushed to one connection");
 DEFINE_int64(max_outbound_total_bytes, int64_t{1} << 30,
              "all connections' outbound queues together; past it the fullest lag first");
 DEFINE_int32(max_queued_sign_ins, 64,
-             "password, MFA and OpenID sign-ins waiting for the hashing workers, per shard");
+             "password, MFA and OpenID sign-ins waiting for the hashing workers, per shard "
+             "(0: no limit)");
 DEFINE_int32(resumes_per_second, 20'000, "token sign-ins admitted per second (0: no limit)");
 DEFINE_bool(pin_threads, true, "pin each shard thread to one core");
 DEFINE_int32(admin_port, 7401,
@@ -194,7 +195,7 @@ bool ValidateSizes() {
   if (FLAGS_max_outbound_total_bytes < FLAGS_max_frame_bytes + 4) {
     return Fail("--max_outbound_total_bytes must be at least --max_frame_bytes + 4");
   }
-  if (FLAGS_max_queued_sign_ins < 1) return Fail("--max_queued_sign_ins must be >= 1");
+  if (FLAGS_max_queued_sign_ins < 0) return Fail("--max_queued_sign_ins must be >= 0");
   if (FLAGS_resumes_per_second < 0) return Fail("--resumes_per_second must be >= 0");
   if (FLAGS_max_sessions_per_user < 1) return Fail("--max_sessions_per_user must be >= 1");
   if (FLAGS_scrypt_log2n < 10 || FLAGS_scrypt_log2n > 20) {

@@ -14,12 +14,12 @@ struct ConnectionLimits {
   uint32_t handshake_timeout_ms = 10'000;         // from accept to Hello
   uint32_t frame_timeout_ms = 30'000;             // from a frame's first byte to its last
   uint32_t idle_timeout_ms = 900'000;             // with no frame received; 0: never
-  uint32_t max_inflight_requests = 128;           // per connection, not yet answered
+  uint32_t max_inflight_requests = 1'024;         // per connection, not yet answered
   uint32_t max_subscriptions = 10'000;            // channels and presence topics per connection
   uint64_t max_outbound_total_bytes = uint64_t{1} << 30;  // all connections' outbound queues
   // Password, MFA and OpenID sign-ins queued for the hashing workers at once, per shard: past
   // it a sign-in is answered `overloaded` with a retry hint instead of queueing (a reconnect
-  // storm of password sign-ins would otherwise queue for minutes).
+  // storm of password sign-ins would otherwise queue for minutes). 0: no limit.
   uint32_t max_queued_sign_ins = 64;
   // Token resumes admitted per second, server-wide (each checks a signature and a session):
   // past it `overloaded` with a retry hint spreads a reconnect storm out. 0: no limit.

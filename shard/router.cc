@@ -382,7 +382,9 @@ bool Shard::AdmitSignIn(const RequestMeta& meta, const wire::Frame* f) {
   const ConnectionLimits& limits = config_.limits;
   uint32_t wait = 0;
   if (GuessableSignIn(f) && type != wire::Body::Refresh) {
-    if (worker_jobs_inflight_ >= limits.max_queued_sign_ins) wait = 250;
+    if (limits.max_queued_sign_ins != 0 && worker_jobs_inflight_ >= limits.max_queued_sign_ins) {
+      wait = 250;
+    }
   } else if (type == wire::Body::Login && limits.resumes_per_second != 0) {
     wait = resumes_.Take(RateLimit{static_cast<double>(limits.resumes_per_second),
                                    static_cast<double>(limits.resumes_per_second)},

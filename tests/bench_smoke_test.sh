@@ -20,7 +20,7 @@ fail() { echo "FAIL: $*" >&2; echo "--- parleyd log" >&2; cat "$WORK"/*.log >&2 
 
 "$BUILD/tools/parley-admin" init --data_dir "$WORK/data" --shards 2 > /dev/null
 "$BUILD/server/parleyd" --data_dir "$WORK/data" --port 0 --admin_port 0 --ready_file "$WORK/ready" \
-  --pin_threads=false --rate_per_connection=0 --rate_per_user=0 --rate_signin_per_address=0 \
+  --pin_threads=false --rate_per_connection=0 --rate_per_user=0 --max_connections_per_address=0 --max_inflight_requests=65536 --max_queued_sign_ins=0 --resumes_per_second=0 --rate_signin_per_address=0 \
   --scrypt_log2n=10 2> "$WORK/parleyd.log" &
 PID=$!
 for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
@@ -59,7 +59,7 @@ check search '"indexed_msgs_per_s":[1-9]' '"single word":{"n":5,' '"filtered":{"
 
 # replay owns its server: stop the shared one and reuse its (now free) port.
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
-SERVER="$BUILD/server/parleyd --data_dir $WORK/replay --port $PORT --admin_port -1 --pin_threads=false --rate_per_connection=0 --rate_per_user=0 --rate_signin_per_address=0 --scrypt_log2n=10"
+SERVER="$BUILD/server/parleyd --data_dir $WORK/replay --port $PORT --admin_port -1 --pin_threads=false --rate_per_connection=0 --rate_per_user=0 --max_connections_per_address=0 --max_inflight_requests=65536 --max_queued_sign_ins=0 --resumes_per_second=0 --rate_signin_per_address=0 --scrypt_log2n=10"
 INIT="rm -rf $WORK/replay && $BUILD/tools/parley-admin init --data_dir $WORK/replay --shards 1"
 "$BENCH" --target parley --port "$PORT" --scenario replay --messages 3000 \
   --server_cmd "$SERVER" --server_log "$WORK/replay-net.log" --reset_cmd "$INIT >/dev/null" \

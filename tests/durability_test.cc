@@ -189,7 +189,8 @@ TEST(DurabilityTest, GracefulStopKeepsEverythingAndRestartsClean) {
 // SIGTERM while requests are in flight: whatever the server took on is acknowledged before it
 // exits, so after a restart the channel holds exactly the acknowledged messages.
 TEST(DurabilityTest, GracefulStopAcknowledgesEverythingItCommitted) {
-  TestServer server;
+  // Pipelines more than the default requests in flight per connection (1,024).
+  TestServer server({2, "sync", {"--max_inflight_requests=4096"}});
   server.Start();
   Fixture f = MakeWorkspace(server);
   auto c = server.SignedIn(kOwner);
