@@ -3,6 +3,7 @@
 // `tail`, which prints every kind of live event.
 #include <signal.h>
 
+#include <chrono>
 #include <limits>
 #include <optional>
 #include <string>
@@ -526,7 +527,14 @@ int Tail(Ctx& ctx, const Args& args) {
     if (!caught_up.ok()) return Die(caught_up.error());
   }
   std::fflush(stdout);
+  // The server closes a connection that sends nothing for --idle_timeout_s (15 min by default).
+  constexpr auto kKeepAlive = std::chrono::seconds(60);
+  auto pinged = std::chrono::steady_clock::now();
   while (!g_interrupted) {
+    if (std::chrono::steady_clock::now() - pinged >= kKeepAlive) {
+      if (const Status alive = ctx.c.Ping(); !alive.ok()) return Die(alive.error());
+      pinged = std::chrono::steady_clock::now();
+    }
     auto event = ctx.c.NextEvent(500);
     if (!event.ok()) {
       if (ctx.c.closed()) return Die(event.error());
