@@ -161,6 +161,9 @@ void RequestMetrics(Exposition& x, const shard::Server& s) {
   PerShard(x, s, "parley_sign_ins_overloaded_total", "counter",
            "Sign-ins and resumes answered overloaded (admission during reconnect storms).",
            [&](uint32_t k) { return c(k).sign_ins_overloaded.value(); });
+  PerShard(x, s, "parley_history_pages_shared_total", "counter",
+           "History and Sync answers shared with an identical read of the unchanged channel.",
+           [&](uint32_t k) { return c(k).history_pages_shared.value(); });
   PerShard(x, s, "parley_sign_in_failures_total", "counter",
            "Failed sign-ins (wrong password or second factor).",
            [&](uint32_t k) { return c(k).sign_in_failures.value(); });

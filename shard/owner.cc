@@ -73,6 +73,7 @@ Result<std::optional<Event>> Shard::Execute(const Command& command) {
   Result<std::optional<Event>> decided = Decide(state_, command, ctx);
   if (decided.ok() && *decided) {
     state_.Apply(**decided);
+    pages_.Note(**decided);
     committer_->Append(persist::EncodeEvent(**decided));
     counters_.events_committed.Add();
   }
@@ -257,21 +258,35 @@ void Shard::OwnedPost(const RequestMeta& meta, const wire::PostMessage* req) {
   });
 }
 
+// Identical reads of an unchanged channel share one encoded page (PageCache): after a reconnect
+// storm thousands of Syncs from the same seq cost one read and one encoding.
 void Shard::OwnedHistory(const RequestMeta& meta, ChannelId id, const HistoryQuery& query,
                          bool subscribe) {
-  Result<HistoryPage> page = ReadHistory(state_, meta.actor(), query);
-  if (!page.ok()) return AnswerError(meta, page.error());
+  wire::Bytes answer;
   Seq newest = 0;  // the page reaches the reader: delivered, for receipts
-  for (const StoredMessage* m : page->messages) newest = std::max(newest, m->seq);
+  if (const PageCache::Page* shared = pages_.Find(query)) {
+    // Kept only after a read that passed every check but the reader's own.
+    if (Status can = CheckCanRead(state_, meta.actor(), id); !can.ok()) {
+      return AnswerError(meta, can.error());
+    }
+    counters_.history_pages_shared.Add();
+    answer = wire::WithRequestId(shared->frame, meta.request_id);
+    newest = shared->newest;
+  } else {
+    Result<HistoryPage> page = ReadHistory(state_, meta.actor(), query);
+    if (!page.ok()) return AnswerError(meta, page.error());
+    for (const StoredMessage* m : page->messages) newest = std::max(newest, m->seq);
+    wire::Bytes frame = EncodeMessagePage(PageCache::kSharedRequestId, *state_.FindChannel(id),
+                                          page->messages, page->has_more, page->last_seq);
+    answer = wire::WithRequestId(frame, meta.request_id);
+    pages_.Keep(query, PageCache::Page{std::move(frame), newest});
+  }
   ReplyEffect effect;
   if (subscribe && !meta.already_subscribed) {
     OnInterest(Interest{id, meta.from.shard, +1});
     effect = SubscribeEffect{{id}};
   }
-  Answer(meta,
-         EncodeMessagePage(meta.request_id, *state_.FindChannel(id), page->messages,
-                           page->has_more, page->last_seq),
-         std::move(effect));
+  Answer(meta, std::move(answer), std::move(effect));
   if (newest != 0) AdvanceReceiptsOf(AdvanceReceipts{id, {{meta.actor(), newest, 0}}});
 }
 

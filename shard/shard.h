@@ -36,6 +36,7 @@
 #include "persist/log_store.h"
 #include "search/service.h"
 #include "shard/limits.h"
+#include "shard/page_cache.h"
 #include "shard/mailbox.h"
 #include "shard/messages.h"
 #include "shard/populated_arena.h"
@@ -119,6 +120,7 @@ struct ShardCounters {
   Counter ephemeral_coalesced;     // typing and presence events replaced by newer ones
   Counter subscriptions_refused;   // over max_subscriptions
   Counter sign_ins_overloaded;     // sign-ins and resumes answered overloaded
+  Counter history_pages_shared;    // History and Sync answers copied from an identical read
   Counter tls_failures;  // connections ended by a failed TLS handshake or a TLS error
   Counter error_logs_suppressed;  // error log lines over the per-second cap
   // The loop's time working vs waiting in io_uring_enter (which also runs deferred kernel work
@@ -483,6 +485,7 @@ class Shard {
                              .largest_required_pool_block = kMaxMessageBytes + 1},
       &message_memory_};
   ShardState state_;
+  PageCache pages_;  // encoded History/Sync answers of state_ as it is now
   IdMinter ids_;
   std::unique_ptr<persist::LogStore> store_;  // replayed, then handed to committer_
   persist::CommitStats commit_stats_;  // declared first: outlives committer_, which writes it

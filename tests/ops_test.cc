@@ -210,6 +210,61 @@ TEST(OpsTest, MetricsParseAndMoveWithTraffic) {
   }
 }
 
+// Reconnecting readers that Sync the same channel from the same seq share one read and one
+// encoding of the page (parley_history_pages_shared_total), each answer carrying its own request
+// id; a change to the channel is seen by the next read, and outsiders are still refused.
+TEST(OpsTest, IdenticalSyncsShareOnePageUntilTheChannelChanges) {
+  TestServer server({1, "async", {}});
+  server.Start();
+  Workspace ws = MakeWorkspace(server, Email("owner"));
+  auto poster = server.SignedIn(Email("poster"));
+  ASSERT_TRUE(poster->JoinWorkspace(ws.id).ok());
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(poster->Post(ws.channel, "m" + std::to_string(i)).ok());
+
+  constexpr int kReaders = 12;
+  std::vector<std::unique_ptr<wire::Client>> readers;
+  for (int i = 0; i < kReaders; ++i) {
+    readers.push_back(server.SignedIn(Email("reader" + std::to_string(i % 3))));
+    ASSERT_TRUE(readers.back()->JoinWorkspace(ws.id).ok());
+    ASSERT_TRUE(readers.back()->Ping().ok());  // a first request: ids differ between readers
+  }
+  const double shared_before = Total(Scrape(server), "parley_history_pages_shared_total");
+  for (auto& reader : readers) {
+    auto page = reader->Sync(ws.channel, 5);  // the client checks the answer's request id
+    ASSERT_TRUE(page.ok()) << page.error().message;
+    ASSERT_EQ(page->messages.size(), 5u);
+    EXPECT_EQ(page->messages.front()->seq, 6u);
+    EXPECT_EQ(page->messages.back()->text, "m10");
+    EXPECT_EQ(page->last_seq, 10u);
+  }
+  EXPECT_GE(Total(Scrape(server), "parley_history_pages_shared_total") - shared_before,
+            kReaders - 1);
+
+  // A reaction and a new post change the channel: the next identical read shows both.
+  ASSERT_TRUE(poster->AddReaction(ws.channel, 7, "tada").ok());
+  ASSERT_TRUE(poster->Post(ws.channel, "m11").ok());
+  for (auto& reader : readers) {
+    auto page = reader->Sync(ws.channel, 5);
+    ASSERT_TRUE(page.ok());
+    ASSERT_EQ(page->messages.size(), 6u);
+    EXPECT_EQ(page->messages.back()->text, "m11");
+    ASSERT_EQ(page->messages[1]->reactions.size(), 1u);
+    EXPECT_EQ(page->messages[1]->reactions[0]->emoji, "tada");
+  }
+
+  // A private channel's shared page is not shared with someone outside it.
+  auto owner = server.SignedIn(Email("owner"));
+  auto secret = owner->CreateChannel(ws.id, "secret", /*is_private=*/true);
+  ASSERT_TRUE(secret.ok());
+  ASSERT_TRUE(owner->Post(secret->id, "hidden").ok());
+  ASSERT_TRUE(owner->Sync(secret->id, 0).ok());
+  auto outsider = readers[0]->Sync(secret->id, 0);
+  ASSERT_FALSE(outsider.ok());
+  EXPECT_TRUE(outsider.error().code == ErrorCode::kForbidden ||
+              outsider.error().code == ErrorCode::kNotFound)
+      << outsider.error().message;
+}
+
 TEST(OpsTest, HealthReadinessAndRefusals) {
   TestServer server;
   server.Start();

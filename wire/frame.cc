@@ -1,6 +1,7 @@
 #include "wire/frame.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -101,20 +102,43 @@ Bytes FinishFrame(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id, Body
   return out;
 }
 
-uint64_t RequestIdOf(const Bytes& frame) {
-  // FlatBuffers layout: the root offset, then the table, which starts with the signed offset
-  // back to its vtable; the vtable holds each field's offset inside the table (0: absent).
+namespace {
+
+template <class T>
+T ReadUnaligned(const uint8_t* p) {
+  T value;
+  std::memcpy(&value, p, sizeof(value));
+  return flatbuffers::EndianScalar(value);
+}
+
+// Where a trusted frame's request id sits in it, or npos when the field is absent (0).
+// FlatBuffers layout: the root offset, then the table, which starts with the signed offset back
+// to its vtable; the vtable holds each field's offset inside the table (0: absent).
+size_t RequestIdOffset(const Bytes& frame) {
   const uint8_t* payload = frame.data() + kLengthPrefixBytes;
-  auto read = [](const uint8_t* p, auto value) {
-    std::memcpy(&value, p, sizeof(value));
-    return flatbuffers::EndianScalar(value);
-  };
-  const uint8_t* table = payload + read(payload, flatbuffers::uoffset_t{0});
-  const uint8_t* vtable = table - read(table, flatbuffers::soffset_t{0});
-  const auto vtable_bytes = read(vtable, flatbuffers::voffset_t{0});
-  if (Frame::VT_REQUEST_ID >= vtable_bytes) return 0;
-  const auto field = read(vtable + Frame::VT_REQUEST_ID, flatbuffers::voffset_t{0});
-  return field == 0 ? 0 : read(table + field, uint64_t{0});
+  const uint8_t* table = payload + ReadUnaligned<flatbuffers::uoffset_t>(payload);
+  const uint8_t* vtable = table - ReadUnaligned<flatbuffers::soffset_t>(table);
+  const auto vtable_bytes = ReadUnaligned<flatbuffers::voffset_t>(vtable);
+  if (Frame::VT_REQUEST_ID >= vtable_bytes) return std::string::npos;
+  const auto field = ReadUnaligned<flatbuffers::voffset_t>(vtable + Frame::VT_REQUEST_ID);
+  if (field == 0) return std::string::npos;
+  return static_cast<size_t>(table + field - frame.data());
+}
+
+}  // namespace
+
+uint64_t RequestIdOf(const Bytes& frame) {
+  const size_t at = RequestIdOffset(frame);
+  return at == std::string::npos ? 0 : ReadUnaligned<uint64_t>(frame.data() + at);
+}
+
+Bytes WithRequestId(const Bytes& frame, uint64_t request_id) {
+  const size_t at = RequestIdOffset(frame);
+  assert(at != std::string::npos && "built with a request id of 0: the field is absent");
+  Bytes out = frame;
+  const uint64_t little = flatbuffers::EndianScalar(request_id);
+  std::memcpy(out.data() + at, &little, sizeof(little));
+  return out;
 }
 
 Bytes EncodeFrame(uint64_t request_id, const BodyUnion& body) {

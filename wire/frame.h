@@ -59,6 +59,10 @@ Bytes FinishFrame(flatbuffers::FlatBufferBuilder& fbb, uint64_t request_id, Body
 // assuming the payload is aligned (it sits after the 4-byte prefix).
 uint64_t RequestIdOf(const Bytes& frame);
 
+// A copy of `frame` (built by FinishFrame with a non-zero request id, so that the field is
+// present) answering `request_id` instead: one encoded answer shared by many requests.
+Bytes WithRequestId(const Bytes& frame, uint64_t request_id);
+
 // Packs an object-API body (FrameT-style union) into a prefixed frame.
 Bytes EncodeFrame(uint64_t request_id, const BodyUnion& body);
 

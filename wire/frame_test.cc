@@ -128,6 +128,24 @@ TEST(FrameRoundTrip, MessagePageWithNestedMessages) {
   EXPECT_EQ(page->last_seq, 3u);
 }
 
+TEST(FrameRoundTrip, RequestIdReadAndReplacedInPlace) {
+  const Bytes page = PageFrame();
+  EXPECT_EQ(RequestIdOf(page), 5u);
+  for (uint64_t id : {uint64_t{0}, uint64_t{1}, ~uint64_t{0}, uint64_t{0x0102030405060708}}) {
+    const Bytes answer = WithRequestId(page, id);
+    ASSERT_EQ(answer.size(), page.size());
+    EXPECT_EQ(RequestIdOf(answer), id);
+    Result<const Frame*> frame = VerifyFrame(PayloadOf(answer));
+    ASSERT_TRUE(frame.ok());
+    EXPECT_EQ((*frame)->request_id(), id);
+    FrameT out;
+    (*frame)->UnPackTo(&out);
+    ASSERT_NE(out.body.AsMessagePage(), nullptr);
+    EXPECT_EQ(out.body.AsMessagePage()->messages.size(), 3u);  // the body is untouched
+  }
+  EXPECT_EQ(RequestIdOf(EncodeFrame(0, MakeBody(PingT{}))), 0u);  // absent field
+}
+
 TEST(FrameRoundTrip, LoginOkWithChannelCursors) {
   LoginOkT login;
   login.user_id = 12;
