@@ -375,12 +375,15 @@ bool Shard::Admit(Session& s, uint32_t slot, const RequestMeta& meta, const wire
 // A reconnect storm must not queue without bound: password, MFA and OpenID sign-ins wait for the
 // hashing workers, so past max_queued_sign_ins of them in flight the next is told to come back;
 // token resumes are cheap but still taken at most resumes_per_second. The retry hint carries
-// jitter, so the refused do not all come back at the same moment.
+// jitter, so the refused do not all come back at the same moment, and for resumes it spans the
+// time the rate needs to admit everyone refused lately: 10,000 clients refused at 2,000/s are
+// told to come back over 5 s, not all within the next quarter second.
 bool Shard::AdmitSignIn(const RequestMeta& meta, const wire::Frame* f) {
   const wire::Body type = f->body_type();
   if (!KindOf(type).sign_in) return true;
   const ConnectionLimits& limits = config_.limits;
   uint32_t wait = 0;
+  uint32_t spread = 250;  // the jitter's range past `wait`
   if (GuessableSignIn(f) && type != wire::Body::Refresh) {
     if (limits.max_queued_sign_ins != 0 && worker_jobs_inflight_ >= limits.max_queued_sign_ins) {
       wait = 250;
@@ -389,15 +392,30 @@ bool Shard::AdmitSignIn(const RequestMeta& meta, const wire::Frame* f) {
     wait = resumes_.Take(RateLimit{static_cast<double>(limits.resumes_per_second),
                                    static_cast<double>(limits.resumes_per_second)},
                          Now());
+    if (wait != 0) spread += ResumeBacklogMs(limits.resumes_per_second);
   }
   if (wait == 0) return true;
   counters_.sign_ins_overloaded.Add();
   jitter_ = jitter_ * 6364136223846793005ULL + 1442695040888963407ULL;
   Error e = MakeError(ErrorCode::kOverloaded, "the server is admitting many sign-ins; retry later",
                       wire::EnumNameBody(type));
-  e.retry_after_ms = wait + static_cast<uint32_t>((jitter_ >> 33) % (wait + 250));
+  e.retry_after_ms = wait + static_cast<uint32_t>((jitter_ >> 33) % (wait + spread));
   RespondError(meta, e);
   return false;
+}
+
+// Counts a refused resume and returns how long the rate needs to admit the ones refused lately
+// (the count halves every second, so it follows a storm as it passes).
+uint32_t Shard::ResumeBacklogMs(uint32_t per_second) {
+  const int64_t now = SteadyMs();
+  const int64_t seconds = (now - resumes_refused_at_ms_) / 1000;
+  if (seconds > 0) {
+    resumes_refused_ = seconds >= 32 ? 0 : resumes_refused_ >> seconds;
+    resumes_refused_at_ms_ += seconds * 1000;
+  }
+  ++resumes_refused_;
+  return static_cast<uint32_t>(std::min<uint64_t>(uint64_t{resumes_refused_} * 1000 / per_second,
+                                                  60'000));
 }
 
 void Shard::HandleSessionRequest(Session& s, uint32_t slot, RequestMeta meta, const wire::Frame* f,

@@ -213,6 +213,7 @@ class Shard {
   void ReleaseConnection(Session& s);
   void EnforceTimeouts();  // on the housekeeping tick
   bool AdmitSignIn(const RequestMeta& meta, const wire::Frame* f);  // false: answered overloaded
+  uint32_t ResumeBacklogMs(uint32_t per_second);
   void NoteAnswer(Session& s, const wire::Bytes& frame);  // an answer leaves `inflight`
   bool Coalesce(Session& s, CoalesceKey key, const wire::SharedBytes& frame);
   void ReleaseCoalesced(Session& s, uint32_t slot);
@@ -538,6 +539,8 @@ class Shard {
   uint32_t connections_counted_ = 0;
   uint64_t outbound_total_ = 0;  // every session's out_bytes
   TokenBucket resumes_;
+  uint32_t resumes_refused_ = 0;      // lately (halved every second): see ResumeBacklogMs
+  int64_t resumes_refused_at_ms_ = 0;  // SteadyMs of the last halving
   uint64_t jitter_ = 0x9e3779b97f4a7c15;  // retry hints are spread by a cheap generator
   TimeMs buckets_swept_at_ = 0;
   // Failed sign-ins against emails that have no account, so that they lock like real ones and

@@ -114,6 +114,52 @@ TEST(LimitsTest, ServerWideConnectionCap) {
   EXPECT_GE(refused, 6);
 }
 
+// A burst of token resumes past --resumes_per_second: the excess is answered `overloaded` with
+// retry hints spread over the time the rate needs to admit them all (not a fixed short wait
+// that would bring them all back at once), and every client that follows its hint gets in.
+TEST(LimitsTest, ResumeBurstIsSpreadByRetryHintsAndEveryoneGetsIn) {
+  constexpr int kRate = 20;
+  constexpr int kClients = 80;
+  TestServer server({1, "async", {"--resumes_per_second=" + std::to_string(kRate)}});
+  server.Start();
+  wire::LoginOkT login;
+  server.SignedIn(Email("storm"), &login);
+  std::vector<std::unique_ptr<wire::Client>> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(server.Connect());
+
+  std::vector<uint32_t> hints;
+  std::vector<int> waiting;
+  for (int i = 0; i < kClients; ++i) {
+    auto resumed = clients[i]->LoginWithToken(login.token);
+    if (resumed.ok()) continue;
+    ASSERT_EQ(resumed.error().code, ErrorCode::kOverloaded) << resumed.error().message;
+    ASSERT_GT(resumed.error().retry_after_ms, 0u);
+    hints.push_back(resumed.error().retry_after_ms);
+    waiting.push_back(i);
+  }
+  // The bucket holds one second's worth; the rest (about 60) need about 3 s at 20/s.
+  ASSERT_GE(hints.size(), static_cast<size_t>(kClients - 2 * kRate));
+  EXPECT_GT(*std::max_element(hints.begin(), hints.end()), 1500u) << "hints are not spread";
+
+  // Each refused client comes back after its hint (and again if refused again).
+  std::vector<std::pair<steady_clock::time_point, int>> due;
+  const auto now = steady_clock::now();
+  for (size_t k = 0; k < waiting.size(); ++k) due.emplace_back(now + milliseconds(hints[k]), waiting[k]);
+  int retries = 0;
+  while (!due.empty()) {
+    std::sort(due.begin(), due.end());
+    auto [at, i] = due.front();
+    due.erase(due.begin());
+    std::this_thread::sleep_until(at);
+    auto resumed = clients[i]->LoginWithToken(login.token);
+    if (resumed.ok()) continue;
+    ASSERT_EQ(resumed.error().code, ErrorCode::kOverloaded);
+    ASSERT_LT(++retries, 4 * kClients) << "clients following the hints keep being refused";
+    due.emplace_back(steady_clock::now() + milliseconds(resumed.error().retry_after_ms), i);
+  }
+  for (auto& c : clients) EXPECT_TRUE(c->ListWorkspaces().ok());  // all signed in
+}
+
 // Slowloris, before and after the handshake: a connection that says nothing, and one that
 // starts a frame and never finishes it, are told why and closed; others are served meanwhile.
 TEST(LimitsTest, SilentAndTricklingConnectionsTimeOut) {

@@ -91,6 +91,7 @@ struct Engine::Worker final : Sink {
     std::unique_ptr<wire::TlsStream> tls;  // null: plaintext
     bool publisher = false;
     bool open = true;
+    bool stalled = false;  // never read (LoadPlan::stalled_conns)
     uint32_t index = 0;  // user or publisher number
     std::string in, out, sending;
     size_t send_off = 0;
@@ -194,7 +195,7 @@ struct Engine::Worker final : Sink {
     ring = std::move(*r);
     now = MonotonicNs();
     for (uint32_t i = 0; i < conns.size(); ++i) {
-      if (!conns[i].open) continue;
+      if (!conns[i].open || conns[i].stalled) continue;
       ring->MultishotRecv(conns[i].fd, UserData(i, kRecv));
       if (!conns[i].in.empty()) Process(conns[i], {});
     }
@@ -506,6 +507,7 @@ Engine::Engine(Adapter& adapter, const Topology& topology, LoadPlan plan)
     Worker& w = *workers_[i % threads];
     w.conns.emplace_back();
     w.conns.back().index = i % users;
+    w.conns.back().stalled = i >= plan_.subscriber_conns - plan_.stalled_conns;
   }
 }
 

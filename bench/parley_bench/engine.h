@@ -29,6 +29,9 @@ struct Step {
 struct LoadPlan {
   uint32_t subscriber_conns = 0;  // connection i is a session of user i % user count
   uint32_t publishers = 0;        // one connection each
+  // Of the subscriber connections, the last this many never read after their handshake (a
+  // stalled client): the server must lag them without slowing the others.
+  uint32_t stalled_conns = 0;
   bool open_loop = false;
   uint32_t window = 64;             // closed loop: unacknowledged publishes per publisher
   uint64_t max_publishes = 0;       // closed loop: per publisher, 0 = until the last step ends

@@ -27,7 +27,7 @@ DEFINE_bool(tls, false,
             "parley: every connection speaks TLS (fanout, rooms, durable, idle, replay)");
 DEFINE_string(tls_ca_file, "", "with --tls: PEM CA certificates to trust (default: the system's)");
 DEFINE_string(tag, "", "names this run's accounts and streams (default: a fresh one)");
-DEFINE_string(scenario, "fanout", "fanout | rooms | durable | idle | replay | boot | search");
+DEFINE_string(scenario, "fanout", "fanout | stall | rooms | durable | idle | replay | boot | search | storm");
 DEFINE_int32(threads, 0, "load threads (0: the CPUs this process may run on)");
 DEFINE_double(seconds, 5, "measured time of each point");
 DEFINE_double(warmup, 1, "unreported run-in before each point");
@@ -42,6 +42,10 @@ DEFINE_string(subscribers, "1,100,1000", "fanout: subscriber counts");
 DEFINE_int32(window, 256, "fanout: unacknowledged publishes");
 DEFINE_int32(delivery_window, 256, "fanout: publishes not yet delivered to every subscriber");
 // rooms
+DEFINE_int32(stall_readers, 100, "stall: subscriber connections that keep reading");
+DEFINE_string(stalled, "0,10", "stall: connections that stop reading, one point for each count");
+DEFINE_double(stall_rate, 2000, "stall: posts/s, open loop");
+
 DEFINE_int32(connections, 10000, "rooms: subscriber connections");
 DEFINE_int32(channels, 1000, "rooms: channels");
 DEFINE_int32(per_connection, 10, "rooms: channels each connection belongs to");
@@ -67,6 +71,7 @@ DEFINE_string(reset_cmd, "", "replay: command that empties the server's data bet
 namespace parley::bench {
 int BootScenario();  // boot.cc
 int SearchScenario();  // search.cc
+int StormScenario();  // storm.cc
 namespace {
 
 std::vector<double> ParseList(const std::string& s) {
@@ -304,6 +309,37 @@ void Fanout() {
     const StepResult& st = run.steps.at(0);
     Row(std::to_string(subs), st, run, st.latency);
     report.points.push_back(StepJson(st, run).Num("subscribers", subs).str());
+  }
+  report.Emit();
+}
+
+// Readers' latency while other connections of the same channel stall (never read): the same
+// open-loop load with and without them, side by side. A stalled connection's queue grows until
+// the server lags it (shard/limits.h); the readers' deliveries must not wait for it.
+void Stall() {
+  Report report{"stall", {}, {}};
+  report.params.Num("readers", FLAGS_stall_readers)
+      .Num("rate", FLAGS_stall_rate)
+      .Num("payload_bytes", FLAGS_payload_bytes)
+      .Num("seconds", FLAGS_seconds);
+  Header("stalled");
+  const auto readers = static_cast<uint32_t>(FLAGS_stall_readers);
+  for (double n : ParseList(FLAGS_stalled)) {
+    auto stalled = static_cast<uint32_t>(n);
+    Topology topology = OneChannel(readers + stalled, 1);
+    auto adapter = NewAdapter(Tag("-stall-" + std::to_string(stalled)));
+    if (Status s = adapter->Prepare(topology, Mode::kPubSub); !s.ok()) Die("prepare", s.error());
+    LoadPlan plan = BasePlan();
+    plan.subscriber_conns = readers + stalled;
+    plan.stalled_conns = stalled;
+    plan.publishers = 1;
+    plan.open_loop = true;
+    Engine engine(*adapter, topology, plan);
+    if (Status s = engine.Connect(); !s.ok()) Die("connect", s.error());
+    RunResult run = engine.Run(Measure(FLAGS_stall_rate));
+    const StepResult& st = run.steps.at(0);
+    Row(std::to_string(stalled), st, run, st.latency);
+    report.points.push_back(StepJson(st, run).Num("stalled", stalled).str());
   }
   report.Emit();
 }
@@ -580,12 +616,15 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_NOFILE, &nofile);
   using namespace parley::bench;
   const std::string& s = FLAGS_scenario;
-  if (FLAGS_tls && (FLAGS_target != "parley" || s == "boot" || s == "search")) {
-    std::fprintf(stderr, "parley-bench: --tls is for --target=parley, not boot or search\n");
+  if (FLAGS_tls && (FLAGS_target != "parley" || s == "boot" || s == "search" ||
+                    s == "storm")) {
+    std::fprintf(stderr, "parley-bench: --tls is for --target=parley, not boot, search or storm\n");
     return 2;
   }
   if (s == "fanout") {
     Fanout();
+  } else if (s == "stall") {
+    Stall();
   } else if (s == "rooms") {
     Rooms();
   } else if (s == "durable") {
@@ -598,6 +637,8 @@ int main(int argc, char** argv) {
     return BootScenario();
   } else if (s == "search") {
     return SearchScenario();
+  } else if (s == "storm") {
+    return StormScenario();
   } else {
     std::fprintf(stderr, "parley-bench: unknown scenario %s\n", s.c_str());
     return 2;
