@@ -181,8 +181,12 @@ Status Server::Start() {
       return r.error();
     }
   }
+  // The longest backlog the kernel allows (it caps this at net.core.somaxconn): after a network
+  // blip every client reconnects at once, and a SYN dropped from a full queue costs its client a
+  // one-second retransmission.
+  constexpr int kBacklog = 65535;
   for (int fd : listen_fds_) {
-    if (listen(fd, 4096) != 0) {
+    if (listen(fd, kBacklog) != 0) {
       abort_start_ = true;
       go_.count_down();
       Wait();

@@ -49,7 +49,7 @@ DEFINE_int32(storm_clients, 10000, "storm: connections dropped and reconnecting 
 DEFINE_int32(storm_users, 100, "storm: accounts the storm connections are sessions of");
 DEFINE_int32(storm_rooms, 20, "storm: rooms; each account is in #general and one room");
 DEFINE_int32(storm_observers, 10, "storm: connections measuring delivery latency (all rooms)");
-DEFINE_double(storm_rate, 200, "storm: posts/s over the rooms during the whole run");
+DEFINE_double(storm_rate, 50, "storm: posts/s over the rooms during the whole run");
 DEFINE_double(storm_phase_s, 5, "storm: seconds measured before the drop and after the resume");
 DEFINE_double(storm_timeout_s, 120, "storm: most seconds for every client to resume");
 
