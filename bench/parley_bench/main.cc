@@ -27,14 +27,15 @@ DEFINE_bool(tls, false,
             "parley: every connection speaks TLS (fanout, rooms, durable, idle, replay)");
 DEFINE_string(tls_ca_file, "", "with --tls: PEM CA certificates to trust (default: the system's)");
 DEFINE_string(tag, "", "names this run's accounts and streams (default: a fresh one)");
-DEFINE_string(scenario, "fanout", "fanout | rooms | durable | idle | replay | boot | search");
+DEFINE_string(scenario, "fanout", "fanout | rooms | durable | idle | replay | boot | search | soak");
 DEFINE_int32(threads, 0, "load threads (0: the CPUs this process may run on)");
 DEFINE_double(seconds, 5, "measured time of each point");
 DEFINE_double(warmup, 1, "unreported run-in before each point");
 DEFINE_int32(payload_bytes, 100, "message size");
 DEFINE_int32(users, 1000, "most accounts a scenario makes; connections share them");
 DEFINE_bool(spin, true, "poll the rings rather than sleep in them (see engine.h)");
-DEFINE_int32(server_pid, 0, "the server's pid: its CPU (and for idle, RSS) is reported");
+DEFINE_int32(server_pid, 0,
+             "the server's pid: its CPU (and for idle, RSS; for soak, RSS and fds) is reported");
 DEFINE_string(json_out, "", "append each scenario's JSON line to this file");
 DEFINE_string(label, "", "free text carried into the JSON line (e.g. the server's CPU set)");
 // fanout
@@ -67,6 +68,7 @@ DEFINE_string(reset_cmd, "", "replay: command that empties the server's data bet
 namespace parley::bench {
 int BootScenario();  // boot.cc
 int SearchScenario();  // search.cc
+int SoakScenario();  // soak.cc
 namespace {
 
 std::vector<double> ParseList(const std::string& s) {
@@ -580,8 +582,8 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_NOFILE, &nofile);
   using namespace parley::bench;
   const std::string& s = FLAGS_scenario;
-  if (FLAGS_tls && (FLAGS_target != "parley" || s == "boot" || s == "search")) {
-    std::fprintf(stderr, "parley-bench: --tls is for --target=parley, not boot or search\n");
+  if (FLAGS_tls && (FLAGS_target != "parley" || s == "boot" || s == "search" || s == "soak")) {
+    std::fprintf(stderr, "parley-bench: --tls is for --target=parley, not boot, search or soak\n");
     return 2;
   }
   if (s == "fanout") {
@@ -598,6 +600,8 @@ int main(int argc, char** argv) {
     return BootScenario();
   } else if (s == "search") {
     return SearchScenario();
+  } else if (s == "soak") {
+    return SoakScenario();
   } else {
     std::fprintf(stderr, "parley-bench: unknown scenario %s\n", s.c_str());
     return 2;
