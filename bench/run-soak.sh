@@ -38,7 +38,7 @@ rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 echo "run-soak: $(nproc) cores, $(uname -r); parleyd ($SHARDS shard(s), --durability=sync) on" \
      "CPUs $SERVER_CPUS, parley-bench on CPUs $GEN_CPUS; $SOAK_SECONDS s" >&2
-# Access tokens of 3 minutes: every worker rotates its refresh token about once a minute.
+# Access tokens of 3 minutes: every worker rotates its tokens a minute after getting them.
 parley_start --access_token_ttl_s=180
 start_rss=$(rss_mib "$PID")
 echo "run-soak: parleyd pid $PID on port $PORT, RSS $start_rss MiB before the soak" >&2

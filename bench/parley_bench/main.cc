@@ -27,7 +27,8 @@ DEFINE_bool(tls, false,
             "parley: every connection speaks TLS (fanout, rooms, durable, idle, replay)");
 DEFINE_string(tls_ca_file, "", "with --tls: PEM CA certificates to trust (default: the system's)");
 DEFINE_string(tag, "", "names this run's accounts and streams (default: a fresh one)");
-DEFINE_string(scenario, "fanout", "fanout | rooms | durable | idle | replay | boot | search | soak");
+DEFINE_string(scenario, "fanout",
+              "fanout | rooms | durable | idle | replay | boot | search | soak");
 DEFINE_int32(threads, 0, "load threads (0: the CPUs this process may run on)");
 DEFINE_double(seconds, 5, "measured time of each point");
 DEFINE_double(warmup, 1, "unreported run-in before each point");

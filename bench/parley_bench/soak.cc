@@ -224,6 +224,7 @@ class Worker {
         .count();
   }
 
+  // Tokens are rotated two minutes before the access token expires.
   void Tokens(const std::string& token, const std::string& refresh, int64_t expires_ms) {
     token_ = token;
     refresh_ = refresh;
@@ -299,7 +300,8 @@ class Worker {
     if (ch == 0) ch = Channel();
     const Kind kind = thread ? kReply : kPost;
     const std::string id = std::to_string(index_) + "-" + std::to_string(++posts_);
-    const std::string text = "soak " + id + extra + Words(std::uniform_int_distribution(4, 12)(rng_));
+    const std::string text =
+        "soak " + id + extra + Words(std::uniform_int_distribution(4, 12)(rng_));
     const bool also = thread && std::uniform_int_distribution(0, 9)(rng_) == 0;
     for (int attempt = 0; attempt < 3 && client_; ++attempt) {
       Clock::time_point t0 = Clock::now();
@@ -505,6 +507,7 @@ struct Sample {
   uint64_t rss = 0, anon = 0, file = 0;
   int fds = 0;
   double cpu = 0;  // cores over the window
+  double io_full = -1;  // the machine's share of the window with every task stalled on I/O
   uint64_t ops = 0;
   uint64_t stored = 0;  // cumulative
   Histogram latency;    // the window's
@@ -522,6 +525,20 @@ std::map<std::string, uint64_t> StatusKb(pid_t pid) {
   return out;
 }
 
+// The machine's "full" I/O stall time so far (pressure stall information), in seconds; -1 when
+// the kernel has none. The machine is shared: a latency spike with I/O stalls is the disk's.
+double IoStallSeconds() {
+  std::ifstream in("/proc/pressure/io");
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t at = line.find("total=");
+    if (line.rfind("full", 0) == 0 && at != std::string::npos) {
+      return std::stod(line.substr(at + 6)) / 1e6;
+    }
+  }
+  return -1;
+}
+
 int OpenFds(pid_t pid) {
   DIR* dir = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
   if (!dir) return -1;
@@ -532,7 +549,7 @@ int OpenFds(pid_t pid) {
 }
 
 Sample TakeSample(std::vector<std::unique_ptr<Worker>>& workers, const Shared& shared,
-                  double t, double window_s, double& cpu_before) {
+                  double t, double window_s, double& cpu_before, double& io_before) {
   Sample s;
   s.t = t;
   auto kb = StatusKb(FLAGS_server_pid);
@@ -543,6 +560,9 @@ Sample TakeSample(std::vector<std::unique_ptr<Worker>>& workers, const Shared& s
   double cpu = ProcessCpuSeconds(FLAGS_server_pid);
   s.cpu = window_s > 0 ? (cpu - cpu_before) / window_s : 0;
   cpu_before = cpu;
+  double io = IoStallSeconds();
+  if (window_s > 0 && io >= 0) s.io_full = (io - io_before) / window_s;
+  io_before = io;
   for (auto& w : workers) w->TakeWindow(s.latency, s.ops);
   s.stored = shared.stored.load();
   return s;
@@ -585,7 +605,9 @@ void Verify(wire::Client& c, const Shared& shared,
       expected[key] = e;
       if (e.thread_seq) ++replies[{key.first, e.thread_seq}];
     }
-    for (const auto& [ch, seq, emoji] : w->reactions()) reactions.insert({ch, seq, emoji, w->user()});
+    for (const auto& [ch, seq, emoji] : w->reactions()) {
+      reactions.insert({ch, seq, emoji, w->user()});
+    }
   }
   auto where = [](uint64_t ch, uint64_t seq) {
     return "channel " + std::to_string(ch) + " seq " + std::to_string(seq) + ": ";
@@ -634,7 +656,9 @@ void Verify(wire::Client& c, const Shared& shared,
       }
     }
   }
-  for (const auto& [key, e] : expected) check.Fail(where(key.first, key.second) + "acknowledged, missing");
+  for (const auto& [key, e] : expected) {
+    check.Fail(where(key.first, key.second) + "acknowledged, missing");
+  }
   for (const auto& [ch, seq, emoji, user] : reactions) {
     check.Fail(where(ch, seq) + "reaction " + emoji + " of user " + std::to_string(user) +
                " missing");
@@ -674,7 +698,7 @@ int SoakScenario() {
   const std::string password = "bench-password-" + tag;
   auto owner = kMust(wire::Client::Connect(Options()), "connect");
   kMust(owner->Register(owner_email, password, "Soak Owner"), "register");
-  const std::string owner_token = kMust(owner->Login(owner_email, password), "login").token;
+  kMust(owner->Login(owner_email, password), "login");
   wire::WorkspaceInfoT ws = kMust(owner->CreateWorkspace("soak-" + tag), "workspace");
   wire::WorkspaceSettingsT settings = *ws.settings;
   settings.join_open = true;
@@ -686,7 +710,7 @@ int SoakScenario() {
     shared.channels.push_back(kMust(owner->CreateChannel(ws.id, name, false), "channel").id);
     shared.channel_names.push_back(name);
   }
-  owner.reset();  // the read-back at the end resumes its session on a fresh connection
+  owner.reset();  // the read-back at the end signs in afresh (the access token may expire)
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(shared, i, tag));
@@ -706,20 +730,24 @@ int SoakScenario() {
                                             std::chrono::duration<double>(duration));
   std::vector<Sample> samples;
   double cpu_before = ProcessCpuSeconds(FLAGS_server_pid);
-  samples.push_back(TakeSample(workers, shared, 0, 0, cpu_before));
+  double io_before = 0;
+  samples.push_back(TakeSample(workers, shared, 0, 0, cpu_before, io_before));
   std::vector<std::thread> threads;
   for (auto& w : workers) {
     threads.emplace_back([&w, end, n] { w->Run(end, FLAGS_soak_rate / n); });
   }
-  std::printf("%7s %9s %9s %9s %5s %5s %8s %8s %8s %9s %7s\n", "t_s", "rss_MiB", "anon_MiB",
-              "file_MiB", "fds", "cpu", "ops/s", "p50_ms", "p99_ms", "stored", "errors");
+  std::printf("%7s %9s %9s %9s %5s %5s %8s %8s %8s %9s %7s %7s\n", "t_s", "rss_MiB", "anon_MiB",
+              "file_MiB", "fds", "cpu", "ops/s", "p50_ms", "p99_ms", "stored", "errors",
+              "io_full");
   auto row = [&](const Sample& s, double window) {
-    std::printf("%7.0f %9.1f %9.1f %9.1f %5d %4.0f%% %8.0f %8s %8s %9llu %7llu\n", s.t,
+    char io[16] = "-";
+    if (s.io_full >= 0) std::snprintf(io, sizeof io, "%.0f%%", s.io_full * 100);
+    std::printf("%7.0f %9.1f %9.1f %9.1f %5d %4.0f%% %8.0f %8s %8s %9llu %7llu %7s\n", s.t,
                 s.rss / 1048576.0, s.anon / 1048576.0, s.file / 1048576.0, s.fds, s.cpu * 100,
                 window > 0 ? s.ops / window : 0, Ms(s.latency.Percentile(0.5)).c_str(),
                 Ms(s.latency.Percentile(0.99)).c_str(),
                 static_cast<unsigned long long>(s.stored),
-                static_cast<unsigned long long>(shared.errors.load()));
+                static_cast<unsigned long long>(shared.errors.load()), io);
     std::fflush(stdout);
   };
   row(samples.back(), 0);
@@ -732,7 +760,8 @@ int SoakScenario() {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     double t = Seconds(start);
-    samples.push_back(TakeSample(workers, shared, t, t - samples.back().t, cpu_before));
+    samples.push_back(
+        TakeSample(workers, shared, t, t - samples.back().t, cpu_before, io_before));
     row(samples.back(), t - samples[samples.size() - 2].t);
     if (due >= end || shared.stop.load()) break;
   }
@@ -744,7 +773,7 @@ int SoakScenario() {
   uint64_t messages = 0;
   {
     auto c = kMust(wire::Client::Connect(Options()), "connect");
-    kMust(c->LoginWithToken(owner_token), "resume");
+    kMust(c->Login(owner_email, password), "login");
     Verify(*c, shared, workers, check, messages);
   }
 
@@ -875,10 +904,11 @@ int SoakScenario() {
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "%s{\"t\":%.1f,\"rss\":%llu,\"anon\":%llu,\"file\":%llu,\"fds\":%d,"
-                  "\"cpu\":%.3f,\"ops\":%llu,\"p50_us\":%.0f,\"p99_us\":%.0f,\"stored\":%llu}",
+                  "\"cpu\":%.3f,\"io_full\":%.3f,\"ops\":%llu,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+                  "\"stored\":%llu}",
                   i ? "," : "", s.t, static_cast<unsigned long long>(s.rss),
                   static_cast<unsigned long long>(s.anon), static_cast<unsigned long long>(s.file),
-                  s.fds, s.cpu, static_cast<unsigned long long>(s.ops),
+                  s.fds, s.cpu, s.io_full, static_cast<unsigned long long>(s.ops),
                   s.latency.Percentile(0.5) / 1e3, s.latency.Percentile(0.99) / 1e3,
                   static_cast<unsigned long long>(s.stored));
     line += buf;
