@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by run-tls.sh, run-search.sh and run-soak.sh: parleyd on loopback for a benchmark, with
 # the load-test flags (the same as PARLEY_BENCH_FLAGS in run-peers.sh: no rate limits, the cheapest
 # scrypt cost), its stderr appended to $WORK/server.log.
@@ -23,6 +24,7 @@ parley_restart() {  # extra parleyd flags...: starts it on the data directory as
   PID=$!
   for _ in $(seq 200); do
     if [ -s "$WORK/ready" ]; then
+      # shellcheck disable=SC2034  # for the caller
       PORT=$(head -n1 "$WORK/ready")
       return 0
     fi
