@@ -18,28 +18,17 @@ PARTS=${PARTS:-"search reindex fanout"}
 MESSAGES=${MESSAGES:-1000000}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECONDS_PER_POINT:-5}
-PORT=7621
+NAME=run-search
+LISTEN_PORT=7621
 WORK=$(mktemp -d /tmp/parley-search-XXXXXX)
-PID=""
-cleanup() {
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+trap parley_cleanup EXIT
 echo "run-search: $(nproc) cores, $(uname -r); parleyd ($SHARDS shard(s)) on CPUs $SERVER_CPUS," \
      "parley-bench on CPUs $GEN_CPUS" >&2
 
-start() {  # extra parleyd flags...
-  rm -rf "$WORK/data" "$WORK/ready"
-  "$BUILD/tools/parley-admin" init --data_dir "$WORK/data" --shards "$SHARDS" >/dev/null
-  taskset -c "$SERVER_CPUS" "$BUILD/server/parleyd" --data_dir "$WORK/data" --port "$PORT" \
-    --admin_port -1 --pin_threads=false --rate_per_connection=0 --rate_per_user=0 --max_connections_per_address=0 --max_inflight_requests=65536 --max_queued_sign_ins=0 --resumes_per_second=0 \
-    --rate_signin_per_address=0 --scrypt_log2n=10 --ready_file "$WORK/ready" "$@" 2>> "$WORK/server.log" &
-  PID=$!
-  for _ in $(seq 200); do [ -s "$WORK/ready" ] && return 0; sleep 0.05; done
-  echo "run-search: parleyd did not start" >&2; cat "$WORK/server.log" >&2; exit 1
-}
-stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
+start() { parley_start "$@"; }  # extra parleyd flags...
+stop() { parley_stop; }
 
 if [[ " $PARTS " == *" search "* ]]; then
   echo "=== search, $MESSAGES messages" >&2

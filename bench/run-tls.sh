@@ -18,14 +18,12 @@ SECS=${SECONDS_PER_POINT:-3}
 WARMUP=${WARMUP:-1}
 SUBSCRIBERS=${SUBSCRIBERS:-1,100,1000}
 WINDOWS=${WINDOWS:-1,64}
-PORT=7623
+NAME=run-tls
+LISTEN_PORT=7623
 WORK=$(mktemp -d /tmp/parley-tls-XXXXXX)
-PID=""
-cleanup() {
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+trap parley_cleanup EXIT
 echo "run-tls: $(nproc) cores, $(uname -r); parleyd ($SHARDS shard(s), --durability=sync) on" \
      "CPUs $SERVER_CPUS, parley-bench on CPUs $GEN_CPUS" >&2
 
@@ -33,18 +31,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -keyout "$WORK/server.key" -out "$WORK/server.pem" -subj /CN=localhost \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 
-start() {  # extra parleyd flags...
-  rm -rf "$WORK/data" "$WORK/ready"
-  "$BUILD/tools/parley-admin" init --data_dir "$WORK/data" --shards "$SHARDS" >/dev/null
-  taskset -c "$SERVER_CPUS" "$BUILD/server/parleyd" --data_dir "$WORK/data" --port "$PORT" \
-    --admin_port -1 --pin_threads=false --rate_per_connection=0 --rate_per_user=0 --max_connections_per_address=0 --max_inflight_requests=65536 --max_queued_sign_ins=0 --resumes_per_second=0 \
-    --rate_signin_per_address=0 --scrypt_log2n=10 --search_index=false \
-    --ready_file "$WORK/ready" "$@" 2>> "$WORK/server.log" &
-  PID=$!
-  for _ in $(seq 200); do [ -s "$WORK/ready" ] && return 0; sleep 0.05; done
-  echo "run-tls: parleyd did not start" >&2; cat "$WORK/server.log" >&2; exit 1
-}
-stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
+start() { parley_start --search_index=false "$@"; }  # extra parleyd flags...
+stop() { parley_stop; }
 
 for round in $(seq "$ROUNDS"); do
   for tls in off on; do

@@ -1,6 +1,7 @@
 #include "bench/parley_bench/engine.h"
 
 #include <sys/resource.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -512,6 +513,25 @@ Engine::Engine(Adapter& adapter, const Topology& topology, LoadPlan plan)
 }
 
 Engine::~Engine() { Close(); }
+
+uint32_t Engine::StalledClosedByServer() {
+  uint32_t closed = 0;
+  std::vector<char> buf(1 << 16);
+  for (auto& w : workers_) {
+    for (Worker::Conn& c : w->conns) {
+      if (!c.stalled || c.fd < 0) continue;
+      for (;;) {
+        pollfd p{c.fd, POLLIN, 0};
+        if (poll(&p, 1, 1000) <= 0) break;  // nothing more within a second: still open
+        if (recv(c.fd, buf.data(), buf.size(), 0) <= 0) {
+          ++closed;
+          break;
+        }
+      }
+    }
+  }
+  return closed;
+}
 
 uint32_t Engine::connections() const {
   uint32_t n = 0;

@@ -76,6 +76,9 @@ class Engine {
   // most). May be called again on the same connections, e.g. once per rate of a sweep.
   RunResult Run(const std::vector<Step>& steps);
   void Close();
+  // After Run: reads what the stalled connections were sent and counts those the server ended
+  // (lagged and closed) rather than left open.
+  uint32_t StalledClosedByServer();
 
   uint32_t connections() const;
 

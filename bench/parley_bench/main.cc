@@ -27,14 +27,16 @@ DEFINE_bool(tls, false,
             "parley: every connection speaks TLS (fanout, rooms, durable, idle, replay)");
 DEFINE_string(tls_ca_file, "", "with --tls: PEM CA certificates to trust (default: the system's)");
 DEFINE_string(tag, "", "names this run's accounts and streams (default: a fresh one)");
-DEFINE_string(scenario, "fanout", "fanout | stall | rooms | durable | idle | replay | boot | search | storm");
+DEFINE_string(scenario, "fanout",
+              "fanout | stall | rooms | durable | idle | replay | boot | search | storm | soak");
 DEFINE_int32(threads, 0, "load threads (0: the CPUs this process may run on)");
 DEFINE_double(seconds, 5, "measured time of each point");
 DEFINE_double(warmup, 1, "unreported run-in before each point");
 DEFINE_int32(payload_bytes, 100, "message size");
 DEFINE_int32(users, 1000, "most accounts a scenario makes; connections share them");
 DEFINE_bool(spin, true, "poll the rings rather than sleep in them (see engine.h)");
-DEFINE_int32(server_pid, 0, "the server's pid: its CPU (and for idle, RSS) is reported");
+DEFINE_int32(server_pid, 0,
+             "the server's pid: its CPU (and for idle, RSS; for soak, RSS and fds) is reported");
 DEFINE_string(json_out, "", "append each scenario's JSON line to this file");
 DEFINE_string(label, "", "free text carried into the JSON line (e.g. the server's CPU set)");
 // fanout
@@ -72,6 +74,7 @@ namespace parley::bench {
 int BootScenario();  // boot.cc
 int SearchScenario();  // search.cc
 int StormScenario();  // storm.cc
+int SoakScenario();  // soak.cc
 namespace {
 
 std::vector<double> ParseList(const std::string& s) {
@@ -338,8 +341,11 @@ void Stall() {
     if (Status s = engine.Connect(); !s.ok()) Die("connect", s.error());
     RunResult run = engine.Run(Measure(FLAGS_stall_rate));
     const StepResult& st = run.steps.at(0);
-    Row(std::to_string(stalled), st, run, st.latency);
-    report.points.push_back(StepJson(st, run).Num("stalled", stalled).str());
+    const uint32_t lagged = engine.StalledClosedByServer();
+    Row(std::to_string(stalled), st, run, st.latency,
+        stalled ? "stalled ones lagged and closed: " + std::to_string(lagged) : "");
+    report.points.push_back(
+        StepJson(st, run).Num("stalled", stalled).Num("stalled_closed", lagged).str());
   }
   report.Emit();
 }
@@ -616,9 +622,10 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_NOFILE, &nofile);
   using namespace parley::bench;
   const std::string& s = FLAGS_scenario;
-  if (FLAGS_tls && (FLAGS_target != "parley" || s == "boot" || s == "search" ||
-                    s == "storm")) {
-    std::fprintf(stderr, "parley-bench: --tls is for --target=parley, not boot, search or storm\n");
+  if (FLAGS_tls && (FLAGS_target != "parley" || s == "boot" || s == "search" || s == "storm" ||
+                    s == "soak")) {
+    std::fprintf(stderr,
+                 "parley-bench: --tls is for --target=parley, not boot, search, storm or soak\n");
     return 2;
   }
   if (s == "fanout") {
@@ -639,6 +646,8 @@ int main(int argc, char** argv) {
     return SearchScenario();
   } else if (s == "storm") {
     return StormScenario();
+  } else if (s == "soak") {
+    return SoakScenario();
   } else {
     std::fprintf(stderr, "parley-bench: unknown scenario %s\n", s.c_str());
     return 2;
