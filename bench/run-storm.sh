@@ -9,7 +9,8 @@
 # loopback addresses, and the per-address limits are meant for one real address each), except
 # that the storm sets --resumes_per_second, the admission it measures.
 # Usage: bench/run-storm.sh   (env: PARTS="storm stall", CLIENTS=10000, RESUMES_TIGHT=2000,
-#   SECONDS_PER_POINT=20, SERVER_CPUS / GEN_CPUS as run-peers.sh, SKIP_BUILD=1 to use build/)
+#   PHASE_S=10 (storm: seconds measured before the drop and after the resume), SECONDS_PER_POINT=20
+#   (stall), SERVER_CPUS / GEN_CPUS as run-peers.sh, SKIP_BUILD=1 to use build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_BUILD:-0}" = 1 ] || tools/build.sh
@@ -22,6 +23,7 @@ PARTS=${PARTS:-"storm stall"}
 CLIENTS=${CLIENTS:-10000}
 RESUMES_TIGHT=${RESUMES_TIGHT:-2000}
 SECS=${SECONDS_PER_POINT:-20}
+PHASE_S=${PHASE_S:-10}
 NAME=run-storm
 LISTEN_PORT=0
 WORK=$(mktemp -d /tmp/parley-storm-XXXXXX)
@@ -36,7 +38,7 @@ if [[ " $PARTS " == *" storm "* ]]; then
     echo "=== storm, $CLIENTS clients, --resumes_per_second=$resumes" >&2
     parley_start --resumes_per_second="$resumes"
     taskset -c "$GEN_CPUS" "$BENCH" --target parley --port "$PORT" --scenario storm \
-      --storm_clients "$CLIENTS" --server_pid "$PID" --label "resumes_per_second=$resumes"
+      --storm_clients "$CLIENTS" --storm_phase_s "$PHASE_S" --server_pid "$PID" --label "resumes_per_second=$resumes"
     parley_stop
   done
 fi
