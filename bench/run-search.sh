@@ -8,24 +8,13 @@
 #   it is)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${SKIP_BUILD:-0}" = 1 ] || tools/build.sh
-BUILD=$PWD/build
-BENCH=$BUILD/bench/parley-bench
-# shellcheck source=bench/cpu-split.sh
-. bench/cpu-split.sh
-SHARDS=$(taskset -c "$SERVER_CPUS" nproc)
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+parley_bench_init run-search 7621
 PARTS=${PARTS:-"search reindex fanout"}
 MESSAGES=${MESSAGES:-1000000}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECONDS_PER_POINT:-5}
-NAME=run-search
-LISTEN_PORT=7621
-WORK=$(mktemp -d /tmp/parley-search-XXXXXX)
-# shellcheck source=bench/lib.sh
-. bench/lib.sh
-trap parley_cleanup EXIT
-echo "run-search: $(nproc) cores, $(uname -r); parleyd ($SHARDS shard(s)) on CPUs $SERVER_CPUS," \
-     "parley-bench on CPUs $GEN_CPUS" >&2
 
 start() { parley_start "$@"; }  # extra parleyd flags...
 stop() { parley_stop; }

@@ -13,25 +13,14 @@
 #   (stall), SERVER_CPUS / GEN_CPUS as run-peers.sh, SKIP_BUILD=1 to use build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${SKIP_BUILD:-0}" = 1 ] || tools/build.sh
-BUILD=$PWD/build
-BENCH=$BUILD/bench/parley-bench
-# shellcheck source=bench/cpu-split.sh
-. bench/cpu-split.sh
-SHARDS=$(taskset -c "$SERVER_CPUS" nproc)
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+parley_bench_init run-storm 0
 PARTS=${PARTS:-"storm stall"}
 CLIENTS=${CLIENTS:-10000}
 RESUMES_TIGHT=${RESUMES_TIGHT:-2000}
 SECS=${SECONDS_PER_POINT:-20}
 PHASE_S=${PHASE_S:-10}
-NAME=run-storm
-LISTEN_PORT=0
-WORK=$(mktemp -d /tmp/parley-storm-XXXXXX)
-# shellcheck source=bench/lib.sh
-. bench/lib.sh
-trap parley_cleanup EXIT
-echo "run-storm: $(nproc) cores, $(uname -r); parleyd ($SHARDS shard(s)) on CPUs $SERVER_CPUS," \
-     "parley-bench on CPUs $GEN_CPUS" >&2
 
 if [[ " $PARTS " == *" storm "* ]]; then
   for resumes in 20000 "$RESUMES_TIGHT"; do

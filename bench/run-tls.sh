@@ -7,25 +7,14 @@
 #   use build/ as it is)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${SKIP_BUILD:-0}" = 1 ] || tools/build.sh
-BUILD=$PWD/build
-BENCH=$BUILD/bench/parley-bench
-# shellcheck source=bench/cpu-split.sh
-. bench/cpu-split.sh
-SHARDS=$(taskset -c "$SERVER_CPUS" nproc)
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+parley_bench_init run-tls 7623
 ROUNDS=${ROUNDS:-2}
 SECS=${SECONDS_PER_POINT:-3}
 WARMUP=${WARMUP:-1}
 SUBSCRIBERS=${SUBSCRIBERS:-1,100,1000}
 WINDOWS=${WINDOWS:-1,64}
-NAME=run-tls
-LISTEN_PORT=7623
-WORK=$(mktemp -d /tmp/parley-tls-XXXXXX)
-# shellcheck source=bench/lib.sh
-. bench/lib.sh
-trap parley_cleanup EXIT
-echo "run-tls: $(nproc) cores, $(uname -r); parleyd ($SHARDS shard(s), --durability=sync) on" \
-     "CPUs $SERVER_CPUS, parley-bench on CPUs $GEN_CPUS" >&2
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
   -keyout "$WORK/server.key" -out "$WORK/server.pem" -subj /CN=localhost \

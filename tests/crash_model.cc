@@ -160,9 +160,10 @@ class ChannelCheck {
       if (key.first != channel_) continue;
       ++counts_->acknowledged;
       // A wrong text was reported by CheckSent; count it lost here too.
-      const wire::MessageT* m = key.second <= all_.size() ? all_[key.second - 1].get() : nullptr;
+      const uint64_t seq = key.second;  // a lambda may not capture a structured binding (C++17)
+      const wire::MessageT* m = seq <= all_.size() ? all_[seq - 1].get() : nullptr;
       bool pending_edit = std::any_of(w.pending.begin(), w.pending.end(), [&](const Op& op) {
-        return op.kind == OpKind::kEdit && op.channel == channel_ && op.target == key.second &&
+        return op.kind == OpKind::kEdit && op.channel == channel_ && op.target == seq &&
                m != nullptr && op.text == m->text;
       });
       if (m != nullptr && (m->text == text || pending_edit) && m->edit_count > 0) {

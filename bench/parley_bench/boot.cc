@@ -1,7 +1,6 @@
 // The boot scenario (parley only): one user in --boot_channels channels, each with a topic of
 // --boot_topic_bytes; times a full Boot and a resume after one post (and one with nothing new),
 // --boot_rounds times each, through the blocking client: latency and answer bytes.
-#include <gflags/gflags.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -12,15 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "bench/parley_bench/flags.h"
 #include "bench/parley_bench/must.h"
 #include "wire/client.h"
 
-DECLARE_string(host);
-DECLARE_int32(port);
-DECLARE_string(tag);
-DECLARE_string(json_out);
-DECLARE_string(label);
-DECLARE_string(target);
 DEFINE_int32(boot_channels, 1000, "boot: channels the user is in (besides #general)");
 DEFINE_int32(boot_topic_bytes, 250, "boot: topic length of each channel");
 DEFINE_int32(boot_rounds, 50, "boot: timed boots of each kind");

@@ -8,7 +8,6 @@
 // law (exponent 1.0, as in English text); messages of 4 to 20 words; one in 20 carries a link.
 // Queries draw their words from the same law but skip the 50 most frequent ranks (the, of,
 // and: nobody searches for those alone).
-#include <gflags/gflags.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -22,15 +21,10 @@
 #include <thread>
 #include <vector>
 
+#include "bench/parley_bench/flags.h"
 #include "bench/parley_bench/must.h"
 #include "wire/client.h"
 
-DECLARE_string(host);
-DECLARE_int32(port);
-DECLARE_string(tag);
-DECLARE_string(json_out);
-DECLARE_string(label);
-DECLARE_string(target);
 DEFINE_int64(search_messages, 1'000'000, "search: messages to post and index");
 DEFINE_int32(search_channels, 100, "search: channels they are spread over");
 DEFINE_int32(search_vocabulary, 50'000, "search: distinct words of the corpus");

@@ -13,7 +13,6 @@
 // every seq; every worker's first post is searchable. The verdict is computed (see Verdict()) and
 // the exit status is 1 when it fails.
 #include <dirent.h>
-#include <gflags/gflags.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -33,17 +32,11 @@
 #include <vector>
 
 #include "bench/parley_bench/engine.h"
+#include "bench/parley_bench/flags.h"
 #include "bench/parley_bench/histogram.h"
 #include "bench/parley_bench/must.h"
 #include "wire/client.h"
 
-DECLARE_string(host);
-DECLARE_int32(port);
-DECLARE_string(tag);
-DECLARE_string(json_out);
-DECLARE_string(label);
-DECLARE_string(target);
-DECLARE_int32(server_pid);
 DEFINE_double(soak_seconds, 600, "soak: length of the mixed workload");
 DEFINE_int32(soak_workers, 8, "soak: client threads, one account and one connection each");
 DEFINE_int32(soak_channels, 10, "soak: channels every worker is in");

@@ -11,7 +11,6 @@
 // The storm clients run in one thread on non-blocking sockets and epoll; the observers and the
 // publisher use the blocking client, each in its own thread.
 #include <arpa/inet.h>
-#include <gflags/gflags.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -33,18 +32,12 @@
 #include <vector>
 
 #include "bench/parley_bench/engine.h"
+#include "bench/parley_bench/flags.h"
 #include "bench/parley_bench/frames.h"
 #include "bench/parley_bench/histogram.h"
 #include "bench/parley_bench/must.h"
 #include "wire/client.h"
 
-DECLARE_string(host);
-DECLARE_int32(port);
-DECLARE_string(tag);
-DECLARE_string(json_out);
-DECLARE_string(label);
-DECLARE_string(target);
-DECLARE_int32(server_pid);
 DEFINE_int32(storm_clients, 10000, "storm: connections dropped and reconnecting at once");
 DEFINE_int32(storm_users, 100, "storm: accounts the storm connections are sessions of");
 DEFINE_int32(storm_rooms, 20, "storm: rooms; each account is in #general and one room");
