@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <initializer_list>
 #include <thread>
 
 #include "tests/test_server.h"
@@ -64,6 +65,21 @@ std::unique_ptr<wire::Client> SlowReader(const TestServer& server, const std::st
   (void)(*c)->Register(email, "correct horse battery staple", "slow");
   EXPECT_TRUE((*c)->Login(email, "correct horse battery staple").ok());
   return std::move(*c);
+}
+
+// A workspace of `owner`'s that every one of `members` joins; returns its #general (0 on failure,
+// with the failure reported).
+uint64_t SharedGeneral(wire::Client& owner, std::initializer_list<wire::Client*> members) {
+  auto ws = owner.CreateWorkspace("Limits");
+  EXPECT_TRUE(ws.ok());
+  if (!ws.ok()) return 0;
+  OpenWorkspace(owner, ws->id);
+  for (wire::Client* member : members) {
+    auto joined = member->JoinWorkspace(ws->id);
+    EXPECT_TRUE(joined.ok());
+    if (!joined.ok()) return 0;
+  }
+  return ws->general_channel_id;
 }
 
 void ExpectServed(const TestServer& server) {
@@ -306,12 +322,9 @@ TEST(LimitsTest, TypingIsCoalescedForAReaderThatIsBehind) {
   TestServer server({1, "async", {}});
   server.Start();
   auto owner = server.SignedIn(Email("owner"));
-  auto ws = owner->CreateWorkspace("Coalesced");
-  ASSERT_TRUE(ws.ok());
-  OpenWorkspace(*owner, ws->id);
-  const uint64_t ch = ws->general_channel_id;
   auto slow = SlowReader(server, Email("slow"));
-  ASSERT_TRUE(slow->JoinWorkspace(ws->id).ok());
+  const uint64_t ch = SharedGeneral(*owner, {slow.get()});
+  ASSERT_NE(ch, 0u);
 
   // 7.8 MB of posts the slow reader does not read: the server's send buffer for it (at most
   // tcp_wmem's 4 MiB) fills, and then its queue passes a quarter of its 8 MiB bound (but not
@@ -337,14 +350,10 @@ TEST(LimitsTest, OutboundBudgetLagsTheStalledReaderOnly) {
   TestServer server({1, "async", {"--max_frame_bytes=65536", "--max_outbound_total_bytes=262144"}});
   server.Start();
   auto owner = server.SignedIn(Email("owner"));
-  auto ws = owner->CreateWorkspace("Budget");
-  ASSERT_TRUE(ws.ok());
-  OpenWorkspace(*owner, ws->id);
-  const uint64_t ch = ws->general_channel_id;
   auto stalled = SlowReader(server, Email("stalled"));
   auto healthy = server.SignedIn(Email("healthy"));
-  ASSERT_TRUE(stalled->JoinWorkspace(ws->id).ok());
-  ASSERT_TRUE(healthy->JoinWorkspace(ws->id).ok());
+  const uint64_t ch = SharedGeneral(*owner, {stalled.get(), healthy.get()});
+  ASSERT_NE(ch, 0u);
 
   constexpr int kPosts = 1500;  // 4.5 MB: below the stalled reader's own bound
   const std::string text(3000, 'b');
