@@ -92,12 +92,11 @@ TEST(AdminTest, HotBackupHoldsEveryMessageAcknowledgedBeforeItBegan) {
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  size_t before;
+  std::vector<std::string> acked_before;
   {
-    std::lock_guard lock(mu);
-    before = acked.size();
+    std::lock_guard lock(mu);  // the writers go on appending (and reallocating) meanwhile
+    acked_before = acked;
   }
-  std::vector<std::string> acked_before(acked.begin(), acked.begin() + before);
   const std::string backup = Beside(server, "backup");
   AdminRun backed_up = Admin("backup --data_dir " + server.data_dir() + " --to " + backup);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // writes after it, too
