@@ -424,8 +424,10 @@ void Shard::ProcessInput(Session& s, uint32_t slot) {
     s.in.erase(s.in.begin(), s.in.begin() + static_cast<ptrdiff_t>(off));
   }
   // A frame begun and not finished starts the frame timeout (a slowloris sends one byte at a
-  // time); one finished in this read starts none.
-  if (s.in.empty()) {
+  // time); one finished in this read starts none. Over TLS a frame begins with the first byte of
+  // its record: a client trickling a record is as slow as one trickling a frame.
+  const bool partial_record = s.tls && s.tls->stream->has_partial_input();
+  if (s.in.empty() && !partial_record) {
     s.partial_since = 0;
   } else if (s.partial_since == 0 || off > 0) {
     s.partial_since = SteadyMs();

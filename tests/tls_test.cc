@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -310,6 +311,33 @@ TEST(TlsServerTest, StalledReaderLagsWhileOthersKeepUp) {
   }
   EXPECT_TRUE(lagged);
   EXPECT_TRUE(stalled->closed());
+}
+
+// Slowloris inside TLS: after the handshake, a client that sends the start of a record and
+// never the rest is held to the frame timeout, as one trickling a plaintext frame is.
+TEST(TlsServerTest, TricklingARecordTimesOutLikeTricklingAFrame) {
+  TestServerOptions options;
+  options.tls = true;
+  options.shards = 1;
+  options.extra_flags = {"--frame_timeout_s=1"};
+  TestServer server(options);
+  server.Start();
+  auto c = server.Connect();
+  ASSERT_TRUE(c->Ping().ok());
+  // An application-data record header announcing 64 bytes, and 3 of them (written past the
+  // client's TLS layer, straight to the socket).
+  const uint8_t partial[] = {0x17, 0x03, 0x03, 0x00, 0x40, 0x01, 0x02, 0x03};
+  ASSERT_EQ(write(c->fd(), partial, sizeof partial), static_cast<ssize_t>(sizeof partial));
+  std::optional<wire::ErrorT> error;
+  while (!c->closed() && !error) {
+    auto f = c->ReadFrame(10000);
+    ASSERT_TRUE(f.ok() || c->closed()) << "still open: " << f.error().message;
+    if (f.ok() && f->body.AsError()) error = *f->body.AsError();
+  }
+  ASSERT_TRUE(error.has_value()) << "closed without saying why";
+  EXPECT_EQ(static_cast<ErrorCode>(error->code), ErrorCode::kMalformedFrame);
+  EXPECT_EQ(error->details, "frame_timeout_ms=1000");
+  EXPECT_TRUE(server.Connect()->Ping().ok());  // and the server serves on
 }
 
 TEST(TlsServerTest, BadTlsFlagsExit2NamingTheFlag) {

@@ -229,6 +229,10 @@ void TlsStream::Close() {
 
 size_t TlsStream::pending_output() const { return BIO_ctrl_pending(out_); }
 
+bool TlsStream::has_partial_input() const {
+  return BIO_ctrl_pending(in_) > 0 || SSL_has_pending(ssl_) == 1;
+}
+
 void TlsStream::TakeOutput(std::vector<uint8_t>* out) {
   const size_t n = pending_output();
   const size_t before = out->size();

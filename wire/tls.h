@@ -83,6 +83,9 @@ class TlsStream {
 
   // Ciphertext waiting to go to the peer, and taking it (appended to *out).
   size_t pending_output() const;
+  // True while received ciphertext holds part of a record not yet decrypted (a record arrives
+  // whole before any of its plaintext does).
+  bool has_partial_input() const;
   void TakeOutput(std::vector<uint8_t>* out);
   void TakeOutput(std::string* out);
 
