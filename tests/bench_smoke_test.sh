@@ -53,7 +53,7 @@ check durable '"window":8' '"acked_per_s":[1-9]' '"ack_latency_us":{"count":[1-9
 check idle '"connections":300' '"bytes_per_connection":[1-9]'
 "${RUN[@]}" --scenario boot --boot_channels 20 --boot_rounds 3 > "$WORK/boot.out" || fail "boot"
 check boot '"full":{"rounds":3' '"channels":22,"pages":1' '"resume_one":{"rounds":3,[^}]*"channels":1,'
-timeout 60 "${RUN[@]}" --scenario search --search_messages 2000 --search_channels 5 \
+timeout 180 "${RUN[@]}" --scenario search --search_messages 2000 --search_channels 5 \
   --search_queries 5 --search_fresh_rounds 2 > "$WORK/search.out" || fail "search"
 check search '"indexed_msgs_per_s":[1-9]' '"single word":{"n":5,' '"filtered":{"n":5,'
 # The soak for 15 s: no errors, the read-back whole, no descriptor growth. 15 s say nothing of
