@@ -23,6 +23,7 @@
 
 #include "bench/parley_bench/flags.h"
 #include "bench/parley_bench/must.h"
+#include "bench/parley_bench/words.h"
 #include "wire/client.h"
 
 DEFINE_int64(search_messages, 1'000'000, "search: messages to post and index");
@@ -40,21 +41,6 @@ constexpr int kWindow = 256;        // posts in flight per connection
 constexpr int kSkipTopRanks = 50;   // query words are never the most common ones
 
 constexpr Must kMust{"search"};
-
-// Word `rank` (0 = the most frequent): its rank written in base 20 with syllables, so every
-// word is distinct and none is a stem of another.
-std::string Word(int rank) {
-  static constexpr const char* kSyllables[] = {"ba", "ko", "ri", "mu", "te", "sa", "lo", "ni",
-                                               "pe", "du", "ga", "vi", "zo", "ha", "fe", "yu",
-                                               "ki", "ro", "ma", "ta"};
-  std::string w;
-  int n = rank;
-  do {
-    w += kSyllables[n % 20];
-    n /= 20;
-  } while (n > 0);
-  return w + "n";  // a closing consonant: "ban", "kobon", ...
-}
 
 class Zipf {
  public:

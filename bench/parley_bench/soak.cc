@@ -35,6 +35,7 @@
 #include "bench/parley_bench/flags.h"
 #include "bench/parley_bench/histogram.h"
 #include "bench/parley_bench/must.h"
+#include "bench/parley_bench/words.h"
 #include "wire/client.h"
 
 DEFINE_double(soak_seconds, 600, "soak: length of the mixed workload");
@@ -70,20 +71,6 @@ constexpr int kVocabulary = 2000;
 constexpr int kMarkRank = 100000;   // Word(kMarkRank + w): worker w's first post, nowhere else
 constexpr size_t kRecent = 256;     // seqs remembered per channel for replies and reactions
 constexpr auto kEditWithin = std::chrono::seconds(240);  // inside the server's 5-minute window
-
-// Word `rank`: its digits in base 20 as syllables, so every word is distinct (as in search.cc).
-std::string Word(int rank) {
-  static constexpr const char* kSyllables[] = {"ba", "ko", "ri", "mu", "te", "sa", "lo", "ni",
-                                               "pe", "du", "ga", "vi", "zo", "ha", "fe", "yu",
-                                               "ki", "ro", "ma", "ta"};
-  std::string w;
-  int n = rank;
-  do {
-    w += kSyllables[n % 20];
-    n /= 20;
-  } while (n > 0);
-  return w + "n";
-}
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
