@@ -63,6 +63,19 @@ std::string Email(const std::string& who) {
          "@example.com";
 }
 
+uint64_t ReadPostsInOrder(wire::Client& reader, uint64_t count) {
+  uint64_t last = 0;
+  while (last < count) {
+    auto e = reader.NextEvent(20000);
+    if (!e.ok()) break;
+    const wire::MessagePostedT* posted = e->body.AsMessagePosted();
+    if (posted == nullptr) continue;
+    if (posted->message->seq != last + 1) break;  // a gap
+    last = posted->message->seq;
+  }
+  return last;
+}
+
 void OpenWorkspace(wire::Client& owner, uint64_t workspace_id) {
   wire::WorkspaceSettingsT open;
   open.join_open = true;

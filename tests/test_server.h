@@ -46,6 +46,11 @@ void OpenWorkspace(wire::Client& owner, uint64_t workspace_id);
 // REQUIRES: called while a test runs.
 std::string Email(const std::string& who);
 
+// Reads `reader`'s MessagePosted events until `count` arrived in seq order from 1, or a gap, or
+// 20 s without one; returns the last seq read in order. The reader beside a stalled one: run it
+// on its own thread while the test posts, and expect `count`.
+uint64_t ReadPostsInOrder(wire::Client& reader, uint64_t count);
+
 class TestServer {
  public:
   explicit TestServer(TestServerOptions options = {});

@@ -289,16 +289,7 @@ TEST(TlsServerTest, StalledReaderLagsWhileOthersKeepUp) {
   const int kPosts = 2000;
   const std::string text(3000, 'p');
   uint64_t healthy_last = 0;
-  std::thread reader([&] {
-    while (healthy_last < static_cast<uint64_t>(kPosts)) {
-      auto e = healthy->NextEvent(20000);
-      if (!e.ok()) return;
-      if (auto* p = e->body.AsMessagePosted()) {
-        if (p->message->seq != healthy_last + 1) return;
-        healthy_last = p->message->seq;
-      }
-    }
-  });
+  std::thread reader([&] { healthy_last = ReadPostsInOrder(*healthy, kPosts); });
   for (int i = 0; i < kPosts; ++i) ASSERT_TRUE(owner->Post(ws->general_channel_id, text).ok());
   reader.join();
   EXPECT_EQ(healthy_last, static_cast<uint64_t>(kPosts));
